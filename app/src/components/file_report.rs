@@ -1,0 +1,114 @@
+//! What is known about the open file: size, trailer, bbolt header, problems.
+
+use etcd_lens_core::inspect::{Header, MetaReport};
+use etcd_lens_core::trailer::TrailerStatus;
+use leptos::prelude::*;
+
+use crate::state::{Inspection, human_bytes};
+
+#[component]
+pub fn FileReport(state: RwSignal<Inspection>) -> impl IntoView {
+    move || {
+        let s = state.get();
+        let Some(name) = s.file_name.clone() else {
+            return view! { <p class="hint" data-testid="idle">"No file open."</p> }.into_any();
+        };
+        let size = s.file_size.unwrap_or(0);
+        view! {
+            <section class="report" aria-live="polite">
+                <h2 data-testid="file-name">{name}</h2>
+                <dl class="facts">
+                    <dt>"Size"</dt>
+                    <dd data-testid="file-size" data-bytes=size.to_string()>
+                        {format!("{size} bytes ({})", human_bytes(size))}
+                    </dd>
+                    <dt>"Snapshot trailer"</dt>
+                    <dd>{trailer_view(&s)}</dd>
+                </dl>
+                {s.error.clone().map(|e| view! { <div class="error" role="alert" data-testid="error">{e}</div> })}
+                {s.header.clone().map(header_view)}
+                {s.busy.then(|| view! { <p class="hint" data-testid="busy">"Working…"</p> })}
+            </section>
+        }
+        .into_any()
+    }
+}
+
+fn trailer_view(s: &Inspection) -> impl IntoView + use<> {
+    let (state, text) = match (&s.trailer, s.hashing, &s.header) {
+        (Some(t), _, _) => {
+            let st = match t {
+                TrailerStatus::Absent => "absent",
+                TrailerStatus::Verified { .. } => "verified",
+                TrailerStatus::Mismatch { .. } => "mismatch",
+            };
+            (st, t.describe())
+        }
+        (None, Some((done, total)), _) => ("hashing", format!("verifying SHA-256… {} of {}", human_bytes(done), human_bytes(total))),
+        (None, None, Some(h)) if !h.has_trailer => ("absent", TrailerStatus::Absent.describe()),
+        _ => ("pending", "not checked yet".to_string()),
+    };
+    let progress = s.hashing.map(|(done, total)| {
+        view! {
+            <progress data-testid="hash-progress" max=total.to_string() value=done.to_string()></progress>
+        }
+    });
+    view! {
+        <span data-testid="trailer-status" data-state=state>{text}</span>
+        {progress}
+    }
+}
+
+fn header_view(h: Header) -> impl IntoView {
+    let in_force = h.meta().slot.page_id().0;
+    let warnings = h.warnings.clone();
+    view! {
+        <h3>"bbolt database"</h3>
+        <dl class="facts">
+            <dt>"Page size"</dt>
+            <dd data-testid="page-size">{h.page_size}</dd>
+            <dt>"Meta in force"</dt>
+            <dd data-testid="meta-in-force">{format!("meta page {in_force} (txid {})", h.meta().txid)}</dd>
+            <dt>"Database bytes"</dt>
+            <dd data-testid="db-size">{h.db_len}</dd>
+        </dl>
+        <table class="metas" data-testid="metas">
+            <caption>"Both meta pages"</caption>
+            <thead>
+                <tr><th scope="col">"Field"</th><th scope="col">"meta 0"</th><th scope="col">"meta 1"</th></tr>
+            </thead>
+            <tbody>
+                {meta_row("magic", "magic", &h.metas, |m| format!("0x{:08x}", m.meta.magic))}
+                {meta_row("version", "version", &h.metas, |m| m.meta.version.to_string())}
+                {meta_row("page size", "page-size", &h.metas, |m| m.meta.page_size.to_string())}
+                {meta_row("root bucket page", "root", &h.metas, |m| m.meta.root.to_string())}
+                {meta_row("freelist page", "freelist", &h.metas, |m| {
+                    if m.meta.freelist_persisted() { m.meta.freelist.to_string() } else { "not persisted".into() }
+                })}
+                {meta_row("high-water page id", "pgid", &h.metas, |m| m.meta.pgid.to_string())}
+                {meta_row("txid", "txid", &h.metas, |m| m.meta.txid.to_string())}
+                {meta_row("checksum", "checksum", &h.metas, |m| match &m.problem {
+                    None => "valid".to_string(),
+                    Some(p) => format!("invalid: {p}"),
+                })}
+            </tbody>
+        </table>
+        {(!warnings.is_empty()).then(|| view! {
+            <ul class="warnings" data-testid="warnings">
+                {warnings.into_iter().map(|w| view! { <li data-testid="warning">{w}</li> }).collect_view()}
+            </ul>
+        })}
+    }
+}
+
+fn meta_row(label: &'static str, id: &'static str, metas: &[MetaReport; 2], f: impl Fn(&MetaReport) -> String) -> impl IntoView + use<> {
+    let a = f(&metas[0]);
+    let b = f(&metas[1]);
+    view! {
+        <tr>
+            <th scope="row">{label}</th>
+            <td data-testid=format!("meta-0-{id}")>{a}</td>
+            <td data-testid=format!("meta-1-{id}")>{b}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,4 @@
+//! Small view pieces shared by pages.
+
+pub mod drop_zone;
+pub mod file_report;

@@ -1,0 +1,11 @@
+//! The etcd-lens page and its worker.
+//!
+//! - `protocol`: the only types that cross between page and worker.
+//! - `web`: all web-sys/wasm-bindgen glue (worker client, blob source).
+//! - `pages`, `components`: Leptos views; they read signals and never touch bytes.
+
+pub mod components;
+pub mod pages;
+pub mod protocol;
+pub mod state;
+pub mod web;

@@ -1,0 +1,91 @@
+//! What the page knows about the open file, folded from worker messages.
+//! Pure: no browser types, so it is unit-tested natively.
+
+use etcd_lens_core::inspect::Header;
+use etcd_lens_core::trailer::TrailerStatus;
+
+use crate::protocol::{FromWorker, Phase};
+
+#[derive(Debug, Clone, Default)]
+pub struct Inspection {
+    pub file_name: Option<String>,
+    pub file_size: Option<u64>,
+    pub header: Option<Header>,
+    /// (done, total) bytes of the SHA-256 pass while it runs.
+    pub hashing: Option<(u64, u64)>,
+    pub trailer: Option<TrailerStatus>,
+    /// The error to show in place, with what to do next.
+    pub error: Option<String>,
+    pub busy: bool,
+}
+
+impl Inspection {
+    /// A new file was chosen.
+    pub fn opening(name: String, size: u64) -> Self {
+        Self { file_name: Some(name), file_size: Some(size), busy: true, ..Self::default() }
+    }
+
+    /// Fold one worker message into the state.
+    pub fn apply(&mut self, msg: FromWorker) {
+        match msg {
+            FromWorker::Ready => {}
+            FromWorker::Header { header } => self.header = Some(header),
+            FromWorker::Progress { phase: Phase::Hashing, done_bytes, total_bytes } => {
+                self.hashing = Some((done_bytes, total_bytes));
+            }
+            FromWorker::Trailer { status } => {
+                self.hashing = None;
+                if let TrailerStatus::Mismatch { .. } = &status {
+                    self.error = Some(format!(
+                        "{} Do not restore from this file; take the backup again or use another copy.",
+                        status.describe()
+                    ));
+                }
+                self.trailer = Some(status);
+            }
+            FromWorker::Failed { message } => {
+                self.busy = false;
+                self.hashing = None;
+                self.error = Some(message);
+            }
+            FromWorker::Finished => self.busy = false,
+        }
+    }
+}
+
+/// "1.2 MiB"-style sizes, exact bytes beside them in the page.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mismatch_becomes_an_error_and_finished_clears_busy() {
+        let mut s = Inspection::opening("a.db".into(), 10);
+        s.apply(FromWorker::Progress { phase: Phase::Hashing, done_bytes: 5, total_bytes: 10 });
+        assert_eq!(s.hashing, Some((5, 10)));
+        s.apply(FromWorker::Trailer { status: TrailerStatus::Mismatch { stored: "aa".into(), computed: "bb".into() } });
+        assert!(s.error.as_deref().unwrap().starts_with("SHA-256 mismatch"));
+        assert_eq!(s.hashing, None);
+        assert!(s.busy);
+        s.apply(FromWorker::Finished);
+        assert!(!s.busy);
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(20480), "20.0 KiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
+    }
+}

