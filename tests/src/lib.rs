@@ -1,51 +1,11 @@
-//! Test harness shared by the end-to-end tests: real processes on loopback.
+//! End-to-end harness: the real server and headless Chromium; a real etcd and
+//! fixtures come from `etcd-lens-testkit` (re-exported here).
 //!
-//! - [`etcd::Etcd`]: Debian's etcd on random 127.0.0.1 ports, temp data dir, killed on drop.
 //! - [`server::Server`]: the real `etcd-lens` router on a loopback listener.
 //! - [`browser::Browser`]: headless Chromium through chromedriver (fantoccini),
 //!   the whole process group killed on drop so a failed test leaves nothing behind.
 
 pub mod browser;
-pub mod etcd;
 pub mod server;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// A port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("binding 127.0.0.1:0")
-}
-
-/// The workspace root.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
-}
-
-/// The read-only fixtures beside the repository (`../shared/fixtures`).
-pub fn fixture(rel: &str) -> PathBuf {
-    let p = workspace_root().join("../shared/fixtures").join(rel);
-    assert!(p.exists(), "fixture missing: {}", p.display());
-    p
-}
-
-/// Poll `f` until it returns `Some`, or panic after `timeout` naming `what`.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Wait until something accepts TCP connections on 127.0.0.1:`port`.
-pub fn wait_for_port(what: &str, port: u16, timeout: Duration) {
-    wait_for(what, timeout, || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
-}
+pub use etcd_lens_testkit::{etcd, fixture, free_port, wait_for, wait_for_port, workspace_root};
