@@ -57,4 +57,11 @@ if [ ! -x "$ETCD35_DIR/bin/etcdctl" ]; then
     [ -n "$f" ] && ln -sf "$f" "$ETCD35_DIR/bin/$b"
   done
 fi
+# wasm-opt for optimised release builds: binaryen 116 from npm (Trunk.toml pins it).
+TOOLS_DIR=/opt/etcd-lens-tools
+if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
+  echo "setup: installing wasm-opt 116 (npm binaryen) into $TOOLS_DIR"
+  mkdir -p "$TOOLS_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" binaryen@116.0.0
+fi
 echo "setup: ready"

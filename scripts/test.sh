@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every check and test. CI's .ci/run calls exactly this.
+# First run on a fresh machine installs what is missing (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format"
+cargo fmt --all --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "the core builds for wasm32"
+cargo build -p etcd-lens-core --target wasm32-unknown-unknown --locked
+
+step "build the app for the browser tests (target/e2e-dist)"
+trunk build --dist target/e2e-dist
+
+step "tests"
+# One test at a time: the end-to-end tests each start etcd and a Chromium.
+cargo test --workspace --locked -- --test-threads=1
