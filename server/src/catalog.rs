@@ -25,7 +25,7 @@ impl Catalog {
 
     /// Number of catalogued snapshots.
     pub fn snapshot_count(&self) -> anyhow::Result<u64> {
-        use redb::ReadableTableMetadata;
+        use redb::{ReadableDatabase, ReadableTableMetadata};
         let tx = self.db.begin_read()?;
         Ok(tx.open_table(SNAPSHOTS)?.len()?)
     }

@@ -101,7 +101,7 @@ fn header_view(h: Header) -> impl IntoView {
     }
 }
 
-fn meta_row(label: &'static str, id: &'static str, metas: &[MetaReport; 2], f: impl Fn(&MetaReport) -> String) -> impl IntoView + use<> {
+fn meta_row<F: Fn(&MetaReport) -> String>(label: &'static str, id: &'static str, metas: &[MetaReport; 2], f: F) -> impl IntoView + use<F> {
     let a = f(&metas[0]);
     let b = f(&metas[1]);
     view! {
