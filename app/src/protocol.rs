@@ -31,11 +31,21 @@ pub enum FromWorker {
     /// The worker's message handler is installed; requests may be sent.
     Ready,
     /// The bbolt header was read (instant: two pages).
-    Header { header: Header },
-    Progress { phase: Phase, done_bytes: u64, total_bytes: u64 },
-    Trailer { status: TrailerStatus },
+    Header {
+        header: Box<Header>,
+    },
+    Progress {
+        phase: Phase,
+        done_bytes: u64,
+        total_bytes: u64,
+    },
+    Trailer {
+        status: TrailerStatus,
+    },
     /// Opening failed; the message is for the user.
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
     /// Everything for this file is done.
     Finished,
 }

@@ -22,15 +22,24 @@ pub struct Inspection {
 impl Inspection {
     /// A new file was chosen.
     pub fn opening(name: String, size: u64) -> Self {
-        Self { file_name: Some(name), file_size: Some(size), busy: true, ..Self::default() }
+        Self {
+            file_name: Some(name),
+            file_size: Some(size),
+            busy: true,
+            ..Self::default()
+        }
     }
 
     /// Fold one worker message into the state.
     pub fn apply(&mut self, msg: FromWorker) {
         match msg {
             FromWorker::Ready => {}
-            FromWorker::Header { header } => self.header = Some(header),
-            FromWorker::Progress { phase: Phase::Hashing, done_bytes, total_bytes } => {
+            FromWorker::Header { header } => self.header = Some(*header),
+            FromWorker::Progress {
+                phase: Phase::Hashing,
+                done_bytes,
+                total_bytes,
+            } => {
                 self.hashing = Some((done_bytes, total_bytes));
             }
             FromWorker::Trailer { status } => {
@@ -62,7 +71,11 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 #[cfg(test)]
@@ -72,9 +85,18 @@ mod tests {
     #[test]
     fn mismatch_becomes_an_error_and_finished_clears_busy() {
         let mut s = Inspection::opening("a.db".into(), 10);
-        s.apply(FromWorker::Progress { phase: Phase::Hashing, done_bytes: 5, total_bytes: 10 });
+        s.apply(FromWorker::Progress {
+            phase: Phase::Hashing,
+            done_bytes: 5,
+            total_bytes: 10,
+        });
         assert_eq!(s.hashing, Some((5, 10)));
-        s.apply(FromWorker::Trailer { status: TrailerStatus::Mismatch { stored: "aa".into(), computed: "bb".into() } });
+        s.apply(FromWorker::Trailer {
+            status: TrailerStatus::Mismatch {
+                stored: "aa".into(),
+                computed: "bb".into(),
+            },
+        });
         assert!(s.error.as_deref().unwrap().starts_with("SHA-256 mismatch"));
         assert_eq!(s.hashing, None);
         assert!(s.busy);

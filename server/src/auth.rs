@@ -20,7 +20,11 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
     if given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
         next.run(req).await
     } else {
-        (StatusCode::UNAUTHORIZED, "missing or wrong API token (Authorization: Bearer <token>)\n").into_response()
+        (
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong API token (Authorization: Bearer <token>)\n",
+        )
+            .into_response()
     }
 }
 

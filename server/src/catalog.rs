@@ -16,7 +16,8 @@ impl Catalog {
     /// Open or create `catalog.redb` in `data_dir`, with every table present.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join("catalog.redb");
-        let db = Database::create(&path).with_context(|| format!("opening catalog {}", path.display()))?;
+        let db = Database::create(&path)
+            .with_context(|| format!("opening catalog {}", path.display()))?;
         let tx = db.begin_write()?;
         tx.open_table(SNAPSHOTS)?;
         tx.commit()?;

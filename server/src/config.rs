@@ -33,7 +33,9 @@ pub fn default_data_dir() -> PathBuf {
 /// Refuse non-loopback addresses unless the operator explicitly allows them.
 pub fn check_addr(addr: SocketAddr, allow_remote: bool) -> anyhow::Result<()> {
     if !addr.ip().is_loopback() && !allow_remote {
-        bail!("refusing to listen on {addr}: not a loopback address (pass --allow-remote to do it anyway)");
+        bail!(
+            "refusing to listen on {addr}: not a loopback address (pass --allow-remote to do it anyway)"
+        );
     }
     Ok(())
 }
@@ -85,7 +87,10 @@ mod tests {
         let b = load_or_create_token(dir.path()).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), 64);
-        let mode = std::fs::metadata(dir.path().join("token")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("token"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

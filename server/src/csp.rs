@@ -12,9 +12,17 @@ use sha2::{Digest, Sha256};
 /// The policy, with `'sha256-…'` sources for each inline script in `index_html`.
 pub fn policy_for(index_html: &str) -> String {
     let hashes: Vec<String> = inline_scripts(index_html)
-        .map(|body| format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body.as_bytes()))))
+        .map(|body| {
+            format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body.as_bytes()))
+            )
+        })
         .collect();
-    let script_src = std::iter::once("'self' 'wasm-unsafe-eval'".to_string()).chain(hashes).collect::<Vec<_>>().join(" ");
+    let script_src = std::iter::once("'self' 'wasm-unsafe-eval'".to_string())
+        .chain(hashes)
+        .collect::<Vec<_>>()
+        .join(" ");
     format!(
         "default-src 'none'; script-src {script_src}; connect-src 'self'; worker-src 'self'; \
          img-src 'self' data:; style-src 'self'; font-src 'self'; manifest-src 'self'; \
@@ -50,7 +58,8 @@ mod tests {
     fn hashes_inline_scripts_only() {
         let html = r#"<head><script src="/a.js"></script><script type="module">import init from './x.js';</script></head>"#;
         let p = policy_for(html);
-        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"import init from './x.js';"));
+        let expected = base64::engine::general_purpose::STANDARD
+            .encode(Sha256::digest(b"import init from './x.js';"));
         assert!(p.contains(&format!("'sha256-{expected}'")), "{p}");
         assert_eq!(p.matches("sha256-").count(), 1);
         assert!(p.starts_with("default-src 'none';"));

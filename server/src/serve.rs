@@ -31,10 +31,19 @@ impl AppState {
     pub fn new(dist: PathBuf, token: Option<String>, catalog: Catalog) -> anyhow::Result<Self> {
         let index = dist.join("index.html");
         let html = std::fs::read_to_string(&index).with_context(|| {
-            format!("reading {} (build the app first: `trunk build --release`)", index.display())
+            format!(
+                "reading {} (build the app first: `trunk build --release`)",
+                index.display()
+            )
         })?;
         let csp = HeaderValue::from_str(&crate::csp::policy_for(&html))?;
-        Ok(Self { dist, token, catalog: Arc::new(catalog), requests: Arc::default(), csp })
+        Ok(Self {
+            dist,
+            token,
+            catalog: Arc::new(catalog),
+            requests: Arc::default(),
+            csp,
+        })
     }
 
     pub fn requests(&self) -> u64 {
@@ -44,15 +53,18 @@ impl AppState {
 
 /// The router: `/healthz`, `/api/*` behind the token, everything else the app.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(api_health))
-        .route_layer(middleware::from_fn_with_state(state.clone(), crate::auth::require_token));
+    let api = Router::new().route("/health", get(api_health)).route_layer(
+        middleware::from_fn_with_state(state.clone(), crate::auth::require_token),
+    );
     let files = ServeDir::new(&state.dist).fallback(ServeFile::new(state.dist.join("index.html")));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .nest("/api", api)
         .fallback_service(files)
-        .layer(middleware::from_fn_with_state(state.clone(), count_and_secure))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_and_secure,
+        ))
         .with_state(state)
 }
 
@@ -61,7 +73,11 @@ async fn api_health(State(state): State<AppState>) -> Response {
         Ok(n) => axum::Json(serde_json::json!({ "ok": true, "snapshots": n })).into_response(),
         Err(e) => {
             tracing::error!("catalog: {e:#}");
-            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "catalog unavailable\n").into_response()
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "catalog unavailable\n",
+            )
+                .into_response()
         }
     }
 }
@@ -72,10 +88,22 @@ async fn count_and_secure(State(state): State<AppState>, req: Request, next: Nex
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     res
 }
 
@@ -85,13 +113,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let catalog = Catalog::open(&config.data_dir)?;
     let state = AppState::new(config.dist.clone(), config.token.clone(), catalog)?;
-    let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
-    println!("etcd-lens: serving http://{addr}/ (data in {})", config.data_dir.display());
+    println!(
+        "etcd-lens: serving http://{addr}/ (data in {})",
+        config.data_dir.display()
+    );
     if config.token.is_some() {
-        println!("etcd-lens: API token in {}", config.data_dir.join("token").display());
+        println!(
+            "etcd-lens: API token in {}",
+            config.data_dir.join("token").display()
+        );
     }
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -35,17 +35,38 @@ impl Etcd {
         let child = Command::new(etcd)
             .args(["--name", "lens-test", "--data-dir"])
             .arg(dir.path().join("member"))
-            .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
-            .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
+            .args([
+                "--listen-client-urls",
+                &endpoint,
+                "--advertise-client-urls",
+                &endpoint,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer_url,
+                "--initial-advertise-peer-urls",
+                &peer_url,
+            ])
             .args(["--initial-cluster", &format!("lens-test={peer_url}")])
-            .args(["--listen-metrics-urls", &format!("http://127.0.0.1:{}", free_port())])
+            .args([
+                "--listen-metrics-urls",
+                &format!("http://127.0.0.1:{}", free_port()),
+            ])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e} (run scripts/setup.sh)", etcd.display()));
-        let me = Self { child, endpoint, etcdctl: etcdctl.to_path_buf(), dir };
+        let me = Self {
+            child,
+            endpoint,
+            etcdctl: etcdctl.to_path_buf(),
+            dir,
+        };
         wait_for("etcd to become healthy", Duration::from_secs(30), || {
-            me.ctl_output(&["endpoint", "health"]).status.success().then_some(())
+            me.ctl_output(&["endpoint", "health"])
+                .status
+                .success()
+                .then_some(())
         });
         me
     }
@@ -53,7 +74,12 @@ impl Etcd {
     fn ctl_output(&self, args: &[&str]) -> Output {
         Command::new(&self.etcdctl)
             .env("ETCDCTL_API", "3")
-            .args(["--endpoints", &self.endpoint, "--dial-timeout=2s", "--command-timeout=10s"])
+            .args([
+                "--endpoints",
+                &self.endpoint,
+                "--dial-timeout=2s",
+                "--command-timeout=10s",
+            ])
             .args(args)
             .output()
             .expect("running etcdctl")

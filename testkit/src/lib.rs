@@ -19,14 +19,18 @@ pub fn free_port() -> u16 {
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("testkit/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit/ has a parent")
+        .to_path_buf()
 }
 
 /// A fixture file from `../shared/fixtures` (see its README for provenance).
 pub fn fixture(rel: &str) -> PathBuf {
     let p = workspace_root().join("../shared/fixtures").join(rel);
-    assert!(p.exists(), "fixture missing: {}", p.display());
-    p
+    // Canonical: chromedriver refuses upload paths with `..` in them.
+    p.canonicalize()
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
 }
 
 /// Poll `f` until it returns `Some`, or panic after `timeout` naming `what`.
@@ -36,12 +40,17 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 /// Wait until something accepts TCP connections on 127.0.0.1:`port`.
 pub fn wait_for_port(what: &str, port: u16, timeout: Duration) {
-    wait_for(what, timeout, || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+    wait_for(what, timeout, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
 }

@@ -4,6 +4,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use tempfile::TempDir;
 
@@ -42,13 +43,19 @@ impl Browser {
                 ]
             }
         });
-        let serde_json::Value::Object(caps) = caps else { unreachable!() };
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a chromedriver session");
-        Self { client, driver, _profile: profile }
+        Self {
+            client,
+            driver,
+            _profile: profile,
+        }
     }
 
     pub async fn goto(&self, url: &str) {
@@ -57,8 +64,16 @@ impl Browser {
 
     /// Give a file to the page's file input.
     pub async fn pick_file(&self, path: &std::path::Path) {
-        let input = self.client.find(Locator::Css("[data-testid=file-input]")).await.expect("file input");
-        input.send_keys(path.to_str().expect("utf-8 path")).await.expect("choosing a file");
+        let input = self
+            .client
+            .find(Locator::Css("[data-testid=file-input]"))
+            .await
+            .expect("file input");
+        let path = path.canonicalize().expect("an existing file");
+        input
+            .send_keys(path.to_str().expect("utf-8 path"))
+            .await
+            .expect("choosing a file");
     }
 
     /// Text of the element with `data-testid`, once it exists.
@@ -68,39 +83,50 @@ impl Browser {
 
     /// Wait until `[data-testid=testid]` exists and its text satisfies `ok`; return the text.
     pub async fn wait_text(&self, testid: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut last = None;
-        loop {
-            if let Ok(el) = self.client.find(Locator::Css(&format!("[data-testid={testid}]"))).await {
-                if let Ok(t) = el.text().await {
-                    if ok(&t) {
-                        return t;
-                    }
-                    last = Some(t);
-                }
-            }
-            if Instant::now() > deadline {
-                let body = self.body_text().await;
-                panic!("timed out waiting for [data-testid={testid}]; last text {last:?}; page says:\n{body}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.wait_for(testid, "text", |el| async move { el.text().await.ok() }, ok)
+            .await
     }
 
     /// An attribute of `[data-testid=testid]` once it satisfies `ok`.
     pub async fn wait_attr(&self, testid: &str, attr: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_for(
+            testid,
+            attr,
+            |el| async move { el.attr(attr).await.ok().flatten() },
+            ok,
+        )
+        .await
+    }
+
+    /// Poll `read` on `[data-testid=testid]` until its value satisfies `ok` (30 s at most).
+    async fn wait_for<F, Fut>(
+        &self,
+        testid: &str,
+        what: &str,
+        read: F,
+        ok: impl Fn(&str) -> bool,
+    ) -> String
+    where
+        F: Fn(Element) -> Fut,
+        Fut: std::future::Future<Output = Option<String>>,
+    {
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = None;
         loop {
-            if let Ok(el) = self.client.find(Locator::Css(&format!("[data-testid={testid}]"))).await {
-                if let Ok(Some(v)) = el.attr(attr).await {
-                    if ok(&v) {
-                        return v;
-                    }
+            let css = format!("[data-testid={testid}]");
+            if let Ok(el) = self.client.find(Locator::Css(&css)).await
+                && let Some(v) = read(el).await
+            {
+                if ok(&v) {
+                    return v;
                 }
+                last = Some(v);
             }
             if Instant::now() > deadline {
                 let body = self.body_text().await;
-                panic!("timed out waiting for {attr} of [data-testid={testid}]; page says:\n{body}");
+                panic!(
+                    "timed out waiting for the {what} of {css}; last {last:?}; page says:\n{body}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -117,7 +143,9 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         // `kill -KILL -- -PGID`: chromedriver and the browsers it started.
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.driver.id())]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.wait();
     }
 }

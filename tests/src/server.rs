@@ -36,13 +36,21 @@ impl Server {
         let token = "e2e-test-token-0123456789abcdef0123456789".to_string();
         let catalog = Catalog::open(data.path()).expect("catalog");
         let state = AppState::new(dist_dir(), Some(token.clone()), catalog).expect("app state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let url = format!("http://{}/", listener.local_addr().expect("addr"));
         let app = etcd_lens_server::app(state.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { url, state, token, _data: data, task }
+        Self {
+            url,
+            state,
+            token,
+            _data: data,
+            task,
+        }
     }
 }
 

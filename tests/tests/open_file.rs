@@ -13,9 +13,17 @@ async fn auger_member_db_shows_header_and_freelist_warning() {
     b.goto(&server.url).await;
     b.pick_file(&fixture("auger/boltdb/db")).await;
 
-    b.wait_attr("trailer-status", "data-state", |s| s == "absent").await;
-    assert!(b.text("trailer-status").await.contains("no SHA-256 trailer"));
-    assert_eq!(b.wait_attr("file-size", "data-bytes", |_| true).await, "20480");
+    b.wait_attr("trailer-status", "data-state", |s| s == "absent")
+        .await;
+    assert!(
+        b.text("trailer-status")
+            .await
+            .contains("no SHA-256 trailer")
+    );
+    assert_eq!(
+        b.wait_attr("file-size", "data-bytes", |_| true).await,
+        "20480"
+    );
     assert_eq!(b.text("page-size").await, "4096");
     assert_eq!(b.text("meta-0-checksum").await, "valid");
     assert_eq!(b.text("meta-1-checksum").await, "valid");
@@ -28,14 +36,22 @@ async fn auger_member_db_shows_header_and_freelist_warning() {
         warnings.contains("freelist page 2") && warnings.contains("not a freelist page"),
         "{warnings}"
     );
-    assert!(b.client.find(fantoccini::Locator::Css("[data-testid=error]")).await.is_err());
+    assert!(
+        b.client
+            .find(fantoccini::Locator::Css("[data-testid=error]"))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcd_snapshot_verifies_and_a_flipped_byte_does_not() {
     let etcd = Etcd::start();
     for i in 0..20 {
-        etcd.put(&format!("/registry/configmaps/default/cm-{i}"), &format!("value-{i}"));
+        etcd.put(
+            &format!("/registry/configmaps/default/cm-{i}"),
+            &format!("value-{i}"),
+        );
     }
     let snap = etcd.dir().join("snap.db");
     etcd.snapshot(&snap);
@@ -46,9 +62,13 @@ async fn etcd_snapshot_verifies_and_a_flipped_byte_does_not() {
     let b = Browser::start().await;
     b.goto(&server.url).await;
     b.pick_file(&snap).await;
-    b.wait_attr("trailer-status", "data-state", |s| s == "verified").await;
+    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
+        .await;
     assert_eq!(b.text("trailer-status").await, "SHA-256 trailer verified");
-    assert_eq!(b.wait_attr("file-size", "data-bytes", |_| true).await, bytes.len().to_string());
+    assert_eq!(
+        b.wait_attr("file-size", "data-bytes", |_| true).await,
+        bytes.len().to_string()
+    );
     assert_eq!(b.text("page-size").await, "4096");
     assert_eq!(b.text("meta-0-checksum").await, "valid");
 
@@ -59,7 +79,8 @@ async fn etcd_snapshot_verifies_and_a_flipped_byte_does_not() {
     let bad = etcd.dir().join("flipped.db");
     std::fs::write(&bad, &flipped).unwrap();
     b.pick_file(&bad).await;
-    b.wait_attr("trailer-status", "data-state", |s| s == "mismatch").await;
+    b.wait_attr("trailer-status", "data-state", |s| s == "mismatch")
+        .await;
     let err = b.wait_text("error", |t| !t.is_empty()).await;
     assert!(err.starts_with("SHA-256 mismatch"), "{err}");
     use sha2::Digest;
@@ -89,19 +110,36 @@ async fn random_file_is_rejected_and_the_page_stays_usable() {
     b.goto(&server.url).await;
     b.pick_file(&junk).await;
     let err = b.wait_text("error", |t| !t.is_empty()).await;
-    assert!(err.starts_with("not an etcd snapshot or bbolt database"), "{err}");
-    assert!(b.client.find(fantoccini::Locator::Css("[data-testid=page-size]")).await.is_err());
+    assert!(
+        err.starts_with("not an etcd snapshot or bbolt database"),
+        "{err}"
+    );
+    assert!(
+        b.client
+            .find(fantoccini::Locator::Css("[data-testid=page-size]"))
+            .await
+            .is_err()
+    );
 
     // The next file opens normally.
     b.pick_file(&fixture("auger/boltdb/db")).await;
     assert_eq!(b.text("page-size").await, "4096");
-    assert!(b.client.find(fantoccini::Locator::Css("[data-testid=error]")).await.is_err());
+    assert!(
+        b.client
+            .find(fantoccini::Locator::Css("[data-testid=error]"))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_and_worker_are_served_with_the_csp_header() {
     let server = Server::start().await;
-    let port = server.url.trim_start_matches("http://127.0.0.1:").trim_end_matches('/').to_string();
+    let port = server
+        .url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches('/')
+        .to_string();
     for path in ["/", "/worker_loader.js", "/worker.js"] {
         let head = http_head(&port, path).await;
         assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
@@ -109,7 +147,10 @@ async fn page_and_worker_are_served_with_the_csp_header() {
             .lines()
             .find_map(|l| l.strip_prefix("content-security-policy: "))
             .unwrap_or_else(|| panic!("{path}: no CSP header in {head}"));
-        assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"), "{csp}");
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"),
+            "{csp}"
+        );
     }
     // The API wants the token.
     let head = http_head(&port, "/api/health").await;
@@ -123,12 +164,21 @@ fn hex_of(b: &[u8]) -> String {
 /// A plain HTTP/1.1 GET over loopback, returning the status line and headers.
 async fn http_head(port: &str, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes())
+    let mut s = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
         .await
         .unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8_lossy(&buf);
-    text.split("\r\n\r\n").next().unwrap_or_default().replace("\r\n", "\n").to_lowercase().replacen("http/1.1", "HTTP/1.1", 1)
+    text.split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .replace("\r\n", "\n")
+        .to_lowercase()
+        .replacen("http/1.1", "HTTP/1.1", 1)
 }

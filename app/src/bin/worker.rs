@@ -35,7 +35,10 @@ fn main() {
 }
 
 fn handle(ev: &MessageEvent, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
-    let parts: js_sys::Array = ev.data().dyn_into().map_err(|_| "internal error: malformed request".to_string())?;
+    let parts: js_sys::Array = ev
+        .data()
+        .dyn_into()
+        .map_err(|_| "internal error: malformed request".to_string())?;
     let request: ToWorker = parts
         .get(0)
         .as_string()
@@ -43,7 +46,10 @@ fn handle(ev: &MessageEvent, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
         .ok_or_else(|| "internal error: malformed request".to_string())?;
     match request {
         ToWorker::Open { name: _ } => {
-            let blob: Blob = parts.get(1).dyn_into().map_err(|_| "internal error: no file sent".to_string())?;
+            let blob: Blob = parts
+                .get(1)
+                .dyn_into()
+                .map_err(|_| "internal error: no file sent".to_string())?;
             open(BlobSource::new(blob)?, post)
         }
     }
@@ -51,10 +57,16 @@ fn handle(ev: &MessageEvent, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
 
 fn open(src: BlobSource, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
     let header = inspect::open(&src).map_err(|e| e.to_string())?;
-    post(&FromWorker::Header { header });
+    post(&FromWorker::Header {
+        header: Box::new(header),
+    });
     let total_bytes = src.len();
     let status = trailer::verify(&src, HASH_SLICE_BYTES, |done_bytes| {
-        post(&FromWorker::Progress { phase: Phase::Hashing, done_bytes, total_bytes });
+        post(&FromWorker::Progress {
+            phase: Phase::Hashing,
+            done_bytes,
+            total_bytes,
+        });
     })
     .map_err(|e| format!("reading the file failed: {e}"))?;
     post(&FromWorker::Trailer { status });

@@ -44,7 +44,14 @@ fn trailer_view(s: &Inspection) -> impl IntoView + use<> {
             };
             (st, t.describe())
         }
-        (None, Some((done, total)), _) => ("hashing", format!("verifying SHA-256… {} of {}", human_bytes(done), human_bytes(total))),
+        (None, Some((done, total)), _) => (
+            "hashing",
+            format!(
+                "verifying SHA-256… {} of {}",
+                human_bytes(done),
+                human_bytes(total)
+            ),
+        ),
         (None, None, Some(h)) if !h.has_trailer => ("absent", TrailerStatus::Absent.describe()),
         _ => ("pending", "not checked yet".to_string()),
     };
@@ -101,7 +108,12 @@ fn header_view(h: Header) -> impl IntoView {
     }
 }
 
-fn meta_row<F: Fn(&MetaReport) -> String>(label: &'static str, id: &'static str, metas: &[MetaReport; 2], f: F) -> impl IntoView + use<F> {
+fn meta_row<F: Fn(&MetaReport) -> String>(
+    label: &'static str,
+    id: &'static str,
+    metas: &[MetaReport; 2],
+    f: F,
+) -> impl IntoView + use<F> {
     let a = f(&metas[0]);
     let b = f(&metas[1]);
     view! {

@@ -19,7 +19,9 @@ pub fn InspectPage() -> impl IntoView {
             Ok(handle) => worker.set_value(Some(handle)),
             Err(e) => state.update(|s| {
                 s.busy = false;
-                s.error = Some(format!("Could not start the background worker: {e}. Reload the page and try again."));
+                s.error = Some(format!(
+                    "Could not start the background worker: {e}. Reload the page and try again."
+                ));
             }),
         }
     };

@@ -36,20 +36,29 @@ pub fn inspect(file: File, state: RwSignal<Inspection>) -> Result<WorkerHandle, 
     opts.set_type(WorkerType::Classic);
     let worker = Worker::new_with_options(WORKER_URL, &opts).map_err(|e| super::js_error(&e))?;
 
-    let request = serde_json::to_string(&ToWorker::Open { name: file.name() }).map_err(|e| e.to_string())?;
+    let request =
+        serde_json::to_string(&ToWorker::Open { name: file.name() }).map_err(|e| e.to_string())?;
     let w = worker.clone();
     let mut pending = Some((request, file));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-        let Some(text) = ev.data().as_string() else { return };
+        let Some(text) = ev.data().as_string() else {
+            return;
+        };
         let msg = match serde_json::from_str::<FromWorker>(&text) {
             Ok(m) => m,
-            Err(e) => FromWorker::Failed { message: format!("internal error: bad message from the worker: {e}") },
+            Err(e) => FromWorker::Failed {
+                message: format!("internal error: bad message from the worker: {e}"),
+            },
         };
         if let FromWorker::Ready = msg {
             if let Some((request, file)) = pending.take() {
                 let msg = js_sys::Array::of2(&request.into(), &file);
                 if let Err(e) = w.post_message(&msg) {
-                    state.update(|s| s.apply(FromWorker::Failed { message: super::js_error(&e) }));
+                    state.update(|s| {
+                        s.apply(FromWorker::Failed {
+                            message: super::js_error(&e),
+                        })
+                    });
                 }
             }
             return;
@@ -59,9 +68,16 @@ pub fn inspect(file: File, state: RwSignal<Inspection>) -> Result<WorkerHandle, 
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
 
     let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |ev: ErrorEvent| {
-        let message = format!("The worker stopped: {}. Reload the page and try again.", ev.message());
+        let message = format!(
+            "The worker stopped: {}. Reload the page and try again.",
+            ev.message()
+        );
         state.update(|s| s.apply(FromWorker::Failed { message }));
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    Ok(WorkerHandle { worker, _on_message: on_message, _on_error: on_error })
+    Ok(WorkerHandle {
+        worker,
+        _on_message: on_message,
+        _on_error: on_error,
+    })
 }
