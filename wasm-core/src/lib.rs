@@ -12,7 +12,10 @@
 
 pub mod bolt;
 pub mod inspect;
+pub mod mvcc;
+pub mod snapshot;
 pub mod source;
+pub mod status;
 pub mod trailer;
 
 pub use source::{MemSource, ReadAt, SourceError};
