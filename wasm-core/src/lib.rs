@@ -12,6 +12,7 @@
 
 pub mod bolt;
 pub mod inspect;
+pub mod k8s;
 pub mod mvcc;
 pub mod snapshot;
 pub mod source;
