@@ -655,7 +655,7 @@ fn emit_filler(
         match special_of(m) {
             "Time" => writeln!(s, "    m.seconds = Some(c.seconds()); m.nanos = Some(0);").unwrap(),
             "MicroTime" => writeln!(s, "    m.seconds = Some(c.seconds()); m.nanos = Some(c.micros() * 1000);").unwrap(),
-            "Duration" => writeln!(s, "    m.duration = Some(c.int64() * 1_000_000_000);").unwrap(),
+            "Duration" => writeln!(s, "    m.duration = Some(c.small() * 1_000_000_000);").unwrap(),
             "Quantity" => writeln!(s, "    m.string = Some(c.quantity());").unwrap(),
             "IntOrString" => writeln!(s, "    m.r#type = Some(1); m.str_val = Some(c.string());").unwrap(),
             "RawJson" => writeln!(s, "    m.raw = Some(c.raw_json());").unwrap(),
