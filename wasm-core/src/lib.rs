@@ -11,6 +11,8 @@
 #![deny(clippy::cast_possible_truncation)]
 
 pub mod bolt;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inspect;
 pub mod k8s;
 pub mod mvcc;
