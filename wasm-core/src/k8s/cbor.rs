@@ -38,7 +38,10 @@ enum Enc {
 pub fn cbor_to_json(bytes: &[u8]) -> Result<Value, CborError> {
     let mut c = Cursor { buf: bytes, pos: 0 };
     let v = c.item(0, &Enc::None)?;
-    if c.buf.get(c.pos..).is_some_and(|rest| !rest.trim_ascii().is_empty()) {
+    if c.buf
+        .get(c.pos..)
+        .is_some_and(|rest| !rest.trim_ascii().is_empty())
+    {
         return Err(c.err("trailing bytes after the CBOR item"));
     }
     Ok(v)
@@ -46,19 +49,31 @@ pub fn cbor_to_json(bytes: &[u8]) -> Result<Value, CborError> {
 
 impl Cursor<'_> {
     fn err(&self, what: &'static str) -> CborError {
-        CborError { offset: u64::try_from(self.pos).unwrap_or(u64::MAX), what }
+        CborError {
+            offset: u64::try_from(self.pos).unwrap_or(u64::MAX),
+            what,
+        }
     }
 
     fn byte(&mut self) -> Result<u8, CborError> {
-        let b = *self.buf.get(self.pos).ok_or_else(|| self.err("truncated"))?;
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or_else(|| self.err("truncated"))?;
         self.pos += 1;
         Ok(b)
     }
 
     fn take(&mut self, n: u64) -> Result<&[u8], CborError> {
         let n = usize::try_from(n).map_err(|_| self.err("length too large"))?;
-        let end = self.pos.checked_add(n).ok_or_else(|| self.err("length too large"))?;
-        let s = self.buf.get(self.pos..end).ok_or_else(|| self.err("truncated"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| self.err("length too large"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| self.err("truncated"))?;
         self.pos = end;
         Ok(s)
     }
@@ -123,12 +138,18 @@ impl Cursor<'_> {
             2 => {
                 let bytes = self.string_bytes(2, info)?;
                 match enc {
-                    Enc::Base64 => Value::String(base64::engine::general_purpose::STANDARD.encode(&bytes)),
-                    Enc::Base64Url => Value::String(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes)),
+                    Enc::Base64 => {
+                        Value::String(base64::engine::general_purpose::STANDARD.encode(&bytes))
+                    }
+                    Enc::Base64Url => Value::String(
+                        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes),
+                    ),
                     Enc::Hex => Value::String(hex::encode(&bytes)),
                     Enc::None => match String::from_utf8(bytes) {
                         Ok(s) => Value::String(s),
-                        Err(e) => Value::String(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
+                        Err(e) => Value::String(
+                            base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
+                        ),
                     },
                 }
             }
@@ -149,7 +170,11 @@ impl Cursor<'_> {
             }
             5 => {
                 let mut m = Map::new();
-                let n = if info == 31 { None } else { Some(self.count(info)?) };
+                let n = if info == 31 {
+                    None
+                } else {
+                    Some(self.count(info)?)
+                };
                 let mut i = 0;
                 loop {
                     match n {
@@ -178,14 +203,23 @@ impl Cursor<'_> {
                     23 => Enc::Hex,
                     _ => Enc::None,
                 };
-                self.item(depth + 1, if matches!(inner, Enc::None) { enc } else { &inner })?
+                self.item(
+                    depth + 1,
+                    if matches!(inner, Enc::None) {
+                        enc
+                    } else {
+                        &inner
+                    },
+                )?
             }
             _ => match info {
                 20 => Value::Bool(false),
                 21 => Value::Bool(true),
                 22 | 23 => Value::Null,
                 25 => float(half(u16::try_from(self.uint(25)?).unwrap_or(0))),
-                26 => float(f64::from(f32::from_bits(u32::try_from(self.uint(26)?).unwrap_or(0)))),
+                26 => float(f64::from(f32::from_bits(
+                    u32::try_from(self.uint(26)?).unwrap_or(0),
+                ))),
                 27 => float(f64::from_bits(self.uint(27)?)),
                 _ => return Err(self.err("unsupported simple value")),
             },
@@ -224,10 +258,14 @@ mod tests {
     fn decodes_a_self_described_object() {
         // 55799({"kind": h'Foo', "n": -2, "ok": true, "l": [1.5], "b": 22(h'0001')})
         let bytes = [
-            0xd9, 0xd9, 0xf7, 0xa5, 0x44, b'k', b'i', b'n', b'd', 0x43, b'F', b'o', b'o', 0x61, b'n', 0x21, 0x62, b'o', b'k',
-            0xf5, 0x61, b'l', 0x81, 0xf9, 0x3e, 0x00, 0x61, b'b', 0xd6, 0x42, 0x00, 0x01,
+            0xd9, 0xd9, 0xf7, 0xa5, 0x44, b'k', b'i', b'n', b'd', 0x43, b'F', b'o', b'o', 0x61,
+            b'n', 0x21, 0x62, b'o', b'k', 0xf5, 0x61, b'l', 0x81, 0xf9, 0x3e, 0x00, 0x61, b'b',
+            0xd6, 0x42, 0x00, 0x01,
         ];
-        assert_eq!(cbor_to_json(&bytes), Ok(json!({"kind": "Foo", "n": -2, "ok": true, "l": [1.5], "b": "AAE="})));
+        assert_eq!(
+            cbor_to_json(&bytes),
+            Ok(json!({"kind": "Foo", "n": -2, "ok": true, "l": [1.5], "b": "AAE="}))
+        );
     }
 
     #[test]

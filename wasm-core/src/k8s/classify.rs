@@ -98,7 +98,9 @@ pub fn classify(value: &[u8]) -> Encoding {
     if trimmed.starts_with(b"{") && trimmed.ends_with(b"}") {
         return Encoding::Json;
     }
-    Encoding::Opaque { utf8: std::str::from_utf8(value).is_ok() }
+    Encoding::Opaque {
+        utf8: std::str::from_utf8(value).is_ok(),
+    }
 }
 
 /// Splits `s` at the first `:`; `None` if there is none.
@@ -109,9 +111,17 @@ fn field(s: &[u8]) -> Option<(&[u8], &[u8])> {
 
 fn encryption(rest: &[u8]) -> Encryption {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let unknown = |provider: String| Encryption { provider: Provider::Other(provider), key_name: String::new(), kms_key_id: None };
-    let Some((provider, rest)) = field(rest) else { return unknown(text(rest)) };
-    let Some((version, rest)) = field(rest) else { return unknown(text(provider)) };
+    let unknown = |provider: String| Encryption {
+        provider: Provider::Other(provider),
+        key_name: String::new(),
+        kms_key_id: None,
+    };
+    let Some((provider, rest)) = field(rest) else {
+        return unknown(text(rest));
+    };
+    let Some((version, rest)) = field(rest) else {
+        return unknown(text(provider));
+    };
     let Some((name, payload)) = field(rest) else {
         return unknown(format!("{}:{}", text(provider), text(version)));
     };
@@ -123,8 +133,16 @@ fn encryption(rest: &[u8]) -> Encryption {
         (b"kms", b"v2") => Provider::KmsV2,
         _ => Provider::Other(format!("{}:{}", text(provider), text(version))),
     };
-    let kms_key_id = if provider == Provider::KmsV2 { kms_v2_key_id(payload) } else { None };
-    Encryption { provider, key_name: text(name), kms_key_id }
+    let kms_key_id = if provider == Provider::KmsV2 {
+        kms_v2_key_id(payload)
+    } else {
+        None
+    };
+    Encryption {
+        provider,
+        key_name: text(name),
+        kms_key_id,
+    }
 }
 
 /// `EncryptedObject.keyID` (field 2) of a KMS v2 payload, if the payload parses.
@@ -145,7 +163,11 @@ mod tests {
     use super::*;
 
     fn enc(provider: Provider, key: &str, id: Option<&str>) -> Encoding {
-        Encoding::Encrypted(Encryption { provider, key_name: key.into(), kms_key_id: id.map(Into::into) })
+        Encoding::Encrypted(Encryption {
+            provider,
+            key_name: key.into(),
+            kms_key_id: id.map(Into::into),
+        })
     }
 
     #[test]
@@ -153,17 +175,35 @@ mod tests {
         assert_eq!(classify(b"k8s\0\x0a\x00"), Encoding::Protobuf);
         assert_eq!(classify(b" {\"kind\":\"Foo\"}\n"), Encoding::Json);
         assert_eq!(classify(&[0xd9, 0xd9, 0xf7, 0xa0]), Encoding::Cbor);
-        assert_eq!(classify(b"k8s:enc:aescbc:v1:key1:\x01\x02"), enc(Provider::AesCbc, "key1", None));
-        assert_eq!(classify(b"k8s:enc:aesgcm:v1:k2:xx"), enc(Provider::AesGcm, "k2", None));
-        assert_eq!(classify(b"k8s:enc:secretbox:v1:sb:"), enc(Provider::Secretbox, "sb", None));
-        assert_eq!(classify(b"k8s:enc:kms:v1:vault:\x00\x10"), enc(Provider::KmsV1, "vault", None));
+        assert_eq!(
+            classify(b"k8s:enc:aescbc:v1:key1:\x01\x02"),
+            enc(Provider::AesCbc, "key1", None)
+        );
+        assert_eq!(
+            classify(b"k8s:enc:aesgcm:v1:k2:xx"),
+            enc(Provider::AesGcm, "k2", None)
+        );
+        assert_eq!(
+            classify(b"k8s:enc:secretbox:v1:sb:"),
+            enc(Provider::Secretbox, "sb", None)
+        );
+        assert_eq!(
+            classify(b"k8s:enc:kms:v1:vault:\x00\x10"),
+            enc(Provider::KmsV1, "vault", None)
+        );
         // EncryptedObject { encryptedData: "x", keyID: "kid-7" }
         let mut v2 = b"k8s:enc:kms:v2:awskms:".to_vec();
         v2.extend([0x0a, 1, b'x', 0x12, 5]);
         v2.extend(b"kid-7");
         assert_eq!(classify(&v2), enc(Provider::KmsV2, "awskms", Some("kid-7")));
-        assert_eq!(classify(b"k8s:enc:kms:v2:p:\xff"), enc(Provider::KmsV2, "p", None));
-        assert_eq!(classify(b"k8s:enc:future:v9:n:"), enc(Provider::Other("future:v9".into()), "n", None));
+        assert_eq!(
+            classify(b"k8s:enc:kms:v2:p:\xff"),
+            enc(Provider::KmsV2, "p", None)
+        );
+        assert_eq!(
+            classify(b"k8s:enc:future:v9:n:"),
+            enc(Provider::Other("future:v9".into()), "n", None)
+        );
         assert_eq!(classify(b"10.0.0.1"), Encoding::Opaque { utf8: true });
         assert_eq!(classify(&[0xff, 0x00]), Encoding::Opaque { utf8: false });
         assert_eq!(classify(b""), Encoding::Opaque { utf8: true });

@@ -83,7 +83,9 @@ mod tests {
     #[test]
     fn parses_type_meta_and_raw() {
         let mut v = MAGIC.to_vec();
-        v.extend([0x0a, 9, 0x0a, 2, b'v', b'1', 0x12, 3, b'P', b'o', b'd', 0x12, 2, 0x08, 1]);
+        v.extend([
+            0x0a, 9, 0x0a, 2, b'v', b'1', 0x12, 3, b'P', b'o', b'd', 0x12, 2, 0x08, 1,
+        ]);
         let env = parse_envelope(&v).and_then(Result::ok);
         assert_eq!(
             env,

@@ -92,7 +92,9 @@ mod tests {
     #[test]
     fn guesses_strings_messages_and_bytes() {
         // 1: "pod"; 2: {1: 7}; 3: bytes ff fe; 4: varint -1
-        let mut buf = vec![0x0a, 3, b'p', b'o', b'd', 0x12, 2, 0x08, 7, 0x1a, 2, 0xff, 0xfe, 0x20];
+        let mut buf = vec![
+            0x0a, 3, b'p', b'o', b'd', 0x12, 2, 0x08, 7, 0x1a, 2, 0xff, 0xfe, 0x20,
+        ];
         buf.extend([0xff; 9]);
         buf.push(0x01);
         let got = decode_unknown(&buf, 0, 0).map(Value::Array);

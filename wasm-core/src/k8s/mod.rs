@@ -16,6 +16,7 @@
 pub mod cbor;
 pub mod classify;
 pub mod envelope;
+pub mod fuzzing;
 mod generated;
 pub mod generic;
 pub mod object;
@@ -65,7 +66,11 @@ pub struct DecodedObject {
 
 impl DecodedObject {
     fn meta(&self, field: &str) -> Option<&str> {
-        self.object.get("metadata")?.get(field)?.as_str().filter(|s| !s.is_empty())
+        self.object
+            .get("metadata")?
+            .get(field)?
+            .as_str()
+            .filter(|s| !s.is_empty())
     }
     /// `metadata.namespace`, when present and non-empty.
     pub fn namespace(&self) -> Option<&str> {
@@ -88,7 +93,11 @@ pub enum DecodeError {
     #[error("Kubernetes protobuf envelope (runtime.Unknown) is malformed: {source}")]
     Envelope { source: WireError },
     #[error("{api_version} {kind}: protobuf is malformed: {source}")]
-    Protobuf { api_version: String, kind: String, source: WireError },
+    Protobuf {
+        api_version: String,
+        kind: String,
+        source: WireError,
+    },
     #[error("content encoding {content_encoding:?} is not supported")]
     ContentEncoding { content_encoding: String },
     #[error("JSON does not parse: {message}")]
@@ -103,23 +112,38 @@ pub fn decode(value: &[u8]) -> Result<DecodedObject, DecodeError> {
     match classify(value) {
         Encoding::Protobuf => decode_protobuf(value),
         Encoding::Json => {
-            let object: Value = serde_json::from_slice(value).map_err(|e| DecodeError::Json { message: e.to_string() })?;
+            let object: Value = serde_json::from_slice(value).map_err(|e| DecodeError::Json {
+                message: e.to_string(),
+            })?;
             Ok(from_self_describing(object, Schema::Json))
         }
         Encoding::Cbor => {
-            let object = cbor::cbor_to_json(value).map_err(|source| DecodeError::Cbor { source })?;
+            let object =
+                cbor::cbor_to_json(value).map_err(|source| DecodeError::Cbor { source })?;
             Ok(from_self_describing(object, Schema::Cbor))
         }
-        Encoding::Encrypted(e) => {
-            Err(DecodeError::Encrypted { provider: e.provider.as_str().to_string(), key_name: e.key_name })
-        }
+        Encoding::Encrypted(e) => Err(DecodeError::Encrypted {
+            provider: e.provider.as_str().to_string(),
+            key_name: e.key_name,
+        }),
         Encoding::Opaque { utf8 } => Err(DecodeError::Opaque { utf8 }),
     }
 }
 
 fn from_self_describing(object: Value, schema: Schema) -> DecodedObject {
-    let s = |k: &str| object.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    DecodedObject { api_version: s("apiVersion"), kind: s("kind"), schema, object }
+    let s = |k: &str| {
+        object
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    DecodedObject {
+        api_version: s("apiVersion"),
+        kind: s("kind"),
+        schema,
+        object,
+    }
 }
 
 /// The generated table entry for a top-level kind.
@@ -137,7 +161,9 @@ pub fn known_kinds() -> impl Iterator<Item = (&'static str, &'static str)> {
 
 /// Plural resource name and scope of a kind k8s-pb declares as a `Resource`.
 pub fn resource_of(api_version: &str, kind: &str) -> Option<(&'static str, bool)> {
-    kind_entry(api_version, kind).filter(|k| k.resource_impl).map(|k| (k.resource, k.namespaced))
+    kind_entry(api_version, kind)
+        .filter(|k| k.resource_impl)
+        .map(|k| (k.resource, k.namespaced))
 }
 
 fn decode_protobuf(value: &[u8]) -> Result<DecodedObject, DecodeError> {
@@ -147,15 +173,23 @@ fn decode_protobuf(value: &[u8]) -> Result<DecodedObject, DecodeError> {
         None => return Err(DecodeError::Opaque { utf8: false }),
     };
     if !env.content_encoding.is_empty() {
-        return Err(DecodeError::ContentEncoding { content_encoding: env.content_encoding });
+        return Err(DecodeError::ContentEncoding {
+            content_encoding: env.content_encoding,
+        });
     }
-    let malformed =
-        |source| DecodeError::Protobuf { api_version: env.api_version.clone(), kind: env.kind.clone(), source };
+    let malformed = |source| DecodeError::Protobuf {
+        api_version: env.api_version.clone(),
+        kind: env.kind.clone(),
+        source,
+    };
     let (body, schema) = match kind_entry(&env.api_version, &env.kind) {
         Some(k) => {
-            let body = object::decode_message(k.message, env.raw, env.raw_offset, 0).map_err(malformed)?;
+            let body =
+                object::decode_message(k.message, env.raw, env.raw_offset, 0).map_err(malformed)?;
             let m = object::message(k.message);
-            let proto_message = m.map(|m| format!("{}.{}", m.package, m.name)).unwrap_or_default();
+            let proto_message = m
+                .map(|m| format!("{}.{}", m.package, m.name))
+                .unwrap_or_default();
             (body, Schema::Typed { proto_message })
         }
         None => {
@@ -175,7 +209,10 @@ fn decode_protobuf(value: &[u8]) -> Result<DecodedObject, DecodeError> {
     };
     // apiVersion and kind from the envelope first, as the API server renders them.
     let mut object = Map::new();
-    object.insert("apiVersion".to_string(), Value::String(env.api_version.clone()));
+    object.insert(
+        "apiVersion".to_string(),
+        Value::String(env.api_version.clone()),
+    );
     object.insert("kind".to_string(), Value::String(env.kind.clone()));
     match body {
         Value::Object(m) => object.extend(m),
@@ -183,5 +220,10 @@ fn decode_protobuf(value: &[u8]) -> Result<DecodedObject, DecodeError> {
             object.insert("value".to_string(), other);
         }
     }
-    Ok(DecodedObject { api_version: env.api_version, kind: env.kind, schema, object: Value::Object(object) })
+    Ok(DecodedObject {
+        api_version: env.api_version,
+        kind: env.kind,
+        schema,
+        object: Value::Object(object),
+    })
 }

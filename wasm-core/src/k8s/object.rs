@@ -33,9 +33,17 @@ pub(crate) fn message(index: u16) -> Option<&'static Message> {
 }
 
 /// Decodes `buf` as message `index` into the API's JSON.
-pub(crate) fn decode_message(index: u16, buf: &[u8], base: u64, depth: u32) -> Result<Value, WireError> {
+pub(crate) fn decode_message(
+    index: u16,
+    buf: &[u8],
+    base: u64,
+    depth: u32,
+) -> Result<Value, WireError> {
     if depth > MAX_DEPTH {
-        return Err(WireError { offset: base, problem: WireProblem::TooDeep { limit: MAX_DEPTH } });
+        return Err(WireError {
+            offset: base,
+            problem: WireProblem::TooDeep { limit: MAX_DEPTH },
+        });
     }
     let Some(msg) = message(index) else {
         return Ok(Value::Array(generic::decode_unknown(buf, base, depth)?));
@@ -46,7 +54,10 @@ pub(crate) fn decode_message(index: u16, buf: &[u8], base: u64, depth: u32) -> R
     while let Some(field) = r.next_field() {
         let (number, value, at) = field?;
         let placed = match msg.fields.binary_search_by_key(&number, |f| f.tag) {
-            Ok(i) => msg.fields.get(i).is_some_and(|f| place(&mut obj, f, value, at, depth)),
+            Ok(i) => msg
+                .fields
+                .get(i)
+                .is_some_and(|f| place(&mut obj, f, value, at, depth)),
             Err(_) => false,
         };
         // A field the schema does not know that holds a zero value carries nothing (Go
@@ -66,7 +77,13 @@ pub(crate) fn decode_message(index: u16, buf: &[u8], base: u64, depth: u32) -> R
 }
 
 /// Puts one wire field into `obj`; false if it does not fit the schema.
-fn place(obj: &mut Map<String, Value>, f: &Field, value: WireValue<'_>, at: u64, depth: u32) -> bool {
+fn place(
+    obj: &mut Map<String, Value>,
+    f: &Field,
+    value: WireValue<'_>,
+    at: u64,
+    depth: u32,
+) -> bool {
     match f.card {
         Card::Single => match scalar(f.ty, value, at, depth) {
             // Go's `json:",inline"` embedding (the table's JSON name is empty).
@@ -94,7 +111,9 @@ fn place(obj: &mut Map<String, Value>, f: &Field, value: WireValue<'_>, at: u64,
                     None => return false,
                 },
             }
-            let slot = obj.entry(f.json.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+            let slot = obj
+                .entry(f.json.to_string())
+                .or_insert_with(|| Value::Array(Vec::new()));
             match slot {
                 Value::Array(a) => a.extend(items),
                 _ => return false,
@@ -102,9 +121,15 @@ fn place(obj: &mut Map<String, Value>, f: &Field, value: WireValue<'_>, at: u64,
             true
         }
         Card::Map => {
-            let WireValue::Len(entry) = value else { return false };
-            let Some((k, v)) = map_entry(f.ty, entry, at, depth) else { return false };
-            let slot = obj.entry(f.json.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let WireValue::Len(entry) = value else {
+                return false;
+            };
+            let Some((k, v)) = map_entry(f.ty, entry, at, depth) else {
+                return false;
+            };
+            let slot = obj
+                .entry(f.json.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
             match slot {
                 Value::Object(m) => {
                     m.insert(k, v);
@@ -117,7 +142,10 @@ fn place(obj: &mut Map<String, Value>, f: &Field, value: WireValue<'_>, at: u64,
 }
 
 fn is_zero(value: WireValue<'_>) -> bool {
-    matches!(value, WireValue::Varint(0) | WireValue::Fixed64(0) | WireValue::Fixed32(0) | WireValue::Len([]))
+    matches!(
+        value,
+        WireValue::Varint(0) | WireValue::Fixed64(0) | WireValue::Fixed32(0) | WireValue::Len([])
+    )
 }
 
 fn map_entry(ty: Ty, entry: &[u8], at: u64, depth: u32) -> Option<(String, Value)> {
@@ -178,11 +206,13 @@ fn scalar(ty: Ty, value: WireValue<'_>, at: u64, depth: u32) -> Option<Value> {
 fn packed(ty: Ty, bytes: &[u8], at: u64, out: &mut Vec<Value>) -> bool {
     let mut r = Reader::new(bytes, at);
     if ty == Ty::Double {
-        if bytes.len() % 8 != 0 {
+        if !bytes.len().is_multiple_of(8) {
             return false;
         }
         for chunk in bytes.chunks_exact(8) {
-            out.push(double(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]))));
+            out.push(double(u64::from_le_bytes(
+                chunk.try_into().unwrap_or([0; 8]),
+            )));
         }
         return true;
     }
@@ -227,7 +257,9 @@ fn finish_special(msg: &Message, obj: Map<String, Value>) -> Value {
         },
         Special::IntOrString => {
             if int_of(field(1)) == 1 {
-                field(3).cloned().unwrap_or_else(|| Value::String(String::new()))
+                field(3)
+                    .cloned()
+                    .unwrap_or_else(|| Value::String(String::new()))
             } else {
                 Value::from(int_of(field(2)))
             }
@@ -236,14 +268,18 @@ fn finish_special(msg: &Message, obj: Map<String, Value>) -> Value {
             Some(Value::String(b64)) => raw_json(b64),
             _ => Value::Null,
         },
-        Special::StringList => field(1).cloned().unwrap_or_else(|| Value::Array(Vec::new())),
+        Special::StringList => field(1)
+            .cloned()
+            .unwrap_or_else(|| Value::Array(Vec::new())),
         Special::SchemaOrBool => match field(2) {
             Some(schema) => schema.clone(),
             None => field(1).cloned().unwrap_or(Value::Bool(false)),
         },
         Special::SchemaOrArray | Special::SchemaOrStringArray => match field(1) {
             Some(schema) => schema.clone(),
-            None => field(2).cloned().unwrap_or_else(|| Value::Array(Vec::new())),
+            None => field(2)
+                .cloned()
+                .unwrap_or_else(|| Value::Array(Vec::new())),
         },
     }
 }

@@ -95,27 +95,44 @@ pub fn parse_key(key: &[u8], prefix: &str) -> Option<KeyInfo> {
     if segs.iter().any(|s| s.is_empty()) {
         return None;
     }
-    let info = |group: Option<&str>, resource: &str, ns: Option<&str>, name: Option<&str>, layout| KeyInfo {
-        root: root.to_string(),
-        group: group.map(str::to_string),
-        resource: resource.to_string(),
-        namespace: ns.map(str::to_string),
-        name: name.map(str::to_string),
-        layout,
-    };
+    let info =
+        |group: Option<&str>, resource: &str, ns: Option<&str>, name: Option<&str>, layout| {
+            KeyInfo {
+                root: root.to_string(),
+                group: group.map(str::to_string),
+                resource: resource.to_string(),
+                namespace: ns.map(str::to_string),
+                name: name.map(str::to_string),
+                layout,
+            }
+        };
     use Layout::{ClusterScoped, Irregular, Namespaced, Unrecognized};
     Some(match segs.as_slice() {
         ["services", "specs", ns, name] => info(None, "services", Some(ns), Some(name), Irregular),
-        ["services", "endpoints", ns, name] => info(None, "endpoints", Some(ns), Some(name), Irregular),
+        ["services", "endpoints", ns, name] => {
+            info(None, "endpoints", Some(ns), Some(name), Irregular)
+        }
         ["minions", name] => info(None, "nodes", None, Some(name), Irregular),
         ["ranges", name] => info(None, "rangeallocations", None, Some(name), Irregular),
         ["masterleases", ip] => info(None, "masterleases", None, Some(ip), Irregular),
-        ["controllers", ns, name] => info(None, "replicationcontrollers", Some(ns), Some(name), Irregular),
+        ["controllers", ns, name] => info(
+            None,
+            "replicationcontrollers",
+            Some(ns),
+            Some(name),
+            Irregular,
+        ),
         ["ingress", ns, name] => info(None, "ingresses", Some(ns), Some(name), Irregular),
-        ["podsecuritypolicy", name] => info(None, "podsecuritypolicies", None, Some(name), Irregular),
-        ["oauth", resource, name] if root == "/openshift.io/" => {
-            info(Some("oauth.openshift.io"), resource, None, Some(name), Irregular)
+        ["podsecuritypolicy", name] => {
+            info(None, "podsecuritypolicies", None, Some(name), Irregular)
         }
+        ["oauth", resource, name] if root == "/openshift.io/" => info(
+            Some("oauth.openshift.io"),
+            resource,
+            None,
+            Some(name),
+            Irregular,
+        ),
         [group, resource, rest @ ..] if group.contains('.') => match rest {
             [name] => info(Some(group), resource, None, Some(name), ClusterScoped),
             [ns, name] => info(Some(group), resource, Some(ns), Some(name), Namespaced),
@@ -132,8 +149,17 @@ pub fn parse_key(key: &[u8], prefix: &str) -> Option<KeyInfo> {
 mod tests {
     use super::*;
 
-    fn p(key: &str) -> Option<(Option<String>, String, Option<String>, Option<String>, Layout)> {
-        parse_key(key.as_bytes(), DEFAULT_PREFIX).map(|k| (k.group, k.resource, k.namespace, k.name, k.layout))
+    type Parsed = (
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        Layout,
+    );
+
+    fn p(key: &str) -> Option<Parsed> {
+        parse_key(key.as_bytes(), DEFAULT_PREFIX)
+            .map(|k| (k.group, k.resource, k.namespace, k.name, k.layout))
     }
     fn s(v: &str) -> Option<String> {
         Some(v.to_string())
@@ -142,27 +168,84 @@ mod tests {
     #[test]
     fn regular_and_irregular_paths() {
         use Layout::*;
-        assert_eq!(p("/registry/pods/default/pi"), Some((None, "pods".into(), s("default"), s("pi"), Namespaced)));
-        assert_eq!(p("/registry/namespaces/default"), Some((None, "namespaces".into(), None, s("default"), ClusterScoped)));
-        assert_eq!(p("/registry/services/specs/ns/web"), Some((None, "services".into(), s("ns"), s("web"), Irregular)));
-        assert_eq!(p("/registry/services/endpoints/ns/web"), Some((None, "endpoints".into(), s("ns"), s("web"), Irregular)));
-        assert_eq!(p("/registry/minions/node-1"), Some((None, "nodes".into(), None, s("node-1"), Irregular)));
-        assert_eq!(p("/registry/ranges/serviceips"), Some((None, "rangeallocations".into(), None, s("serviceips"), Irregular)));
-        assert_eq!(p("/registry/masterleases/10.0.0.1"), Some((None, "masterleases".into(), None, s("10.0.0.1"), Irregular)));
-        assert_eq!(p("/registry/controllers/ns/rc"), Some((None, "replicationcontrollers".into(), s("ns"), s("rc"), Irregular)));
+        assert_eq!(
+            p("/registry/pods/default/pi"),
+            Some((None, "pods".into(), s("default"), s("pi"), Namespaced))
+        );
+        assert_eq!(
+            p("/registry/namespaces/default"),
+            Some((None, "namespaces".into(), None, s("default"), ClusterScoped))
+        );
+        assert_eq!(
+            p("/registry/services/specs/ns/web"),
+            Some((None, "services".into(), s("ns"), s("web"), Irregular))
+        );
+        assert_eq!(
+            p("/registry/services/endpoints/ns/web"),
+            Some((None, "endpoints".into(), s("ns"), s("web"), Irregular))
+        );
+        assert_eq!(
+            p("/registry/minions/node-1"),
+            Some((None, "nodes".into(), None, s("node-1"), Irregular))
+        );
+        assert_eq!(
+            p("/registry/ranges/serviceips"),
+            Some((
+                None,
+                "rangeallocations".into(),
+                None,
+                s("serviceips"),
+                Irregular
+            ))
+        );
+        assert_eq!(
+            p("/registry/masterleases/10.0.0.1"),
+            Some((None, "masterleases".into(), None, s("10.0.0.1"), Irregular))
+        );
+        assert_eq!(
+            p("/registry/controllers/ns/rc"),
+            Some((
+                None,
+                "replicationcontrollers".into(),
+                s("ns"),
+                s("rc"),
+                Irregular
+            ))
+        );
         assert_eq!(
             p("/registry/example.com/widgets/w1"),
-            Some((s("example.com"), "widgets".into(), None, s("w1"), ClusterScoped))
+            Some((
+                s("example.com"),
+                "widgets".into(),
+                None,
+                s("w1"),
+                ClusterScoped
+            ))
         );
         assert_eq!(
             p("/registry/example.com/widgets/ns/w1"),
-            Some((s("example.com"), "widgets".into(), s("ns"), s("w1"), Namespaced))
+            Some((
+                s("example.com"),
+                "widgets".into(),
+                s("ns"),
+                s("w1"),
+                Namespaced
+            ))
         );
         assert_eq!(
             p("/registry/apiregistration.k8s.io/apiservices/v1.apps"),
-            Some((s("apiregistration.k8s.io"), "apiservices".into(), None, s("v1.apps"), ClusterScoped))
+            Some((
+                s("apiregistration.k8s.io"),
+                "apiservices".into(),
+                None,
+                s("v1.apps"),
+                ClusterScoped
+            ))
         );
-        assert_eq!(p("/registry/pods"), Some((None, "pods".into(), None, None, Unrecognized)));
+        assert_eq!(
+            p("/registry/pods"),
+            Some((None, "pods".into(), None, None, Unrecognized))
+        );
         assert_eq!(p("compact_rev_key"), None);
         assert_eq!(p("/registry/"), None);
         assert_eq!(p("/registry/pods//x"), None);
@@ -170,14 +253,21 @@ mod tests {
 
     #[test]
     fn custom_and_openshift_roots() {
-        let k = parse_key(b"/kubernetes.io/pods/ns/p", DEFAULT_PREFIX).map(|k| (k.root, k.resource));
+        let k =
+            parse_key(b"/kubernetes.io/pods/ns/p", DEFAULT_PREFIX).map(|k| (k.root, k.resource));
         assert_eq!(k, Some(("/kubernetes.io/".to_string(), "pods".to_string())));
-        let k = parse_key(b"/openshift.io/oauth/accesstokens/sha256~x", DEFAULT_PREFIX).map(|k| k.qualified_resource());
+        let k = parse_key(b"/openshift.io/oauth/accesstokens/sha256~x", DEFAULT_PREFIX)
+            .map(|k| k.qualified_resource());
         assert_eq!(k, s("accesstokens.oauth.openshift.io"));
-        let k = parse_key(b"/openshift.io/routes/ns/r", DEFAULT_PREFIX).map(|k| (k.namespace, k.name));
+        let k =
+            parse_key(b"/openshift.io/routes/ns/r", DEFAULT_PREFIX).map(|k| (k.namespace, k.name));
         assert_eq!(k, Some((s("ns"), s("r"))));
-        let k = parse_key(b"/custom/root/secrets/ns/s", "/custom/root").map(|k| (k.root, k.resource));
-        assert_eq!(k, Some(("/custom/root/".to_string(), "secrets".to_string())));
+        let k =
+            parse_key(b"/custom/root/secrets/ns/s", "/custom/root").map(|k| (k.root, k.resource));
+        assert_eq!(
+            k,
+            Some(("/custom/root/".to_string(), "secrets".to_string()))
+        );
         assert_eq!(parse_key(b"/registry/pods/ns/p", "/custom/root"), None);
     }
 }

@@ -23,7 +23,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let d = doy - (153 * mp + 2) / 5 + 1; // [1, 31]
     let m = if mp < 10 { mp + 3 } else { mp - 9 }; // [1, 12]
     let y = if m <= 2 { y + 1 } else { y };
-    (y, u32::try_from(m).unwrap_or(0), u32::try_from(d).unwrap_or(0))
+    (
+        y,
+        u32::try_from(m).unwrap_or(0),
+        u32::try_from(d).unwrap_or(0),
+    )
 }
 
 /// RFC 3339 in UTC: `2017-06-27T16:35:34Z`, or with `micros` six fractional digits.
@@ -36,7 +40,10 @@ pub(crate) fn rfc3339(seconds: i64, nanos: i64, micros: bool) -> String {
     let (y, mo, d) = civil_from_days(days);
     let (h, mi, s) = (secs_of_day / 3600, secs_of_day / 60 % 60, secs_of_day % 60);
     if micros {
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z", nanos / 1000)
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z",
+            nanos / 1000
+        )
     } else {
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
     }
@@ -89,7 +96,10 @@ mod tests {
     fn rfc3339_matches_go() {
         assert_eq!(rfc3339(1_498_581_334, 0, false), "2017-06-27T16:35:34Z");
         assert_eq!(rfc3339(0, 0, false), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400, 123_456_789, true), "2000-02-29T00:00:00.123456Z");
+        assert_eq!(
+            rfc3339(951_782_400, 123_456_789, true),
+            "2000-02-29T00:00:00.123456Z"
+        );
         assert_eq!(rfc3339(-1, 0, false), "1969-12-31T23:59:59Z");
     }
 

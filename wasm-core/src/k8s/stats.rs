@@ -41,7 +41,8 @@ impl Usage {
     }
     /// Live plus history bytes.
     pub fn total_bytes(&self) -> u64 {
-        self.live_value_bytes.saturating_add(self.history_value_bytes)
+        self.live_value_bytes
+            .saturating_add(self.history_value_bytes)
     }
 }
 
@@ -111,14 +112,23 @@ impl StatsBuilder {
     /// for a retained older revision or a deletion record.
     pub fn add(&mut self, key: &[u8], value_bytes: u64, live: bool) {
         let info = parse_key(key, &self.prefix);
-        let resource = info.as_ref().map_or_else(|| NON_KUBERNETES.to_string(), |k| k.qualified_resource());
+        let resource = info
+            .as_ref()
+            .map_or_else(|| NON_KUBERNETES.to_string(), |k| k.qualified_resource());
         let namespace = info.and_then(|k| k.namespace);
         self.total.add(value_bytes, live);
-        self.resources.entry(resource).or_default().add(value_bytes, live);
-        self.namespaces.entry(namespace).or_default().add(value_bytes, live);
+        self.resources
+            .entry(resource)
+            .or_default()
+            .add(value_bytes, live);
+        self.namespaces
+            .entry(namespace)
+            .or_default()
+            .add(value_bytes, live);
         if live && self.top_n > 0 {
             // Ties keep the smaller key: Reverse(key) makes the larger key "smaller".
-            self.largest.push(Reverse((value_bytes, Reverse(key.to_vec()))));
+            self.largest
+                .push(Reverse((value_bytes, Reverse(key.to_vec()))));
             if self.largest.len() > self.top_n {
                 self.largest.pop();
             }
@@ -126,15 +136,33 @@ impl StatsBuilder {
     }
 
     pub fn finish(self) -> DbStats {
-        let mut resources: Vec<ResourceUsage> =
-            self.resources.into_iter().map(|(resource, usage)| ResourceUsage { resource, usage }).collect();
-        resources.sort_by(|a, b| b.usage.total_bytes().cmp(&a.usage.total_bytes()).then(a.resource.cmp(&b.resource)));
-        let mut namespaces: Vec<NamespaceUsage> =
-            self.namespaces.into_iter().map(|(namespace, usage)| NamespaceUsage { namespace, usage }).collect();
-        namespaces
-            .sort_by(|a, b| b.usage.total_bytes().cmp(&a.usage.total_bytes()).then(a.namespace.cmp(&b.namespace)));
-        let mut largest: Vec<(u64, Vec<u8>)> =
-            self.largest.into_iter().map(|Reverse((n, Reverse(k)))| (n, k)).collect();
+        let mut resources: Vec<ResourceUsage> = self
+            .resources
+            .into_iter()
+            .map(|(resource, usage)| ResourceUsage { resource, usage })
+            .collect();
+        resources.sort_by(|a, b| {
+            b.usage
+                .total_bytes()
+                .cmp(&a.usage.total_bytes())
+                .then(a.resource.cmp(&b.resource))
+        });
+        let mut namespaces: Vec<NamespaceUsage> = self
+            .namespaces
+            .into_iter()
+            .map(|(namespace, usage)| NamespaceUsage { namespace, usage })
+            .collect();
+        namespaces.sort_by(|a, b| {
+            b.usage
+                .total_bytes()
+                .cmp(&a.usage.total_bytes())
+                .then(a.namespace.cmp(&b.namespace))
+        });
+        let mut largest: Vec<(u64, Vec<u8>)> = self
+            .largest
+            .into_iter()
+            .map(|Reverse((n, Reverse(k)))| (n, k))
+            .collect();
         largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let largest = largest
             .into_iter()
@@ -142,13 +170,20 @@ impl StatsBuilder {
                 let info = parse_key(&key, &self.prefix);
                 LargeObject {
                     key: String::from_utf8_lossy(&key).into_owned(),
-                    resource: info.as_ref().map_or_else(|| NON_KUBERNETES.to_string(), |k| k.qualified_resource()),
+                    resource: info
+                        .as_ref()
+                        .map_or_else(|| NON_KUBERNETES.to_string(), |k| k.qualified_resource()),
                     namespace: info.and_then(|k| k.namespace),
                     value_bytes,
                 }
             })
             .collect();
-        DbStats { total: self.total, resources, namespaces, largest }
+        DbStats {
+            total: self.total,
+            resources,
+            namespaces,
+            largest,
+        }
     }
 }
 
@@ -167,17 +202,44 @@ mod tests {
         b.add(b"/registry/example.com/widgets/w", 5, true);
         b.add(b"compact_rev_key", 8, true);
         let s = b.finish();
-        assert_eq!(s.total, Usage { objects: 6, live_value_bytes: 523, history_revisions: 1, history_value_bytes: 90 });
-        let res: Vec<(&str, u64, u64)> =
-            s.resources.iter().map(|r| (r.resource.as_str(), r.usage.objects, r.usage.total_bytes())).collect();
+        assert_eq!(
+            s.total,
+            Usage {
+                objects: 6,
+                live_value_bytes: 523,
+                history_revisions: 1,
+                history_value_bytes: 90
+            }
+        );
+        let res: Vec<(&str, u64, u64)> = s
+            .resources
+            .iter()
+            .map(|r| (r.resource.as_str(), r.usage.objects, r.usage.total_bytes()))
+            .collect();
         assert_eq!(
             res,
-            vec![("pods", 2, 490), ("secrets", 1, 100), ("namespaces", 1, 10), ("(non-kubernetes)", 1, 8), ("widgets.example.com", 1, 5)]
+            vec![
+                ("pods", 2, 490),
+                ("secrets", 1, 100),
+                ("namespaces", 1, 10),
+                ("(non-kubernetes)", 1, 8),
+                ("widgets.example.com", 1, 5)
+            ]
         );
-        let ns: Vec<(Option<&str>, u64)> =
-            s.namespaces.iter().map(|n| (n.namespace.as_deref(), n.usage.total_bytes())).collect();
+        let ns: Vec<(Option<&str>, u64)> = s
+            .namespaces
+            .iter()
+            .map(|n| (n.namespace.as_deref(), n.usage.total_bytes()))
+            .collect();
         assert_eq!(ns, vec![(Some("b"), 300), (Some("a"), 290), (None, 23)]);
-        let top: Vec<(&str, u64)> = s.largest.iter().map(|l| (l.key.as_str(), l.value_bytes)).collect();
-        assert_eq!(top, vec![("/registry/pods/b/p2", 300), ("/registry/pods/a/p1", 100)]);
+        let top: Vec<(&str, u64)> = s
+            .largest
+            .iter()
+            .map(|l| (l.key.as_str(), l.value_bytes))
+            .collect();
+        assert_eq!(
+            top,
+            vec![("/registry/pods/b/p2", 300), ("/registry/pods/a/p1", 100)]
+        );
     }
 }

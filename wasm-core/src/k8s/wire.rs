@@ -77,14 +77,20 @@ impl<'a> Reader<'a> {
     }
 
     fn err(&self, problem: WireProblem) -> WireError {
-        WireError { offset: self.offset(), problem }
+        WireError {
+            offset: self.offset(),
+            problem,
+        }
     }
 
     pub(crate) fn varint(&mut self) -> Result<u64, WireError> {
         let mut v: u64 = 0;
         for i in 0..10u32 {
             let Some(&b) = self.buf.get(self.pos) else {
-                return Err(self.err(WireProblem::Truncated { needed: 1, available: 0 }));
+                return Err(self.err(WireProblem::Truncated {
+                    needed: 1,
+                    available: 0,
+                }));
             };
             self.pos += 1;
             v |= u64::from(b & 0x7f) << (7 * i);
@@ -101,7 +107,10 @@ impl<'a> Reader<'a> {
             .ok()
             .and_then(|n| self.buf.get(self.pos..self.pos.checked_add(n)?))
         else {
-            return Err(self.err(WireProblem::Truncated { needed: n, available: to_u64(available) }));
+            return Err(self.err(WireProblem::Truncated {
+                needed: n,
+                available: to_u64(available),
+            }));
         };
         self.pos += bytes.len();
         Ok(bytes)
@@ -121,10 +130,16 @@ impl<'a> Reader<'a> {
         let key = self.varint()?;
         let wire_type = u8::try_from(key & 7).unwrap_or(u8::MAX);
         let Ok(number) = u32::try_from(key >> 3) else {
-            return Err(WireError { offset: start, problem: WireProblem::VarintOverflow });
+            return Err(WireError {
+                offset: start,
+                problem: WireProblem::VarintOverflow,
+            });
         };
         if number == 0 {
-            return Err(WireError { offset: start, problem: WireProblem::ZeroFieldNumber });
+            return Err(WireError {
+                offset: start,
+                problem: WireProblem::ZeroFieldNumber,
+            });
         }
         let at = self.offset();
         let value = match wire_type {
@@ -142,7 +157,12 @@ impl<'a> Reader<'a> {
                 let b = self.take(4)?;
                 WireValue::Fixed32(u32::from_le_bytes(b.try_into().unwrap_or([0; 4])))
             }
-            _ => return Err(WireError { offset: start, problem: WireProblem::WireType { wire_type } }),
+            _ => {
+                return Err(WireError {
+                    offset: start,
+                    problem: WireProblem::WireType { wire_type },
+                });
+            }
         };
         Ok((number, value, at))
     }
@@ -156,10 +176,13 @@ mod tests {
     fn reads_each_wire_type() {
         // field 1 varint 150; field 2 len "hi"; field 3 fixed64 1; field 4 fixed32 2
         let buf = [
-            0x08, 0x96, 0x01, 0x12, 0x02, b'h', b'i', 0x19, 1, 0, 0, 0, 0, 0, 0, 0, 0x25, 2, 0, 0, 0,
+            0x08, 0x96, 0x01, 0x12, 0x02, b'h', b'i', 0x19, 1, 0, 0, 0, 0, 0, 0, 0, 0x25, 2, 0, 0,
+            0,
         ];
         let mut r = Reader::new(&buf, 0);
-        let got: Vec<_> = std::iter::from_fn(|| r.next_field()).map(|f| f.map(|(n, v, _)| (n, v))).collect();
+        let got: Vec<_> = std::iter::from_fn(|| r.next_field())
+            .map(|f| f.map(|(n, v, _)| (n, v)))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -178,15 +201,31 @@ mod tests {
         let err = r.next_field().and_then(Result::err);
         assert_eq!(
             err,
-            Some(WireError { offset: 102, problem: WireProblem::Truncated { needed: 5, available: 2 } })
+            Some(WireError {
+                offset: 102,
+                problem: WireProblem::Truncated {
+                    needed: 5,
+                    available: 2
+                }
+            })
         );
     }
 
     #[test]
     fn rejects_groups_zero_field_and_long_varints() {
-        let e = |buf: &[u8]| Reader::new(buf, 0).next_field().and_then(Result::err).map(|e| e.problem);
+        let e = |buf: &[u8]| {
+            Reader::new(buf, 0)
+                .next_field()
+                .and_then(Result::err)
+                .map(|e| e.problem)
+        };
         assert_eq!(e(&[0x0b]), Some(WireProblem::WireType { wire_type: 3 }));
         assert_eq!(e(&[0x00, 0x01]), Some(WireProblem::ZeroFieldNumber));
-        assert_eq!(e(&[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), Some(WireProblem::VarintOverflow));
+        assert_eq!(
+            e(&[
+                0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+            ]),
+            Some(WireProblem::VarintOverflow)
+        );
     }
 }
