@@ -6,7 +6,9 @@ use etcd_lens_core::k8s::{self, DecodeError, Encoding, Schema, WireProblem};
 use serde_json::{Value, json};
 
 fn fixture(rel: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(rel);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures")
+        .join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -26,12 +28,17 @@ fn prune(v: &Value) -> Option<Value> {
         Value::Number(n) if n.as_f64() == Some(0.0) => None,
         Value::String(s) if s.is_empty() => None,
         Value::Array(a) => {
-            let a: Vec<Value> = a.iter().map(|x| prune(x).unwrap_or_else(|| empty_like(x))).collect();
+            let a: Vec<Value> = a
+                .iter()
+                .map(|x| prune(x).unwrap_or_else(|| empty_like(x)))
+                .collect();
             (!a.is_empty()).then_some(Value::Array(a))
         }
         Value::Object(m) => {
-            let m: serde_json::Map<String, Value> =
-                m.iter().filter_map(|(k, v)| Some((k.clone(), prune(v)?))).collect();
+            let m: serde_json::Map<String, Value> = m
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), prune(v)?)))
+                .collect();
             (!m.is_empty()).then_some(Value::Object(m))
         }
         other => Some(other.clone()),
@@ -54,10 +61,24 @@ fn auger_pod_and_job_match_the_recorded_json() {
     ] {
         assert_eq!(k8s::classify(&stored_value(name)), Encoding::Protobuf);
         let got = k8s::decode(&stored_value(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let want: Value = serde_json::from_slice(&fixture(&format!("auger/json/{name}.json"))).unwrap();
-        assert_eq!((got.kind.as_str(), got.api_version.as_str()), (kind, api_version));
-        assert_eq!(got.schema, Schema::Typed { proto_message: proto.to_string() });
-        assert_eq!(prune(&got.object), prune(&want), "{name}:\n{}", serde_json::to_string_pretty(&got.object).unwrap());
+        let want: Value =
+            serde_json::from_slice(&fixture(&format!("auger/json/{name}.json"))).unwrap();
+        assert_eq!(
+            (got.kind.as_str(), got.api_version.as_str()),
+            (kind, api_version)
+        );
+        assert_eq!(
+            got.schema,
+            Schema::Typed {
+                proto_message: proto.to_string()
+            }
+        );
+        assert_eq!(
+            prune(&got.object),
+            prune(&want),
+            "{name}:\n{}",
+            serde_json::to_string_pretty(&got.object).unwrap()
+        );
         // Field order as the API server writes it.
         let keys: Vec<&String> = got.object.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec", "status"]);
@@ -67,10 +88,16 @@ fn auger_pod_and_job_match_the_recorded_json() {
 #[test]
 fn auger_pod_metadata_and_special_types() {
     let pod = k8s::decode(&stored_value("pod")).unwrap();
-    assert_eq!((pod.namespace(), pod.name()), (Some("default"), Some("pi-dqtsw")));
+    assert_eq!(
+        (pod.namespace(), pod.name()),
+        (Some("default"), Some("pi-dqtsw"))
+    );
     let o = &pod.object;
     assert_eq!(o["metadata"]["creationTimestamp"], "2017-06-27T16:35:34Z");
-    assert_eq!(o["spec"]["containers"][0]["resources"]["requests"]["cpu"], "100m");
+    assert_eq!(
+        o["spec"]["containers"][0]["resources"]["requests"]["cpu"],
+        "100m"
+    );
     assert_eq!(o["spec"]["terminationGracePeriodSeconds"], 30);
     // A zero metav1.Time is null, as Go renders it.
     assert_eq!(o["status"]["conditions"][0]["lastProbeTime"], Value::Null);
@@ -101,7 +128,9 @@ fn every_truncation_of_a_real_value_is_an_error_never_a_panic() {
     let short = &v[..v.len() - 10];
     match k8s::decode(short) {
         Err(e @ DecodeError::Envelope { .. }) => {
-            let DecodeError::Envelope { source } = &e else { unreachable!() };
+            let DecodeError::Envelope { source } = &e else {
+                unreachable!()
+            };
             assert!(matches!(source.problem, WireProblem::Truncated { .. }));
             assert!(e.to_string().contains("truncated"), "{e}");
         }
@@ -117,7 +146,11 @@ fn inner_protobuf_truncated_names_the_kind() {
     let value = envelope("batch/v1", "Job", raw);
     let err = k8s::decode(&value).map(|_| ());
     match err {
-        Err(DecodeError::Protobuf { api_version, kind, source }) => {
+        Err(DecodeError::Protobuf {
+            api_version,
+            kind,
+            source,
+        }) => {
             assert_eq!((api_version.as_str(), kind.as_str()), ("batch/v1", "Job"));
             assert!(matches!(source.problem, WireProblem::Truncated { .. }));
         }
@@ -160,7 +193,12 @@ fn an_invented_kind_decodes_generically_and_says_so() {
     assert_eq!(got.schema, Schema::GenericProtobuf);
     assert_eq!(got.object["apiVersion"], "example.com/v1");
     assert_eq!(got.object["kind"], "Widget");
-    assert!(got.object[k8s::GENERIC_DECODER_KEY].as_str().unwrap().contains("generic protobuf"));
+    assert!(
+        got.object[k8s::GENERIC_DECODER_KEY]
+            .as_str()
+            .unwrap()
+            .contains("generic protobuf")
+    );
     assert_eq!(
         got.object["fields"],
         json!([
@@ -187,20 +225,44 @@ fn a_field_newer_than_the_tables_is_kept_generically() {
 fn json_cbor_encrypted_and_opaque_values() {
     let j = br#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w","namespace":"n"}}"#;
     let got = k8s::decode(j).unwrap();
-    assert_eq!((&got.schema, got.kind.as_str(), got.namespace(), got.name()), (&Schema::Json, "Widget", Some("n"), Some("w")));
-    assert!(matches!(k8s::decode(b"{not json}"), Err(DecodeError::Json { .. })));
+    assert_eq!(
+        (&got.schema, got.kind.as_str(), got.namespace(), got.name()),
+        (&Schema::Json, "Widget", Some("n"), Some("w"))
+    );
+    assert!(matches!(
+        k8s::decode(b"{not json}"),
+        Err(DecodeError::Json { .. })
+    ));
 
     // 55799({"kind": "W", "apiVersion": "x/v1"}) with Go strings as byte strings.
-    let c = [0xd9, 0xd9, 0xf7, 0xa2, 0x44, b'k', b'i', b'n', b'd', 0x41, b'W', 0x4a, b'a', b'p', b'i', b'V', b'e', b'r', b's', b'i', b'o', b'n', 0x44, b'x', b'/', b'v', b'1'];
+    let c = [
+        0xd9, 0xd9, 0xf7, 0xa2, 0x44, b'k', b'i', b'n', b'd', 0x41, b'W', 0x4a, b'a', b'p', b'i',
+        b'V', b'e', b'r', b's', b'i', b'o', b'n', 0x44, b'x', b'/', b'v', b'1',
+    ];
     let got = k8s::decode(&c).unwrap();
-    assert_eq!((got.schema, got.api_version.as_str(), got.kind.as_str()), (Schema::Cbor, "x/v1", "W"));
+    assert_eq!(
+        (got.schema, got.api_version.as_str(), got.kind.as_str()),
+        (Schema::Cbor, "x/v1", "W")
+    );
 
     let e = k8s::decode(b"k8s:enc:aescbc:v1:key1:\x00\x01secret").unwrap_err();
-    assert_eq!(e, DecodeError::Encrypted { provider: "aescbc".into(), key_name: "key1".into() });
+    assert_eq!(
+        e,
+        DecodeError::Encrypted {
+            provider: "aescbc".into(),
+            key_name: "key1".into()
+        }
+    );
     assert!(!e.to_string().contains("secret"));
 
-    assert_eq!(k8s::decode(b"10.0.0.1").unwrap_err(), DecodeError::Opaque { utf8: true });
-    assert_eq!(k8s::decode(&[0x80, 0x81]).unwrap_err(), DecodeError::Opaque { utf8: false });
+    assert_eq!(
+        k8s::decode(b"10.0.0.1").unwrap_err(),
+        DecodeError::Opaque { utf8: true }
+    );
+    assert_eq!(
+        k8s::decode(&[0x80, 0x81]).unwrap_err(),
+        DecodeError::Opaque { utf8: false }
+    );
 }
 
 #[test]
@@ -208,8 +270,13 @@ fn key_path_falls_back_and_metadata_wins() {
     let pod = k8s::decode(&stored_value("pod")).unwrap();
     let key = k8s::parse_key(b"/registry/pods/other-ns/renamed", k8s::DEFAULT_PREFIX).unwrap();
     let merged = key.with_object(&pod);
-    assert_eq!((merged.namespace.as_deref(), merged.name.as_deref()), (Some("default"), Some("pi-dqtsw")));
+    assert_eq!(
+        (merged.namespace.as_deref(), merged.name.as_deref()),
+        (Some("default"), Some("pi-dqtsw"))
+    );
     let job = k8s::decode(&stored_value("job")).unwrap();
-    let key = k8s::parse_key(b"/registry/jobs/default/pi", k8s::DEFAULT_PREFIX).unwrap().with_object(&job);
+    let key = k8s::parse_key(b"/registry/jobs/default/pi", k8s::DEFAULT_PREFIX)
+        .unwrap()
+        .with_object(&job);
     assert_eq!(key.qualified_resource(), "jobs.batch");
 }

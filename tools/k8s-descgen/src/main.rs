@@ -85,9 +85,15 @@ struct Resource {
 }
 
 fn main() {
-    let root = std::env::args().nth(1).map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let root = std::env::args()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
     let (pb_dir, openapi_dir) = locate_sources(&root);
-    eprintln!("k8s-pb: {}\nk8s-openapi: {}", pb_dir.display(), openapi_dir.display());
+    eprintln!(
+        "k8s-pb: {}\nk8s-openapi: {}",
+        pb_dir.display(),
+        openapi_dir.display()
+    );
 
     let mut messages = Vec::new();
     let mut resources = Vec::new();
@@ -117,7 +123,11 @@ fn main() {
         openapi.structs.len()
     );
 
-    let index: HashMap<String, usize> = messages.iter().enumerate().map(|(i, m)| (m.key(), i)).collect();
+    let index: HashMap<String, usize> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.key(), i))
+        .collect();
     let json_names = json_names(&messages, &openapi);
 
     let tables = emit_tables(&messages, &index, &json_names, &resources);
@@ -138,7 +148,11 @@ fn locate_sources(root: &Path) -> (PathBuf, PathBuf) {
         .arg(root.join("wasm-core/Cargo.toml"))
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let find = |name: &str| -> PathBuf {
         let pkg = meta["packages"]
@@ -147,7 +161,10 @@ fn locate_sources(root: &Path) -> (PathBuf, PathBuf) {
             .iter()
             .find(|p| p["name"] == name)
             .unwrap_or_else(|| panic!("{name} is not a dependency of wasm-core"));
-        PathBuf::from(pkg["manifest_path"].as_str().unwrap()).parent().unwrap().to_path_buf()
+        PathBuf::from(pkg["manifest_path"].as_str().unwrap())
+            .parent()
+            .unwrap()
+            .to_path_buf()
     };
     (find("k8s-pb"), find("k8s-openapi"))
 }
@@ -169,7 +186,12 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn collect_pb(ast: &syn::File, module: &[String], messages: &mut Vec<Message>, resources: &mut Vec<Resource>) {
+fn collect_pb(
+    ast: &syn::File,
+    module: &[String],
+    messages: &mut Vec<Message>,
+    resources: &mut Vec<Resource>,
+) {
     for item in &ast.items {
         match item {
             syn::Item::Struct(s) if is_prost_message(&s.attrs) => {
@@ -179,31 +201,50 @@ fn collect_pb(ast: &syn::File, module: &[String], messages: &mut Vec<Message>, r
                         continue;
                     };
                     let rust_ident = f.ident.as_ref().unwrap().to_string();
-                    let mut field = parse_field(rust_ident.trim_start_matches("r#").to_string(), attr, &f.ty, module);
+                    let mut field = parse_field(
+                        rust_ident.trim_start_matches("r#").to_string(),
+                        attr,
+                        &f.ty,
+                        module,
+                    );
                     field.rust_ident = rust_ident;
                     fields.push(field);
                 }
                 fields.sort_by_key(|f| f.tag);
-                messages.push(Message { module: module.to_vec(), name: s.ident.to_string(), fields });
+                messages.push(Message {
+                    module: module.to_vec(),
+                    name: s.ident.to_string(),
+                    fields,
+                });
             }
             syn::Item::Impl(imp) => {
-                let Some((_, path, _)) = &imp.trait_ else { continue };
+                let Some((_, path, _)) = &imp.trait_ else {
+                    continue;
+                };
                 if path.segments.last().unwrap().ident != "Resource" {
                     continue;
                 }
-                let syn::Type::Path(tp) = &*imp.self_ty else { continue };
+                let syn::Type::Path(tp) = &*imp.self_ty else {
+                    continue;
+                };
                 let name = tp.path.segments.last().unwrap().ident.to_string();
                 let mut consts = HashMap::new();
                 let mut namespaced = false;
                 for ii in &imp.items {
                     match ii {
                         syn::ImplItem::Const(c) => {
-                            if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &c.expr {
+                            if let syn::Expr::Lit(syn::ExprLit {
+                                lit: syn::Lit::Str(s),
+                                ..
+                            }) = &c.expr
+                            {
                                 consts.insert(c.ident.to_string(), s.value());
                             }
                         }
                         syn::ImplItem::Type(t) => {
-                            namespaced = quote::quote!(#t).to_string().contains("NamespaceResourceScope");
+                            namespaced = quote::quote!(#t)
+                                .to_string()
+                                .contains("NamespaceResourceScope");
                         }
                         _ => {}
                     }
@@ -223,7 +264,9 @@ fn collect_pb(ast: &syn::File, module: &[String], messages: &mut Vec<Message>, r
 }
 
 fn is_prost_message(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| a.path().is_ident("derive") && quote::quote!(#a).to_string().contains("prost :: Message"))
+    attrs.iter().any(|a| {
+        a.path().is_ident("derive") && quote::quote!(#a).to_string().contains("prost :: Message")
+    })
 }
 
 /// Splits `string, optional, tag = "1"` at commas outside quotes.
@@ -242,7 +285,11 @@ fn split_attr(s: &str) -> Vec<String> {
         }
     }
     parts.push(cur);
-    parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn scalar_of(word: &str) -> Option<Scalar> {
@@ -258,7 +305,9 @@ fn scalar_of(word: &str) -> Option<Scalar> {
 }
 
 fn parse_field(ident: String, attr: &syn::Attribute, ty: &syn::Type, module: &[String]) -> Field {
-    let syn::Meta::List(list) = &attr.meta else { panic!("prost attr without list") };
+    let syn::Meta::List(list) = &attr.meta else {
+        panic!("prost attr without list")
+    };
     let parts = split_attr(&list.tokens.to_string());
     let mut tag = None;
     let mut card = Card::Optional;
@@ -295,27 +344,50 @@ fn parse_field(ident: String, attr: &syn::Attribute, ty: &syn::Type, module: &[S
             }
         }
     }
-    Field { rust_ident: ident.clone(), ident, tag: tag.expect("tag"), card, ty: scalar.expect("type"), boxed, map_key }
+    Field {
+        rust_ident: ident.clone(),
+        ident,
+        tag: tag.expect("tag"),
+        card,
+        ty: scalar.expect("type"),
+        boxed,
+        map_key,
+    }
 }
 
 /// The innermost type path of `Option<Box<T>>`, `Vec<T>`, `BTreeMap<K, T>`, resolved
 /// against the module the field is declared in.
 fn message_key(ty: &syn::Type, module: &[String]) -> String {
-    let syn::Type::Path(tp) = ty else { panic!("unexpected type {}", quote::quote!(#ty)) };
+    let syn::Type::Path(tp) = ty else {
+        panic!("unexpected type {}", quote::quote!(#ty))
+    };
     let last = tp.path.segments.last().unwrap();
     let wrapper = ["Option", "Box", "Vec", "BTreeMap", "HashMap"];
     if wrapper.contains(&last.ident.to_string().as_str()) {
-        let syn::PathArguments::AngleBracketed(args) = &last.arguments else { panic!() };
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            panic!()
+        };
         let inner = args
             .args
             .iter()
-            .filter_map(|a| if let syn::GenericArgument::Type(t) = a { Some(t) } else { None })
+            .filter_map(|a| {
+                if let syn::GenericArgument::Type(t) = a {
+                    Some(t)
+                } else {
+                    None
+                }
+            })
             .last()
             .unwrap();
         return message_key(inner, module);
     }
     let mut m: Vec<String> = module.to_vec();
-    let segs: Vec<String> = tp.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let segs: Vec<String> = tp
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     for s in &segs[..segs.len() - 1] {
         match s.as_str() {
             "super" => {
@@ -343,8 +415,14 @@ fn collect_openapi(dir: &Path) -> OpenApi {
     impl<'ast> Visit<'ast> for Calls {
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
             if let syn::Expr::Path(p) = &*c.func
-                && p.path.segments.last().is_some_and(|s| s.ident == "serialize_field")
-                && let Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) = c.args.iter().nth(1)
+                && p.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "serialize_field")
+                && let Some(syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                })) = c.args.iter().nth(1)
             {
                 self.0.push(s.value());
             }
@@ -353,15 +431,20 @@ fn collect_openapi(dir: &Path) -> OpenApi {
     }
     impl<'ast> Visit<'ast> for V<'_> {
         fn visit_item_impl(&mut self, imp: &'ast syn::ItemImpl) {
-            let Some((_, path, _)) = &imp.trait_ else { return };
+            let Some((_, path, _)) = &imp.trait_ else {
+                return;
+            };
             if path.segments.last().unwrap().ident != "Serialize" {
                 return;
             }
-            let syn::Type::Path(tp) = &*imp.self_ty else { return };
+            let syn::Type::Path(tp) = &*imp.self_ty else {
+                return;
+            };
             let name = tp.path.segments.last().unwrap().ident.to_string();
             let mut calls = Calls(Vec::new());
             calls.visit_item_impl(imp);
-            self.out.insert((self.module.clone(), name.to_lowercase()), (name, calls.0));
+            self.out
+                .insert((self.module.clone(), name.to_lowercase()), (name, calls.0));
         }
     }
     let mut structs = HashMap::new();
@@ -375,13 +458,20 @@ fn collect_openapi(dir: &Path) -> OpenApi {
             .collect();
         let src = std::fs::read_to_string(&file).unwrap();
         let ast = syn::parse_file(&src).unwrap();
-        V { module: module.join("::"), out: &mut structs }.visit_file(&ast);
+        V {
+            module: module.join("::"),
+            out: &mut structs,
+        }
+        .visit_file(&ast);
     }
     OpenApi { structs }
 }
 
 fn normalize(s: &str) -> String {
-    s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 fn lower_camel(ident: &str) -> String {
@@ -407,7 +497,11 @@ fn json_names(messages: &[Message], openapi: &OpenApi) -> Vec<Vec<String>> {
     let mut global: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
     for (_, names) in openapi.structs.values() {
         for n in names {
-            *global.entry(normalize(n)).or_default().entry(n.clone()).or_default() += 1;
+            *global
+                .entry(normalize(n))
+                .or_default()
+                .entry(n.clone())
+                .or_default() += 1;
         }
     }
     let (mut exact, mut fallback, mut camel) = (0, 0, 0);
@@ -417,14 +511,21 @@ fn json_names(messages: &[Message], openapi: &OpenApi) -> Vec<Vec<String>> {
         .iter()
         .map(|m| {
             let own = openapi_struct(m, openapi);
-            if own.is_some() && openapi.structs.get(&(m.module.join("::"), m.name.to_lowercase())).is_none() {
+            if own.is_some()
+                && openapi
+                    .structs
+                    .get(&(m.module.join("::"), m.name.to_lowercase()))
+                    .is_none()
+            {
                 other_version += 1;
             }
             m.fields
                 .iter()
                 .map(|f| {
                     let n = normalize(&f.ident);
-                    if let Some(j) = own.and_then(|(_, names)| names.iter().find(|j| normalize(j) == n)) {
+                    if let Some(j) =
+                        own.and_then(|(_, names)| names.iter().find(|j| normalize(j) == n))
+                    {
                         exact += 1;
                         return j.clone();
                     }
@@ -432,9 +533,16 @@ fn json_names(messages: &[Message], openapi: &OpenApi) -> Vec<Vec<String>> {
                     // k8s-openapi has the embedded struct's fields in the outer struct.
                     if let (Some((_, names)), Scalar::Message(k)) = (own, &f.ty) {
                         let inner = keyed[k];
-                        let own_names: BTreeSet<String> = names.iter().map(|j| normalize(j)).collect();
-                        let hits = inner.fields.iter().filter(|g| own_names.contains(&normalize(&g.ident))).count();
-                        if !inner.fields.is_empty() && hits * 2 >= inner.fields.len() && f.card == Card::Optional
+                        let own_names: BTreeSet<String> =
+                            names.iter().map(|j| normalize(j)).collect();
+                        let hits = inner
+                            .fields
+                            .iter()
+                            .filter(|g| own_names.contains(&normalize(&g.ident)))
+                            .count();
+                        if !inner.fields.is_empty()
+                            && hits * 2 >= inner.fields.len()
+                            && f.card == Card::Optional
                             && !["metadata", "spec", "status"].contains(&f.ident.as_str())
                         {
                             inline += 1;
@@ -466,12 +574,22 @@ fn openapi_struct<'a>(m: &Message, openapi: &'a OpenApi) -> Option<&'a (String, 
         return Some(s);
     }
     let fields: BTreeSet<String> = m.fields.iter().map(|f| normalize(&f.ident)).collect();
-    let mut candidates: Vec<(&(String, String), &(String, Vec<String>))> =
-        openapi.structs.iter().filter(|((_, n), _)| *n == lname).collect();
+    let mut candidates: Vec<(&(String, String), &(String, Vec<String>))> = openapi
+        .structs
+        .iter()
+        .filter(|((_, n), _)| *n == lname)
+        .collect();
     candidates.sort_by_key(|(k, _)| (*k).clone());
     candidates
         .into_iter()
-        .map(|(_, s)| (s.1.iter().filter(|j| fields.contains(&normalize(j))).count(), s))
+        .map(|(_, s)| {
+            (
+                s.1.iter()
+                    .filter(|j| fields.contains(&normalize(j)))
+                    .count(),
+                s,
+            )
+        })
         .filter(|(hits, _)| *hits * 2 >= fields.len())
         .max_by_key(|(hits, _)| *hits)
         .map(|(_, s)| s)
@@ -488,8 +606,12 @@ fn special_of(m: &Message) -> &'static str {
         ("k8s.io.apimachinery.pkg.util.intstr", "IntOrString") => "IntOrString",
         ("k8s.io.apimachinery.pkg.runtime", "RawExtension") => "RawJson",
         (p, "Json") if p.starts_with("k8s.io.apiextensions_apiserver.") => "RawJson",
-        (p, "JsonSchemaPropsOrBool") if p.starts_with("k8s.io.apiextensions_apiserver.") => "SchemaOrBool",
-        (p, "JsonSchemaPropsOrArray") if p.starts_with("k8s.io.apiextensions_apiserver.") => "SchemaOrArray",
+        (p, "JsonSchemaPropsOrBool") if p.starts_with("k8s.io.apiextensions_apiserver.") => {
+            "SchemaOrBool"
+        }
+        (p, "JsonSchemaPropsOrArray") if p.starts_with("k8s.io.apiextensions_apiserver.") => {
+            "SchemaOrArray"
+        }
         (p, "JsonSchemaPropsOrStringArray") if p.starts_with("k8s.io.apiextensions_apiserver.") => {
             "SchemaOrStringArray"
         }
@@ -506,7 +628,10 @@ fn ty_code(s: &Scalar, index: &HashMap<String, usize>) -> String {
         Scalar::Int32 => "Ty::Int32".into(),
         Scalar::Int64 => "Ty::Int64".into(),
         Scalar::Double => "Ty::Double".into(),
-        Scalar::Message(k) => format!("Ty::Message({})", index.get(k).unwrap_or_else(|| panic!("unresolved {k}"))),
+        Scalar::Message(k) => format!(
+            "Ty::Message({})",
+            index.get(k).unwrap_or_else(|| panic!("unresolved {k}"))
+        ),
     }
 }
 
@@ -517,7 +642,9 @@ fn group_of(module: &[String], resources: &[Resource], messages: &[Message]) -> 
     let _ = messages;
     for r in resources {
         let rmod: Vec<&str> = r.key.split("::").collect();
-        if rmod.len() >= 2 && rmod[..rmod.len() - 2] == dir.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        if rmod.len() >= 2
+            && rmod[..rmod.len() - 2] == dir.iter().map(String::as_str).collect::<Vec<_>>()[..]
+        {
             return r.group.clone();
         }
     }
@@ -560,7 +687,10 @@ fn emit_tables(
                 Card::Repeated => "Card::Repeated",
                 Card::Map => "Card::Map",
             };
-            assert!(f.map_key.as_ref().is_none_or(|k| *k == Scalar::String), "non-string map key");
+            assert!(
+                f.map_key.as_ref().is_none_or(|k| *k == Scalar::String),
+                "non-string map key"
+            );
             writeln!(
                 s,
                 "        Field {{ tag: {}, json: {:?}, card: {card}, ty: {} }},",
@@ -579,24 +709,40 @@ fn emit_tables(
     // with an `XList` sibling whose `items` are `X` and a `metadata` field.
     let mut kinds: BTreeMap<(String, String), (usize, String, bool, bool)> = BTreeMap::new();
     for r in resources {
-        kinds.insert((r.api_version.clone(), r.kind.clone()), (index[&r.key], r.plural.clone(), r.namespaced, true));
+        kinds.insert(
+            (r.api_version.clone(), r.kind.clone()),
+            (index[&r.key], r.plural.clone(), r.namespaced, true),
+        );
     }
     let by_key: HashMap<String, &Message> = messages.iter().map(|m| (m.key(), m)).collect();
     for m in messages {
-        let Some(list) = by_key.get(&format!("{}List", m.key())) else { continue };
-        let items_ok = list
-            .fields
-            .iter()
-            .any(|f| f.ident == "items" && f.card == Card::Repeated && f.ty == Scalar::Message(m.key()));
+        let Some(list) = by_key.get(&format!("{}List", m.key())) else {
+            continue;
+        };
+        let items_ok = list.fields.iter().any(|f| {
+            f.ident == "items" && f.card == Card::Repeated && f.ty == Scalar::Message(m.key())
+        });
         let has_meta = m.fields.iter().any(|f| f.ident == "metadata");
         if !items_ok || !has_meta || m.module[0] == "apimachinery" || m.module[0] == "metrics" {
             continue;
         }
         let group = group_of(&m.module, resources, messages);
         let version = m.module.last().unwrap();
-        let api_version = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
-        let namespaced_guess = resources.iter().find(|r| r.kind == m.name).is_none_or(|r| r.namespaced);
-        kinds.entry((api_version, m.name.clone())).or_insert((index[&m.key()], String::new(), namespaced_guess, false));
+        let api_version = if group.is_empty() {
+            version.clone()
+        } else {
+            format!("{group}/{version}")
+        };
+        let namespaced_guess = resources
+            .iter()
+            .find(|r| r.kind == m.name)
+            .is_none_or(|r| r.namespaced);
+        kinds.entry((api_version, m.name.clone())).or_insert((
+            index[&m.key()],
+            String::new(),
+            namespaced_guess,
+            false,
+        ));
     }
     writeln!(
         s,
@@ -654,14 +800,22 @@ fn emit_filler(
         writeln!(s, "    if !c.enter({i}) {{ return m; }}").unwrap();
         match special_of(m) {
             "Time" => writeln!(s, "    m.seconds = Some(c.seconds()); m.nanos = Some(0);").unwrap(),
-            "MicroTime" => writeln!(s, "    m.seconds = Some(c.seconds()); m.nanos = Some(c.micros() * 1000);").unwrap(),
+            "MicroTime" => writeln!(
+                s,
+                "    m.seconds = Some(c.seconds()); m.nanos = Some(c.micros() * 1000);"
+            )
+            .unwrap(),
             "Duration" => writeln!(s, "    m.duration = Some(c.small() * 1_000_000_000);").unwrap(),
             "Quantity" => writeln!(s, "    m.string = Some(c.quantity());").unwrap(),
-            "IntOrString" => writeln!(s, "    m.r#type = Some(1); m.str_val = Some(c.string());").unwrap(),
+            "IntOrString" => {
+                writeln!(s, "    m.r#type = Some(1); m.str_val = Some(c.string());").unwrap()
+            }
             "RawJson" => writeln!(s, "    m.raw = Some(c.raw_json());").unwrap(),
             "SchemaOrBool" => writeln!(s, "    m.allows = Some(true);").unwrap(),
             "SchemaOrStringArray" => writeln!(s, "    m.property = vec![c.string()];").unwrap(),
-            "SchemaOrArray" => writeln!(s, "    m.j_son_schemas = vec![Default::default()];").unwrap(),
+            "SchemaOrArray" => {
+                writeln!(s, "    m.j_son_schemas = vec![Default::default()];").unwrap()
+            }
             "StringList" => writeln!(s, "    m.items = vec![c.string()];").unwrap(),
             _ => {
                 for f in &m.fields {
@@ -675,7 +829,11 @@ fn emit_filler(
                         Scalar::Double => "c.double()".to_string(),
                         Scalar::Message(k) => format!("fill_{}(c)", index[k]),
                     };
-                    let value = if f.boxed { format!("Box::new({value})") } else { value };
+                    let value = if f.boxed {
+                        format!("Box::new({value})")
+                    } else {
+                        value
+                    };
                     let stmt = match f.card {
                         Card::Optional => format!("m.{ident} = Some({value});"),
                         Card::Repeated => format!("m.{ident} = vec![{value}];"),
@@ -687,7 +845,11 @@ fn emit_filler(
         }
         writeln!(s, "    c.leave({i});\n    m\n}}\n").unwrap();
     }
-    writeln!(s, "/// Every k8s-pb top-level kind (each `impl k8s_pb::Resource`).").unwrap();
+    writeln!(
+        s,
+        "/// Every k8s-pb top-level kind (each `impl k8s_pb::Resource`)."
+    )
+    .unwrap();
     writeln!(s, "pub static KINDS: &[super::KindCase] = &[").unwrap();
     for r in resources {
         let i = index[&r.key];

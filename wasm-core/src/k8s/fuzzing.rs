@@ -35,7 +35,9 @@ pub fn value(data: &[u8]) {
     let _ = classify(data);
     let _ = decode(data);
     let _ = parse_key(data, DEFAULT_PREFIX);
-    let Some((&selector, raw)) = data.split_first() else { return };
+    let Some((&selector, raw)) = data.split_first() else {
+        return;
+    };
     let kinds: Vec<(&str, &str)> = known_kinds().collect();
     if let Some((api_version, kind)) = kinds.get(usize::from(selector) % kinds.len().max(1)) {
         let _ = decode(&envelope(api_version, kind, raw));

@@ -17,6 +17,7 @@ pub mod cbor;
 pub mod classify;
 pub mod envelope;
 pub mod fuzzing;
+#[rustfmt::skip]
 mod generated;
 pub mod generic;
 pub mod object;

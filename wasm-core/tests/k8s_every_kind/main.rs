@@ -8,6 +8,7 @@
 //! serde types unchanged (after dropping empty values): that checks field names,
 //! Time/Quantity/IntOrString/RawExtension/bytes forms against an independent source.
 
+#[rustfmt::skip]
 mod generated;
 
 use std::collections::BTreeSet;
@@ -78,22 +79,31 @@ impl Ctx {
     }
 }
 
+/// Deserializes our JSON into a k8s-openapi type and serializes it back.
+pub type RoundTrip = fn(&Value) -> Result<Value, String>;
+
 pub struct KindCase {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub encode: fn(&mut Ctx) -> Vec<u8>,
-    pub openapi: Option<fn(&Value) -> Result<Value, String>>,
+    pub openapi: Option<RoundTrip>,
 }
 
-pub fn openapi_roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Result<Value, String> {
-    let t: T = serde_json::from_value(v.clone()).map_err(|e| format!("k8s-openapi rejects our JSON: {e}"))?;
+pub fn openapi_roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
+    v: &Value,
+) -> Result<Value, String> {
+    let t: T = serde_json::from_value(v.clone())
+        .map_err(|e| format!("k8s-openapi rejects our JSON: {e}"))?;
     serde_json::to_value(&t).map_err(|e| e.to_string())
 }
 
 fn envelope(api_version: &str, kind: &str, raw: Vec<u8>) -> Vec<u8> {
     use k8s_pb::apimachinery::pkg::runtime::{TypeMeta, Unknown};
     let u = Unknown {
-        type_meta: Some(TypeMeta { api_version: Some(api_version.into()), kind: Some(kind.into()) }),
+        type_meta: Some(TypeMeta {
+            api_version: Some(api_version.into()),
+            kind: Some(kind.into()),
+        }),
         raw: Some(raw),
         content_encoding: Some(String::new()),
         content_type: Some(String::new()),
@@ -135,7 +145,10 @@ fn prune(v: &Value) -> Option<Value> {
             (!a.is_empty()).then_some(Value::Array(a))
         }
         Value::Object(m) => {
-            let m: serde_json::Map<String, Value> = m.iter().filter_map(|(k, v)| Some((k.clone(), prune(v)?))).collect();
+            let m: serde_json::Map<String, Value> = m
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), prune(v)?)))
+                .collect();
             (!m.is_empty()).then_some(Value::Object(m))
         }
         other => Some(other.clone()),
@@ -176,7 +189,10 @@ fn first_diff(a: &Value, b: &Value, path: &str) -> String {
         (Value::Object(x), Value::Object(y)) => {
             let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                let (p, q) = (x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null));
+                let (p, q) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
                 if p != q {
                     return first_diff(p, q, &format!("{path}.{k}"));
                 }
@@ -197,13 +213,20 @@ fn first_diff(a: &Value, b: &Value, path: &str) -> String {
 
 #[test]
 fn every_k8s_pb_kind_decodes_from_prost_bytes() {
-    assert_eq!(generated::KINDS.len(), 90, "k8s-pb 0.9 has 90 Resource impls");
+    assert_eq!(
+        generated::KINDS.len(),
+        90,
+        "k8s-pb 0.9 has 90 Resource impls"
+    );
     let known: BTreeSet<(&str, &str)> = k8s::known_kinds().collect();
     let mut failures = Vec::new();
     let mut checked_by_openapi = 0;
     for case in generated::KINDS {
         let what = format!("{} {}", case.api_version, case.kind);
-        assert!(known.contains(&(case.api_version, case.kind)), "{what} missing from the tables");
+        assert!(
+            known.contains(&(case.api_version, case.kind)),
+            "{what} missing from the tables"
+        );
         let mut c = Ctx::default();
         let raw = (case.encode)(&mut c);
         let decoded = match k8s::decode(&envelope(case.api_version, case.kind, raw)) {
@@ -225,7 +248,9 @@ fn every_k8s_pb_kind_decodes_from_prost_bytes() {
         let missing_s: Vec<&String> = c.strings.difference(&strings).collect();
         let missing_i: Vec<&i64> = c.ints.difference(&ints).collect();
         if !missing_s.is_empty() || !missing_i.is_empty() {
-            failures.push(format!("{what}: set values missing from the output: {missing_s:?} {missing_i:?}"));
+            failures.push(format!(
+                "{what}: set values missing from the output: {missing_s:?} {missing_i:?}"
+            ));
         }
         if let Some(roundtrip) = case.openapi {
             checked_by_openapi += 1;
@@ -235,13 +260,25 @@ fn every_k8s_pb_kind_decodes_from_prost_bytes() {
                     let (a, b) = (prune(&decoded.object), prune(&theirs));
                     if a != b {
                         let (a, b) = (a.unwrap_or_default(), b.unwrap_or_default());
-                        failures.push(format!("{what}: k8s-openapi round trip differs at {}", first_diff(&a, &b, "")));
+                        failures.push(format!(
+                            "{what}: k8s-openapi round trip differs at {}",
+                            first_diff(&a, &b, "")
+                        ));
                     }
                 }
                 Err(e) => failures.push(format!("{what}: {e}")),
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} kinds failed:\n{}", failures.len(), generated::KINDS.len(), failures.join("\n"));
-    assert!(checked_by_openapi >= 60, "only {checked_by_openapi} kinds checked against k8s-openapi");
+    assert!(
+        failures.is_empty(),
+        "{} of {} kinds failed:\n{}",
+        failures.len(),
+        generated::KINDS.len(),
+        failures.join("\n")
+    );
+    assert!(
+        checked_by_openapi >= 60,
+        "only {checked_by_openapi} kinds checked against k8s-openapi"
+    );
 }
