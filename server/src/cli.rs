@@ -13,7 +13,11 @@ use crate::config::{self, Config};
 pub mod commands;
 
 #[derive(Debug, Parser)]
-#[command(name = "etcd-lens", version, about = "Inspect etcd snapshots; serve the etcd-lens page")]
+#[command(
+    name = "etcd-lens",
+    version,
+    about = "Inspect etcd snapshots; serve the etcd-lens page"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -67,10 +71,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (false, None) => Some(config::load_or_create_token(&data_dir)?),
             };
             tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
                 .with_writer(std::io::stderr)
                 .init();
-            let cfg = Config { addr: args.addr, dist: args.dist, data_dir, token };
+            let cfg = Config {
+                addr: args.addr,
+                dist: args.dist,
+                data_dir,
+                token,
+            };
             tokio::runtime::Runtime::new()?.block_on(crate::serve::serve(cfg))?;
             Ok(ExitCode::SUCCESS)
         }

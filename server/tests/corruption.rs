@@ -75,7 +75,11 @@ fn cli_fails_cleanly(bytes: &[u8], dir: &Path, name: &str) {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{name}: {cmd:?} succeeded");
-        assert_ne!(out.status.code(), Some(101), "{name}: {cmd:?} panicked: {err}");
+        assert_ne!(
+            out.status.code(),
+            Some(101),
+            "{name}: {cmd:?} panicked: {err}"
+        );
         assert_eq!(err.lines().count(), 1, "{name}: {cmd:?}: {err}");
     }
 }
@@ -88,9 +92,15 @@ fn damaged_snapshots_give_typed_errors_naming_pages() {
     assert_eq!(read_keys(&good).unwrap(), 200);
 
     // Zero-length and truncated files.
-    assert_eq!(Db::open(&MemSource(&[][..])).unwrap_err(), BoltError::Open(OpenError::Empty));
+    assert_eq!(
+        Db::open(&MemSource(&[][..])).unwrap_err(),
+        BoltError::Open(OpenError::Empty)
+    );
     let half = &good[..good.len() / 2];
-    assert!(matches!(Db::open(&MemSource(half)), Err(BoltError::Open(OpenError::Truncated { .. }))));
+    assert!(matches!(
+        Db::open(&MemSource(half)),
+        Err(BoltError::Open(OpenError::Truncated { .. }))
+    ));
     cli_fails_cleanly(half, dir.path(), "truncated.db");
     cli_fails_cleanly(&[], dir.path(), "empty.db");
 
@@ -100,11 +110,19 @@ fn damaged_snapshots_give_typed_errors_naming_pages() {
     assert_eq!(read_keys(&one).unwrap(), 200);
     let src = MemSource(&one);
     let r = bolt::check(&Db::open(&src).unwrap());
-    assert!(r.warnings.iter().any(|w| w.kind == ProblemKind::Meta && w.message.contains("meta page 0")), "{r:?}");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.kind == ProblemKind::Meta && w.message.contains("meta page 0")),
+        "{r:?}"
+    );
     // …on both: not a bbolt file.
     let mut both = one.clone();
     both[l.page_size + PAGE_HEADER_LEN + 20] ^= 0xff;
-    assert!(matches!(Db::open(&MemSource(&both)), Err(BoltError::Open(OpenError::NotBolt { .. }))));
+    assert!(matches!(
+        Db::open(&MemSource(&both)),
+        Err(BoltError::Open(OpenError::NotBolt { .. }))
+    ));
     cli_fails_cleanly(&both, dir.path(), "both-metas.db");
 
     // A child page id beyond the file.
@@ -118,7 +136,11 @@ fn damaged_snapshots_give_typed_errors_naming_pages() {
     );
     let src = MemSource(&far);
     let r = bolt::check(&Db::open(&src).unwrap());
-    assert!(r.problems.iter().any(|p| p.kind == ProblemKind::OutOfBounds && p.page == Some(PageId(1_000_000_000))));
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::OutOfBounds && p.page == Some(PageId(1_000_000_000)))
+    );
     cli_fails_cleanly(&far, dir.path(), "beyond.db");
 
     // A branch that points back to itself (a cycle): refused, not followed.
@@ -131,7 +153,11 @@ fn damaged_snapshots_give_typed_errors_naming_pages() {
     );
     let src = MemSource(&cycle);
     let r = bolt::check(&Db::open(&src).unwrap());
-    assert!(r.problems.iter().any(|p| p.kind == ProblemKind::MultipleReferences && p.page == Some(l.branch)));
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::MultipleReferences && p.page == Some(l.branch))
+    );
     cli_fails_cleanly(&cycle, dir.path(), "cycle.db");
 
     // An element count that runs past the page.
@@ -171,7 +197,11 @@ fn damaged_snapshots_give_typed_errors_naming_pages() {
     // The wrong page size in both metas (checksums recomputed).
     let mut ps = good.clone();
     for slot in [MetaSlot::Meta0, MetaSlot::Meta1] {
-        let at = if slot == MetaSlot::Meta0 { 0 } else { l.page_size };
+        let at = if slot == MetaSlot::Meta0 {
+            0
+        } else {
+            l.page_size
+        };
         let mut page = [0u8; PAGE_HEADER_LEN + META_LEN];
         page.copy_from_slice(&ps[at..at + PAGE_HEADER_LEN + META_LEN]);
         let mut m = Meta::parse(slot, &page);

@@ -16,18 +16,34 @@ use serde_json::Value;
 const ETCD35: &str = "/opt/etcd-3.5/bin";
 
 fn lens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_etcd-lens")).args(args).output().expect("running etcd-lens")
+    Command::new(env!("CARGO_BIN_EXE_etcd-lens"))
+        .args(args)
+        .output()
+        .expect("running etcd-lens")
 }
 
 fn lens_ok(args: &[&str]) -> String {
     let o = lens(args);
-    assert!(o.status.success(), "etcd-lens {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "etcd-lens {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8(o.stdout).expect("utf-8 output")
 }
 
 fn run_ok(cmd: &Path, args: &[&str]) -> String {
-    let o = Command::new(cmd).env("ETCDCTL_API", "3").args(args).output().expect("running a tool");
-    assert!(o.status.success(), "{} {args:?}: {}", cmd.display(), String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(cmd)
+        .env("ETCDCTL_API", "3")
+        .args(args)
+        .output()
+        .expect("running a tool");
+    assert!(
+        o.status.success(),
+        "{} {args:?}: {}",
+        cmd.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8(o.stdout).expect("utf-8 output")
 }
 
@@ -88,7 +104,16 @@ fn etcd_keys(etcd: &Etcd) -> BTreeMap<String, (i64, i64, i64, i64, Vec<u8>)> {
         .map(|kv| {
             let key = String::from_utf8(B64.decode(kv["key"].as_str().unwrap()).unwrap()).unwrap();
             let value = B64.decode(kv["value"].as_str().unwrap_or("")).unwrap();
-            (key, (n(&kv["create_revision"]), n(&kv["mod_revision"]), n(&kv["version"]), n(&kv["lease"]), value))
+            (
+                key,
+                (
+                    n(&kv["create_revision"]),
+                    n(&kv["mod_revision"]),
+                    n(&kv["version"]),
+                    n(&kv["lease"]),
+                    value,
+                ),
+            )
         })
         .collect()
 }
@@ -105,11 +130,18 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
             (v["key"].as_str().unwrap().to_string(), v)
         })
         .collect();
-    assert_eq!(ls.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    assert_eq!(
+        ls.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
     for (k, (c, m, v, lease, value)) in &expected {
         let got = &ls[k];
         assert_eq!(
-            (got["create_revision"].as_i64(), got["mod_revision"].as_i64(), got["version"].as_i64()),
+            (
+                got["create_revision"].as_i64(),
+                got["mod_revision"].as_i64(),
+                got["version"].as_i64()
+            ),
             (Some(*c), Some(*m), Some(*v)),
             "{k}"
         );
@@ -122,16 +154,31 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
     }
     assert!(ls.keys().all(|k| !w.deleted.contains(k)));
     assert_eq!(lens(&["get", p, "big"]).stdout, w.big_value.as_bytes());
-    assert_eq!(ls["leased"]["lease"].as_i64(), Some(i64::from_str_radix(&w.lease_hex, 16).unwrap()));
+    assert_eq!(
+        ls["leased"]["lease"].as_i64(),
+        Some(i64::from_str_radix(&w.lease_hex, 16).unwrap())
+    );
 
     // ls --prefix
-    let bx: Vec<String> = lens_ok(&["ls", p, "--prefix", "b"]).lines().map(String::from).collect();
+    let bx: Vec<String> = lens_ok(&["ls", p, "--prefix", "b"])
+        .lines()
+        .map(String::from)
+        .collect();
     assert_eq!(bx, vec!["b/x".to_string(), "big".to_string()]);
 
     // get --rev equals etcdctl get --rev on the live member.
     let at_mid = lens(&["get", p, "a/03", "--rev", &w.a03_rev_mid.to_string()]);
-    let etcd_mid = etcd.ctl(&["get", "a/03", "--rev", &w.a03_rev_mid.to_string(), "--print-value-only"]);
-    assert_eq!(String::from_utf8(at_mid.stdout).unwrap(), etcd_mid.trim_end());
+    let etcd_mid = etcd.ctl(&[
+        "get",
+        "a/03",
+        "--rev",
+        &w.a03_rev_mid.to_string(),
+        "--print-value-only",
+    ]);
+    assert_eq!(
+        String::from_utf8(at_mid.stdout).unwrap(),
+        etcd_mid.trim_end()
+    );
     assert_eq!(etcd_mid.trim_end(), w.a03_value_mid);
     // Before the compaction: an error, like etcd's.
     let old = lens(&["get", p, "a/03", "--rev", &(w.compacted_at - 1).to_string()]);
@@ -151,7 +198,10 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let values: Vec<&str> = hist.iter().map(|h| h["value"].as_str().unwrap()).collect();
-    assert_eq!(values, ["first overwrite", "second overwrite", "third overwrite"]);
+    assert_eq!(
+        values,
+        ["first overwrite", "second overwrite", "third overwrite"]
+    );
     assert!(hist.iter().all(|h| h["deleted"] == Value::Bool(false)));
     // a deleted key: nothing to get, exit non-zero with one line.
     let gone = lens(&["get", p, "a/05"]);
@@ -170,13 +220,22 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(&std::fs::read(snap).unwrap()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(snap).unwrap())
+        .unwrap();
     let piped = child.wait_with_output().unwrap();
     assert!(piped.status.success());
-    assert_eq!(String::from_utf8(piped.stdout).unwrap(), lens_ok(&["status", p, "--json"]));
+    assert_eq!(
+        String::from_utf8(piped.stdout).unwrap(),
+        lens_ok(&["status", p, "--json"])
+    );
 
     // --compat 3.6: totalKey counts live keys; "version" is "" (no storageVersion before 3.6).
-    let v36: Value = serde_json::from_str(&lens_ok(&["status", p, "--json", "--compat", "3.6"])).unwrap();
+    let v36: Value =
+        serde_json::from_str(&lens_ok(&["status", p, "--json", "--compat", "3.6"])).unwrap();
     assert_eq!(v36["totalKey"].as_u64(), Some(expected.len() as u64));
     assert_eq!(v36["version"], "");
 }
@@ -188,10 +247,17 @@ fn etcd_3_4_snapshot_matches_etcdctl() {
     let (_dir, snap) = snapshot(&etcd);
     let p = snap.to_str().unwrap();
     let ours = lens_ok(&["status", p, "--json"]);
-    let theirs = run_ok(Path::new(etcd_lens_testkit::etcd::DEBIAN_ETCDCTL), &["snapshot", "status", p, "-w", "json"]);
+    let theirs = run_ok(
+        Path::new(etcd_lens_testkit::etcd::DEBIAN_ETCDCTL),
+        &["snapshot", "status", p, "-w", "json"],
+    );
     assert_eq!(ours.trim(), theirs.trim(), "status parity with etcdctl 3.4");
     let st: Value = serde_json::from_str(&ours).unwrap();
-    assert_eq!(st["revision"].as_i64(), Some(etcd.revision()), "the revision of the last entry (a tombstone)");
+    assert_eq!(
+        st["revision"].as_i64(),
+        Some(etcd.revision()),
+        "the revision of the last entry (a tombstone)"
+    );
     check_everything(&etcd, &w, &snap);
 }
 
@@ -199,7 +265,9 @@ fn etcd_3_4_snapshot_matches_etcdctl() {
 fn etcd_3_5_snapshot_matches_etcdutl() {
     let bin = Path::new(ETCD35);
     if !bin.join("etcdutl").exists() {
-        eprintln!("NOTICE: {ETCD35} is absent (scripts/setup.sh installs it); skipping the etcd 3.5 parity test");
+        eprintln!(
+            "NOTICE: {ETCD35} is absent (scripts/setup.sh installs it); skipping the etcd 3.5 parity test"
+        );
         return;
     }
     let etcd = Etcd::start_with(&bin.join("etcd"), &bin.join("etcdctl"));
@@ -207,7 +275,10 @@ fn etcd_3_5_snapshot_matches_etcdutl() {
     let (_dir, snap) = snapshot(&etcd);
     let p = snap.to_str().unwrap();
     let ours = lens_ok(&["status", p, "--json"]);
-    let theirs = run_ok(&bin.join("etcdutl"), &["snapshot", "status", p, "-w", "json"]);
+    let theirs = run_ok(
+        &bin.join("etcdutl"),
+        &["snapshot", "status", p, "-w", "json"],
+    );
     assert_eq!(ours.trim(), theirs.trim(), "status parity with etcdutl 3.5");
     check_everything(&etcd, &w, &snap);
 
@@ -234,12 +305,16 @@ fn auger_db_status_fails_cleanly_and_ls_works() {
     assert!(o.stdout.is_empty());
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("integrity check failed") && err.contains("page 2"), "{err}");
+    assert!(
+        err.contains("integrity check failed") && err.contains("page 2"),
+        "{err}"
+    );
     let c = lens(&["check", p]);
     assert_eq!(c.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&c.stdout).contains("problem: page 2:"));
     let keys = lens_ok(&["ls", p]);
-    let expected = std::fs::read_to_string(etcd_lens_testkit::fixture("auger/boltdb/keys.txt")).unwrap();
+    let expected =
+        std::fs::read_to_string(etcd_lens_testkit::fixture("auger/boltdb/keys.txt")).unwrap();
     assert_eq!(keys, expected);
 }
 
@@ -248,23 +323,48 @@ fn auth_users_and_roles_are_read_with_passwords_masked() {
     let etcd = Etcd::start();
     etcd.ctl(&["user", "add", "root:rootpw-secret"]);
     etcd.ctl(&["role", "add", "reader"]);
-    etcd.ctl(&["role", "grant-permission", "reader", "read", "/app/", "--prefix=true"]);
+    etcd.ctl(&[
+        "role",
+        "grant-permission",
+        "reader",
+        "read",
+        "/app/",
+        "--prefix=true",
+    ]);
     etcd.ctl(&["user", "grant-role", "root", "reader"]);
     let (_dir, snap) = snapshot(&etcd);
     let bytes = std::fs::read(&snap).unwrap();
     let src = etcd_lens_core::MemSource(bytes);
     let s = etcd_lens_core::snapshot::Snapshot::open(&src).unwrap();
-    let root = s.info.auth.users.iter().find(|u| u.name == "root").expect("user root");
+    let root = s
+        .info
+        .auth
+        .users
+        .iter()
+        .find(|u| u.name == "root")
+        .expect("user root");
     assert!(root.has_password);
     assert_eq!(root.roles, vec!["reader".to_string()]);
     let masked = root.password_masked.as_deref().unwrap();
-    assert!(masked.starts_with("$2") && masked.ends_with('…') && masked.len() < 12, "{masked}");
-    let reader = s.info.auth.roles.iter().find(|r| r.name == "reader").expect("role reader");
+    assert!(
+        masked.starts_with("$2") && masked.ends_with('…') && masked.len() < 12,
+        "{masked}"
+    );
+    let reader = s
+        .info
+        .auth
+        .roles
+        .iter()
+        .find(|r| r.name == "reader")
+        .expect("role reader");
     assert_eq!(reader.permissions[0].perm_type, "read");
     assert_eq!(reader.permissions[0].key, "/app/");
     assert_eq!(reader.permissions[0].range_end, "/app0");
     assert!(s.info.auth.revision.unwrap() > 0);
     // Nothing serialised carries the hash.
     let json = serde_json::to_string(&s.info).unwrap();
-    assert!(!json.contains("rootpw") && json.matches("$2").count() <= 1, "{json}");
+    assert!(
+        !json.contains("rootpw") && json.matches("$2").count() <= 1,
+        "{json}"
+    );
 }

@@ -35,17 +35,38 @@ impl Etcd {
         let child = Command::new(etcd)
             .args(["--name", "lens-test", "--data-dir"])
             .arg(dir.path().join("member"))
-            .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
-            .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
+            .args([
+                "--listen-client-urls",
+                &endpoint,
+                "--advertise-client-urls",
+                &endpoint,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer_url,
+                "--initial-advertise-peer-urls",
+                &peer_url,
+            ])
             .args(["--initial-cluster", &format!("lens-test={peer_url}")])
-            .args(["--listen-metrics-urls", &format!("http://127.0.0.1:{}", free_port())])
+            .args([
+                "--listen-metrics-urls",
+                &format!("http://127.0.0.1:{}", free_port()),
+            ])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e} (run scripts/setup.sh)", etcd.display()));
-        let me = Self { child, endpoint, etcdctl: etcdctl.to_path_buf(), dir };
+        let me = Self {
+            child,
+            endpoint,
+            etcdctl: etcdctl.to_path_buf(),
+            dir,
+        };
         wait_for("etcd to become healthy", Duration::from_secs(30), || {
-            me.ctl_output(&["endpoint", "health"]).status.success().then_some(())
+            me.ctl_output(&["endpoint", "health"])
+                .status
+                .success()
+                .then_some(())
         });
         me
     }
@@ -53,7 +74,12 @@ impl Etcd {
     fn ctl_output(&self, args: &[&str]) -> Output {
         Command::new(&self.etcdctl)
             .env("ETCDCTL_API", "3")
-            .args(["--endpoints", &self.endpoint, "--dial-timeout=2s", "--command-timeout=10s"])
+            .args([
+                "--endpoints",
+                &self.endpoint,
+                "--dial-timeout=2s",
+                "--command-timeout=10s",
+            ])
             .args(args)
             .output()
             .expect("running etcdctl")
@@ -76,14 +102,20 @@ impl Etcd {
 
     /// `etcdctl del KEY`; the number of keys deleted.
     pub fn delete(&self, key: &str) -> u64 {
-        self.ctl(&["del", key]).trim().parse().expect("etcdctl del prints a count")
+        self.ctl(&["del", key])
+            .trim()
+            .parse()
+            .expect("etcdctl del prints a count")
     }
 
     /// Grant a lease of `ttl_secs`; its id in hex, as `put --lease` takes it.
     pub fn grant_lease(&self, ttl_secs: u64) -> String {
         // "lease 694d7f5c0b2ad10b granted with TTL(600s)"
         let out = self.ctl(&["lease", "grant", &ttl_secs.to_string()]);
-        out.split_whitespace().nth(1).expect("etcdctl lease grant output").to_string()
+        out.split_whitespace()
+            .nth(1)
+            .expect("etcdctl lease grant output")
+            .to_string()
     }
 
     /// `etcdctl put --lease=ID KEY VALUE`.
@@ -99,8 +131,16 @@ impl Etcd {
     /// The store's current revision.
     pub fn revision(&self) -> i64 {
         let out = self.ctl(&["get", "revision-probe", "-w", "json"]);
-        let at = out.find("\"revision\":").expect("revision in etcdctl's JSON header") + "\"revision\":".len();
-        out[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a revision number")
+        let at = out
+            .find("\"revision\":")
+            .expect("revision in etcdctl's JSON header")
+            + "\"revision\":".len();
+        out[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .expect("a revision number")
     }
 
     /// `etcdctl snapshot save` into `path`.

@@ -16,12 +16,16 @@ use crate::status::{self, Compat};
 /// Open the bytes as a bbolt file and read everything a user can ask for.
 pub fn open_and_walk(data: &[u8]) {
     let src = MemSource(data);
-    let Ok(db) = Db::open_with_cache(&src, 1 << 16) else { return };
+    let Ok(db) = Db::open_with_cache(&src, 1 << 16) else {
+        return;
+    };
     let _ = bolt::check(&db);
     let _ = status::status(&db, Compat::V35);
     let _ = status::status(&db, Compat::V36);
     let _ = db.for_each(&db.root(), Some(b"k"), |_| ControlFlow::Continue(()));
-    let Ok(snap) = Snapshot::from_db(db) else { return };
+    let Ok(snap) = Snapshot::from_db(db) else {
+        return;
+    };
     let Ok(ix) = snap.key_index() else { return };
     let keys: Vec<Vec<u8>> = ix.live().map(|(k, _)| k.to_vec()).take(64).collect();
     for k in keys {
@@ -41,7 +45,8 @@ pub fn revision_key(data: &[u8]) {
 /// Decode an mvccpb.KeyValue; a decoded value must re-encode and decode equal.
 pub fn key_value(data: &[u8]) {
     if let Ok(kv) = KeyValue::decode(data) {
-        let again = KeyValue::decode(kv.encode_to_vec().as_slice()).expect("re-encoded KeyValue decodes");
+        let again =
+            KeyValue::decode(kv.encode_to_vec().as_slice()).expect("re-encoded KeyValue decodes");
         assert_eq!(kv, again);
     }
 }

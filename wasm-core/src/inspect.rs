@@ -31,7 +31,13 @@ pub enum OpenError {
     #[error(
         "truncated: meta page {slot} says the database spans {needed_bytes} bytes ({pages} pages of {page_size}), but the file holds only {have_bytes}"
     )]
-    Truncated { slot: u64, pages: u64, page_size: u32, needed_bytes: u64, have_bytes: u64 },
+    Truncated {
+        slot: u64,
+        pages: u64,
+        page_size: u32,
+        needed_bytes: u64,
+        have_bytes: u64,
+    },
     #[error("{0}")]
     Source(#[from] SourceErrorData),
 }
@@ -47,7 +53,11 @@ pub struct SourceErrorData {
 
 impl From<SourceError> for OpenError {
     fn from(e: SourceError) -> Self {
-        OpenError::Source(SourceErrorData { offset: e.offset, len: e.len, reason: e.reason })
+        OpenError::Source(SourceErrorData {
+            offset: e.offset,
+            len: e.len,
+            reason: e.reason,
+        })
     }
 }
 
@@ -64,7 +74,11 @@ pub struct MetaReport {
 impl MetaReport {
     fn new(meta: Meta) -> Self {
         let problem = meta.validate().err().map(|e| e.to_string());
-        Self { valid: problem.is_none(), meta, problem }
+        Self {
+            valid: problem.is_none(),
+            meta,
+            problem,
+        }
     }
 }
 
@@ -119,18 +133,25 @@ pub fn open(src: &dyn ReadAt) -> Result<Header, OpenError> {
     } else {
         let mut found = None;
         for size in PAGE_SIZE_CANDIDATES {
-            if let Some(m1) = read_meta(src, MetaSlot::Meta1, u64::from(size))? {
-                if m1.validate().is_ok() && m1.page_size == size {
-                    found = Some(size);
-                    break;
-                }
+            if let Some(m1) = read_meta(src, MetaSlot::Meta1, u64::from(size))?
+                && m1.validate().is_ok()
+                && m1.page_size == size
+            {
+                found = Some(size);
+                break;
             }
         }
         found
     };
     let Some(page_size) = page_size.filter(|s| PAGE_SIZE_CANDIDATES.contains(s)) else {
-        let meta0 = m0.validate().err().map_or_else(|| "page size is not a power of two".into(), |e| e.to_string());
-        return Err(OpenError::NotBolt { meta0, meta1: "no valid meta page at any page size".into() });
+        let meta0 = m0.validate().err().map_or_else(
+            || "page size is not a power of two".into(),
+            |e| e.to_string(),
+        );
+        return Err(OpenError::NotBolt {
+            meta0,
+            meta1: "no valid meta page at any page size".into(),
+        });
     };
     if u64::from(page_size) * 2 > db_len {
         return Err(OpenError::TooSmall { len: file_len });
@@ -139,15 +160,26 @@ pub fn open(src: &dyn ReadAt) -> Result<Header, OpenError> {
         return Err(OpenError::TooSmall { len: file_len });
     };
     let Some(slot) = meta::in_force(&m0, &m1) else {
-        let why = |m: &Meta| m.validate().err().map(|e| e.to_string()).unwrap_or_default();
-        return Err(OpenError::NotBolt { meta0: why(&m0), meta1: why(&m1) });
+        let why = |m: &Meta| {
+            m.validate()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        return Err(OpenError::NotBolt {
+            meta0: why(&m0),
+            meta1: why(&m1),
+        });
     };
 
     let mut warnings = Vec::new();
     let metas = [MetaReport::new(m0), MetaReport::new(m1)];
     for r in &metas {
         if let Some(p) = &r.problem {
-            warnings.push(format!("meta page {} is invalid ({p}); the other meta is in force", r.meta.slot.page_id()));
+            warnings.push(format!(
+                "meta page {} is invalid ({p}); the other meta is in force",
+                r.meta.slot.page_id()
+            ));
         } else if r.meta.page_size != page_size {
             warnings.push(format!(
                 "meta page {} says page size {} but the file uses {page_size}",
@@ -156,7 +188,11 @@ pub fn open(src: &dyn ReadAt) -> Result<Header, OpenError> {
             ));
         }
     }
-    let active = if slot == MetaSlot::Meta0 { &metas[0].meta } else { &metas[1].meta };
+    let active = if slot == MetaSlot::Meta0 {
+        &metas[0].meta
+    } else {
+        &metas[1].meta
+    };
 
     let needed = active.pgid.0.checked_mul(u64::from(page_size));
     if needed.is_none_or(|n| n > db_len) {
@@ -174,18 +210,33 @@ pub fn open(src: &dyn ReadAt) -> Result<Header, OpenError> {
             active.root, active.pgid
         ));
     }
-    if active.freelist_persisted() {
-        if let Some(w) = check_freelist_page(src, active.freelist, active.pgid, page_size)? {
-            warnings.push(w);
-        }
+    if active.freelist_persisted()
+        && let Some(w) = check_freelist_page(src, active.freelist, active.pgid, page_size)?
+    {
+        warnings.push(w);
     }
-    Ok(Header { file_len, db_len, has_trailer, page_size, metas, in_force: slot, warnings })
+    Ok(Header {
+        file_len,
+        db_len,
+        has_trailer,
+        page_size,
+        metas,
+        in_force: slot,
+        warnings,
+    })
 }
 
 /// The freelist a meta names must be a freelist page inside the file.
-fn check_freelist_page(src: &dyn ReadAt, id: PageId, hwm: PageId, page_size: u32) -> Result<Option<String>, SourceError> {
+fn check_freelist_page(
+    src: &dyn ReadAt,
+    id: PageId,
+    hwm: PageId,
+    page_size: u32,
+) -> Result<Option<String>, SourceError> {
     if id.0 >= hwm.0 {
-        return Ok(Some(format!("the freelist page {id} is beyond the high-water mark {hwm}")));
+        return Ok(Some(format!(
+            "the freelist page {id} is beyond the high-water mark {hwm}"
+        )));
     }
     let mut h = [0u8; PAGE_HEADER_LEN];
     src.read_exact_at(id.0 * u64::from(page_size), &mut h)?;
@@ -199,6 +250,8 @@ fn check_freelist_page(src: &dyn ReadAt, id: PageId, hwm: PageId, page_size: u32
 }
 
 #[cfg(test)]
+// Test builders cast small, known lengths to the file's field widths.
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::bolt::meta::{MAGIC, PGID_NO_FREELIST, VERSION};
@@ -209,10 +262,19 @@ mod tests {
         let ps = page_size as usize;
         let mut f = vec![0u8; ps * pages as usize];
         for (i, txid) in txids.into_iter().enumerate() {
-            let slot = if i == 0 { MetaSlot::Meta0 } else { MetaSlot::Meta1 };
+            let slot = if i == 0 {
+                MetaSlot::Meta0
+            } else {
+                MetaSlot::Meta1
+            };
             let m = Meta {
                 slot,
-                header: PageHeader { id: PageId(i as u64), flags: 4, count: 0, overflow: 0 },
+                header: PageHeader {
+                    id: PageId(i as u64),
+                    flags: 4,
+                    count: 0,
+                    overflow: 0,
+                },
                 magic: MAGIC,
                 version: VERSION,
                 page_size,
@@ -252,7 +314,11 @@ mod tests {
         let h = open(&MemSource(&f)).unwrap();
         assert_eq!((h.page_size, h.in_force), (8192, MetaSlot::Meta1));
         assert!(!h.metas[0].valid);
-        assert!(h.warnings[0].contains("meta page 0 is invalid"), "{:?}", h.warnings);
+        assert!(
+            h.warnings[0].contains("meta page 0 is invalid"),
+            "{:?}",
+            h.warnings
+        );
     }
 
     #[test]
@@ -260,23 +326,45 @@ mod tests {
         let mut f = build(4096, 4, [1, 2], PGID_NO_FREELIST);
         f[16 + 20] ^= 0xff;
         f[4096 + 16 + 20] ^= 0xff;
-        assert!(matches!(open(&MemSource(&f)), Err(OpenError::NotBolt { .. })));
+        assert!(matches!(
+            open(&MemSource(&f)),
+            Err(OpenError::NotBolt { .. })
+        ));
     }
 
     #[test]
     fn random_bytes_empty_and_tiny_files_are_clear_errors() {
-        let junk: Vec<u8> = (0..1_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let junk: Vec<u8> = (0..1_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         let e = open(&MemSource(&junk)).unwrap_err();
-        assert!(e.to_string().starts_with("not an etcd snapshot or bbolt database"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("not an etcd snapshot or bbolt database"),
+            "{e}"
+        );
         assert_eq!(open(&MemSource(&[][..])).unwrap_err(), OpenError::Empty);
-        assert!(matches!(open(&MemSource(&[0u8; 40][..])), Err(OpenError::TooSmall { .. })));
+        assert!(matches!(
+            open(&MemSource(&[0u8; 40][..])),
+            Err(OpenError::TooSmall { .. })
+        ));
     }
 
     #[test]
     fn truncation_is_detected_from_the_high_water_mark() {
         let f = build(4096, 6, [1, 2], PGID_NO_FREELIST);
         let e = open(&MemSource(&f[..4096 * 4])).unwrap_err();
-        assert!(matches!(e, OpenError::Truncated { needed_bytes: 24576, have_bytes: 16384, .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                OpenError::Truncated {
+                    needed_bytes: 24576,
+                    have_bytes: 16384,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -284,6 +372,12 @@ mod tests {
         let mut f = build(4096, 4, [1, 2], 2);
         f[2 * 4096 + 8] = 0x02; // page 2 is a leaf
         let h = open(&MemSource(&f)).unwrap();
-        assert!(h.warnings.iter().any(|w| w.contains("freelist page 2") && w.contains("leaf")), "{:?}", h.warnings);
+        assert!(
+            h.warnings
+                .iter()
+                .any(|w| w.contains("freelist page 2") && w.contains("leaf")),
+            "{:?}",
+            h.warnings
+        );
     }
 }

@@ -22,8 +22,18 @@ use crate::mvcc::{KeyIndex, KeyValue};
 use crate::source::ReadAt;
 
 /// Every bucket etcd 3.4–3.6 writes.
-pub const KNOWN_BUCKETS: [&str; 10] =
-    ["key", "meta", "lease", "alarm", "cluster", "members", "members_removed", "auth", "authUsers", "authRoles"];
+pub const KNOWN_BUCKETS: [&str; 10] = [
+    "key",
+    "meta",
+    "lease",
+    "alarm",
+    "cluster",
+    "members",
+    "members_removed",
+    "auth",
+    "authUsers",
+    "authRoles",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -31,9 +41,17 @@ pub enum SnapshotError {
     #[error(transparent)]
     Bolt(#[from] BoltError),
     #[error("page {}, offset {}: `key`-bucket key {key_hex}: {error}", at.page, at.offset)]
-    RevisionKey { at: Loc, key_hex: String, error: RevisionError },
+    RevisionKey {
+        at: Loc,
+        key_hex: String,
+        error: RevisionError,
+    },
     #[error("page {}, offset {}: the value of revision {key_hex} is not an mvccpb.KeyValue: {reason}", at.page, at.offset)]
-    KeyValue { at: Loc, key_hex: String, reason: String },
+    KeyValue {
+        at: Loc,
+        key_hex: String,
+        reason: String,
+    },
     #[error("revision {rev} has been compacted (compacted up to {compacted})")]
     Compacted { rev: i64, compacted: i64 },
     #[error("revision {rev} is a future revision (the current revision is {current})")]
@@ -143,6 +161,9 @@ pub struct HistoryEntry {
     pub kv: KeyValue,
 }
 
+/// A key and its value (`None` for a nested bucket) of a small bucket.
+type SmallEntry = (Vec<u8>, Option<Vec<u8>>);
+
 /// An open snapshot.
 pub struct Snapshot<'a> {
     db: Db<'a>,
@@ -187,10 +208,17 @@ impl<'a> Snapshot<'a> {
         let mut info = SnapshotInfo::default();
         for name in db.bucket_names()? {
             let n = text(&name);
-            info.buckets.push(BucketName { known: KNOWN_BUCKETS.contains(&n.as_str()), name: n });
+            info.buckets.push(BucketName {
+                known: KNOWN_BUCKETS.contains(&n.as_str()),
+                name: n,
+            });
         }
         let key_bucket = db.bucket(&root, b"key")?;
-        let mut me = Self { db, key_bucket, info: SnapshotInfo::default() };
+        let mut me = Self {
+            db,
+            key_bucket,
+            info: SnapshotInfo::default(),
+        };
         me.read_small(&mut info)?;
         me.info = info;
         Ok(me)
@@ -201,7 +229,7 @@ impl<'a> Snapshot<'a> {
     }
 
     /// All entries of a top-level bucket (for the small ones).
-    fn entries(&self, name: &str) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>, SnapshotError> {
+    fn entries(&self, name: &str) -> Result<Vec<SmallEntry>, SnapshotError> {
         let Some(b) = self.db.bucket(&self.db.root(), name.as_bytes())? else {
             return Ok(Vec::new());
         };
@@ -225,7 +253,11 @@ impl<'a> Snapshot<'a> {
                 b"storageVersion" => m.storage_version = Some(text(&v)),
                 b"scheduledCompactRev" | b"finishedCompactRev" => {
                     let Ok(rev) = Revision::parse(&v) else {
-                        w.push(format!("meta/{}: {} bytes, not a revision", text(&k), v.len()));
+                        w.push(format!(
+                            "meta/{}: {} bytes, not a revision",
+                            text(&k),
+                            v.len()
+                        ));
                         continue;
                     };
                     if k == b"scheduledCompactRev" {
@@ -256,7 +288,11 @@ impl<'a> Snapshot<'a> {
             let strings = |f: &str| -> Vec<String> {
                 raw.get(f)
                     .and_then(|v| v.as_array())
-                    .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             info.members.push(Member {
@@ -264,15 +300,29 @@ impl<'a> Snapshot<'a> {
                 name: raw.get("name").and_then(|n| n.as_str()).map(String::from),
                 peer_urls: strings("peerURLs"),
                 client_urls: strings("clientURLs"),
-                is_learner: raw.get("isLearner").and_then(serde_json::Value::as_bool).unwrap_or(false),
+                is_learner: raw
+                    .get("isLearner")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false),
                 raw: raw.clone(),
             });
         }
-        info.removed_members = self.entries("members_removed")?.into_iter().map(|(k, _)| text(&k)).collect();
+        info.removed_members = self
+            .entries("members_removed")?
+            .into_iter()
+            .map(|(k, _)| text(&k))
+            .collect();
         for (k, v) in self.entries("lease")? {
             match Lease::decode(v.unwrap_or_default().as_slice()) {
-                Ok(l) => info.leases.push(LeaseInfo { id: l.id, ttl: l.ttl, remaining_ttl: l.remaining_ttl }),
-                Err(e) => w.push(format!("lease/{}: not a leasepb.Lease: {e}", hex::encode(&k))),
+                Ok(l) => info.leases.push(LeaseInfo {
+                    id: l.id,
+                    ttl: l.ttl,
+                    remaining_ttl: l.remaining_ttl,
+                }),
+                Err(e) => w.push(format!(
+                    "lease/{}: not a leasepb.Lease: {e}",
+                    hex::encode(&k)
+                )),
             }
         }
         for (k, v) in self.entries("auth")? {
@@ -328,7 +378,10 @@ impl<'a> Snapshot<'a> {
                         n => n.to_string(),
                     },
                 }),
-                Err(e) => w.push(format!("alarm/{}: not an AlarmMember: {e}", hex::encode(&k))),
+                Err(e) => w.push(format!(
+                    "alarm/{}: not an AlarmMember: {e}",
+                    hex::encode(&k)
+                )),
             }
         }
         Ok(())
@@ -337,20 +390,30 @@ impl<'a> Snapshot<'a> {
     /// The revision below which history is gone (etcd's compactMainRev), 0 when never compacted.
     pub fn compacted_revision(&self) -> i64 {
         let m = &self.info.meta;
-        m.finished_compact_rev.unwrap_or(0).max(m.scheduled_compact_rev.unwrap_or(0))
+        m.finished_compact_rev
+            .unwrap_or(0)
+            .max(m.scheduled_compact_rev.unwrap_or(0))
     }
 
     /// Scan the `key` bucket into an index (one pass over its pages).
     pub fn key_index(&self) -> Result<KeyIndex, SnapshotError> {
         let mut ix = KeyIndex::new();
-        let Some(kb) = &self.key_bucket else { return Ok(ix) };
+        let Some(kb) = &self.key_bucket else {
+            return Ok(ix);
+        };
         let mut failure = None;
         self.db.for_each(kb, None, |e| {
-            let Some(v) = e.value else { return ControlFlow::Continue(()) };
+            let Some(v) = e.value else {
+                return ControlFlow::Continue(());
+            };
             let rk = match RevisionKey::parse(e.key) {
                 Ok(rk) => rk,
                 Err(error) => {
-                    failure = Some(SnapshotError::RevisionKey { at: e.loc, key_hex: hex::encode(e.key), error });
+                    failure = Some(SnapshotError::RevisionKey {
+                        at: e.loc,
+                        key_hex: hex::encode(e.key),
+                        error,
+                    });
                     return ControlFlow::Break(());
                 }
             };
@@ -375,30 +438,47 @@ impl<'a> Snapshot<'a> {
 
     /// The `key`-bucket entry of one revision.
     pub fn value(&self, rk: RevisionKey) -> Result<Option<KeyValue>, SnapshotError> {
-        let Some(kb) = &self.key_bucket else { return Ok(None) };
+        let Some(kb) = &self.key_bucket else {
+            return Ok(None);
+        };
         let key = rk.encode();
-        let Some((_, v, at, _)) = self.db.get_raw(kb, &key)? else { return Ok(None) };
-        KeyValue::decode(v.as_slice()).map(Some).map_err(|e| SnapshotError::KeyValue {
-            at,
-            key_hex: hex::encode(&key),
-            reason: e.to_string(),
-        })
+        let Some(found) = self.db.get_raw(kb, &key)? else {
+            return Ok(None);
+        };
+        KeyValue::decode(found.value.as_slice())
+            .map(Some)
+            .map_err(|e| SnapshotError::KeyValue {
+                at: found.at,
+                key_hex: hex::encode(&key),
+                reason: e.to_string(),
+            })
     }
 
     /// Every retained revision of `key`, oldest first, tombstones included.
     pub fn history(&self, ix: &KeyIndex, key: &[u8]) -> Result<Vec<HistoryEntry>, SnapshotError> {
-        let Some(h) = ix.history(key) else { return Ok(Vec::new()) };
+        let Some(h) = ix.history(key) else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::with_capacity(h.revisions.len());
         for rk in &h.revisions {
             let kv = self.value(*rk)?.unwrap_or_default();
-            out.push(HistoryEntry { rev: rk.rev, deleted: rk.tombstone, kv });
+            out.push(HistoryEntry {
+                rev: rk.rev,
+                deleted: rk.tombstone,
+                kv,
+            });
         }
         Ok(out)
     }
 
     /// `key` as of revision `at` (latest when `None`), like `etcdctl get --rev`:
     /// `None` when it did not exist or was deleted then.
-    pub fn get(&self, ix: &KeyIndex, key: &[u8], at: Option<i64>) -> Result<Option<KeyValue>, SnapshotError> {
+    pub fn get(
+        &self,
+        ix: &KeyIndex,
+        key: &[u8],
+        at: Option<i64>,
+    ) -> Result<Option<KeyValue>, SnapshotError> {
         let current = ix.last.map_or(0, |l| l.rev.main);
         if let Some(rev) = at.filter(|r| *r > 0) {
             if rev > current {
@@ -409,9 +489,13 @@ impl<'a> Snapshot<'a> {
                 return Err(SnapshotError::Compacted { rev, compacted });
             }
         }
-        let Some(h) = ix.history(key) else { return Ok(None) };
+        let Some(h) = ix.history(key) else {
+            return Ok(None);
+        };
         let limit = at.filter(|r| *r > 0).unwrap_or(i64::MAX);
-        let Some(rk) = h.revisions.iter().rev().find(|r| r.rev.main <= limit) else { return Ok(None) };
+        let Some(rk) = h.revisions.iter().rev().find(|r| r.rev.main <= limit) else {
+            return Ok(None);
+        };
         if rk.tombstone {
             return Ok(None);
         }

@@ -57,7 +57,10 @@ impl Status {
         );
         match compat {
             Compat::V35 => base + "}",
-            Compat::V36 => format!("{base},\"version\":{}}}", serde_json::Value::String(self.version.clone())),
+            Compat::V36 => format!(
+                "{base},\"version\":{}}}",
+                serde_json::Value::String(self.version.clone())
+            ),
         }
     }
 }
@@ -71,13 +74,24 @@ pub enum StatusError {
     #[error("snapshot file integrity check failed. {} errors found: {}", problems.len(), join(problems))]
     Integrity { problems: Vec<Problem> },
     #[error("page {}, offset {}: cannot parse revision key {key_hex}: {error}", at.page, at.offset)]
-    RevisionKey { at: Loc, key_hex: String, error: RevisionError },
+    RevisionKey {
+        at: Loc,
+        key_hex: String,
+        error: RevisionError,
+    },
     #[error("page {}, offset {}: the value of revision key {key_hex} is not an mvccpb.KeyValue: {reason}", at.page, at.offset)]
-    KeyValue { at: Loc, key_hex: String, reason: String },
+    KeyValue {
+        at: Loc,
+        key_hex: String,
+        reason: String,
+    },
 }
 
 fn join(p: &[Problem]) -> String {
-    p.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ")
+    p.iter()
+        .map(|p| p.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Compute the status. Reads every page once.
@@ -104,7 +118,11 @@ pub fn status(db: &Db<'_>, compat: Compat) -> Result<Status, StatusError> {
                     let rev = match Revision::parse(e.key) {
                         Ok(r) => r,
                         Err(error) => {
-                            failure = Some(StatusError::RevisionKey { at: e.loc, key_hex: hex::encode(e.key), error });
+                            failure = Some(StatusError::RevisionKey {
+                                at: e.loc,
+                                key_hex: hex::encode(e.key),
+                                error,
+                            });
                             return ControlFlow::Break(());
                         }
                     };
@@ -135,19 +153,23 @@ pub fn status(db: &Db<'_>, compat: Compat) -> Result<Status, StatusError> {
         }
         ControlFlow::Continue(())
     });
-    if !report.problems.is_empty() {
-        return Err(StatusError::Integrity { problems: report.problems });
-    }
+    // A visitor failure stops the walk early, which would make the rest of the
+    // file look unreachable: report it first.
     if let Some(f) = failure {
         return Err(f);
+    }
+    if !report.problems.is_empty() {
+        return Err(StatusError::Integrity {
+            problems: report.problems,
+        });
     }
     let mut version = String::new();
     if compat == Compat::V36 {
         total_key = seen.len() as u64;
-        if let Some(meta) = db.bucket(&db.root(), b"meta")? {
-            if let Some(v) = db.get(&meta, b"storageVersion")? {
-                version = semver(&v).unwrap_or_default();
-            }
+        if let Some(meta) = db.bucket(&db.root(), b"meta")?
+            && let Some(v) = db.get(&meta, b"storageVersion")?
+        {
+            version = semver(&v).unwrap_or_default();
         }
     }
     Ok(Status {
@@ -195,16 +217,31 @@ mod tests {
 
     #[test]
     fn json_shapes_match_the_go_structs() {
-        let s = Status { hash: 1, revision: 2, total_key: 3, total_size: 4, version: String::new() };
-        assert_eq!(s.to_json(Compat::V35), r#"{"hash":1,"revision":2,"totalKey":3,"totalSize":4}"#);
-        assert_eq!(s.to_json(Compat::V36), r#"{"hash":1,"revision":2,"totalKey":3,"totalSize":4,"version":""}"#);
+        let s = Status {
+            hash: 1,
+            revision: 2,
+            total_key: 3,
+            total_size: 4,
+            version: String::new(),
+        };
+        assert_eq!(
+            s.to_json(Compat::V35),
+            r#"{"hash":1,"revision":2,"totalKey":3,"totalSize":4}"#
+        );
+        assert_eq!(
+            s.to_json(Compat::V36),
+            r#"{"hash":1,"revision":2,"totalKey":3,"totalSize":4,"version":""}"#
+        );
     }
 
     #[test]
     fn crc32c_is_castagnoli_and_appends() {
         // The standard check value of CRC-32C.
         assert_eq!(crc32c::crc32c(b"123456789"), 0xE306_9283);
-        assert_eq!(crc32c::crc32c_append(crc32c::crc32c(b"1234"), b"56789"), 0xE306_9283);
+        assert_eq!(
+            crc32c::crc32c_append(crc32c::crc32c(b"1234"), b"56789"),
+            0xE306_9283
+        );
     }
 
     #[test]

@@ -27,7 +27,11 @@ pub fn has_trailer(file_len: u64) -> bool {
 
 /// Length of the bbolt database inside a file of `file_len` bytes.
 pub fn database_len(file_len: u64) -> u64 {
-    if has_trailer(file_len) { file_len - TRAILER_LEN } else { file_len }
+    if has_trailer(file_len) {
+        file_len - TRAILER_LEN
+    } else {
+        file_len
+    }
 }
 
 /// What the trailer check found.
@@ -46,7 +50,10 @@ impl TrailerStatus {
     /// A one-line, human explanation.
     pub fn describe(&self) -> String {
         match self {
-            Self::Absent => "no SHA-256 trailer: a raw member db file, not `etcdctl snapshot save` output".into(),
+            Self::Absent => {
+                "no SHA-256 trailer: a raw member db file, not `etcdctl snapshot save` output"
+                    .into()
+            }
             Self::Verified { .. } => "SHA-256 trailer verified".into(),
             Self::Mismatch { stored, computed } => format!(
                 "SHA-256 mismatch: the trailer says {stored} but the database hashes to {computed}; the file was altered or truncated"
@@ -93,7 +100,9 @@ impl TrailerVerifier {
         let db_part = self.db_len.saturating_sub(start).min(chunk.len() as u64);
         let (db, tail) = chunk.split_at(usize::try_from(db_part).unwrap_or(chunk.len()));
         self.hasher.update(db);
-        let room = (TRAILER_LEN as usize).saturating_sub(self.stored.len());
+        let room = usize::try_from(TRAILER_LEN)
+            .unwrap_or(32)
+            .saturating_sub(self.stored.len());
         self.stored.extend_from_slice(&tail[..tail.len().min(room)]);
         self.fed = end;
     }
@@ -141,6 +150,8 @@ pub fn verify(
 }
 
 #[cfg(test)]
+// Test builders cast small, known lengths to the file's field widths.
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::source::MemSource;
@@ -166,7 +177,10 @@ mod tests {
         let file = snapshot_of(&db);
         for chunk in [1, 7, 31, 32, 33, 4096, 1 << 20] {
             let st = verify(&MemSource(&file), chunk, |_| {}).unwrap();
-            assert!(matches!(st, TrailerStatus::Verified { .. }), "chunk {chunk}: {st:?}");
+            assert!(
+                matches!(st, TrailerStatus::Verified { .. }),
+                "chunk {chunk}: {st:?}"
+            );
         }
     }
 
@@ -176,7 +190,9 @@ mod tests {
         let mut file = snapshot_of(&db);
         file[100] ^= 1;
         let st = verify(&MemSource(&file), 100, |_| {}).unwrap();
-        let TrailerStatus::Mismatch { stored, computed } = st else { panic!("{st:?}") };
+        let TrailerStatus::Mismatch { stored, computed } = st else {
+            panic!("{st:?}")
+        };
         assert_ne!(stored, computed);
         assert_eq!(stored, hex::encode(Sha256::digest(&db)));
     }
@@ -185,7 +201,10 @@ mod tests {
     fn raw_db_has_no_trailer_and_progress_is_reported() {
         let db = vec![0u8; 4096 * 2];
         let mut seen = 0;
-        assert_eq!(verify(&MemSource(&db), 512, |d| seen = d).unwrap(), TrailerStatus::Absent);
+        assert_eq!(
+            verify(&MemSource(&db), 512, |d| seen = d).unwrap(),
+            TrailerStatus::Absent
+        );
         assert_eq!(seen, 0, "no hashing without a trailer");
         let file = snapshot_of(&db);
         verify(&MemSource(&file), 512, |d| seen = d).unwrap();

@@ -4,7 +4,9 @@ use etcd_lens_core::bolt::MetaSlot;
 use etcd_lens_core::{MemSource, inspect, trailer};
 
 fn fixture(rel: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(rel);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures")
+        .join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -22,9 +24,14 @@ fn auger_db_header() {
     assert_eq!(h.meta().pgid.0, 5);
     assert_eq!(h.meta().freelist.0, 2);
     assert!(
-        h.warnings.iter().any(|w| w.contains("freelist page 2") && w.contains("not a freelist page")),
+        h.warnings
+            .iter()
+            .any(|w| w.contains("freelist page 2") && w.contains("not a freelist page")),
         "{:?}",
         h.warnings
     );
-    assert_eq!(trailer::verify(&MemSource(&db), 4096, |_| {}).unwrap(), trailer::TrailerStatus::Absent);
+    assert_eq!(
+        trailer::verify(&MemSource(&db), 4096, |_| {}).unwrap(),
+        trailer::TrailerStatus::Absent
+    );
 }

@@ -38,7 +38,11 @@ fn tool() -> Option<&'static Path> {
             .arg(&src)
             .output()
             .expect("running go build");
-        assert!(out.status.success(), "go build: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "go build: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Some(Tool { _dir: dir, bin })
     })
     .as_ref()
@@ -47,7 +51,11 @@ fn tool() -> Option<&'static Path> {
 
 fn go(args: &[&str]) -> String {
     let out = Command::new(tool().unwrap()).args(args).output().unwrap();
-    assert!(out.status.success(), "bbolt-gen {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "bbolt-gen {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -55,13 +63,19 @@ fn go(args: &[&str]) -> String {
 fn our_dump(db: &Db<'_>) -> String {
     let mut s = String::new();
     let mut w = Walker::new(db).checking(None);
-    let _flow = w.walk_root(&mut |e| {
-        let path: Vec<String> = e.path.iter().map(hex::encode).collect();
-        let v = e.value.map_or_else(|| "BUCKET".to_string(), hex::encode);
-        s.push_str(&format!("{}\t{}\t{}\n", path.join("/"), hex::encode(e.key), v));
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    let _flow = w
+        .walk_root(&mut |e| {
+            let path: Vec<String> = e.path.iter().map(hex::encode).collect();
+            let v = e.value.map_or_else(|| "BUCKET".to_string(), hex::encode);
+            s.push_str(&format!(
+                "{}\t{}\t{}\n",
+                path.join("/"),
+                hex::encode(e.key),
+                v
+            ));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
     assert!(w.problems.is_empty(), "{:?}", w.problems);
     s
 }
@@ -84,25 +98,51 @@ fn every_page_size_walks_like_bbolt_and_checks_clean() {
         let src = MemSource(&bytes);
         let db = Db::open(&src).unwrap();
         assert_eq!(db.page_size(), u64::from(ps));
-        assert!(db.meta().freelist_persisted(), "bbolt-gen syncs the freelist");
-        assert_eq!(our_dump(&db), go(&["dump", path.to_str().unwrap()]), "page size {ps}");
+        assert!(
+            db.meta().freelist_persisted(),
+            "bbolt-gen syncs the freelist"
+        );
+        assert_eq!(
+            our_dump(&db),
+            go(&["dump", path.to_str().unwrap()]),
+            "page size {ps}"
+        );
         let r = bolt::check(&db);
         assert!(r.is_ok(), "{ps}: {:?}", r.problems);
         assert!(r.warnings.is_empty(), "{ps}: {:?}", r.warnings);
-        assert!(matches!(r.freelist, FreelistState::Synced { ids, .. } if ids > 0), "{:?}", r.freelist);
+        assert!(
+            matches!(r.freelist, FreelistState::Synced { ids, .. } if ids > 0),
+            "{:?}",
+            r.freelist
+        );
         assert!(r.stats.overflow_pages > 0 && r.stats.branch_pages > 0);
-        assert!(r.stats.buckets.iter().any(|b| b.inline && b.name == "top/nested/inline"));
+        assert!(
+            r.stats
+                .buckets
+                .iter()
+                .any(|b| b.inline && b.name == "top/nested/inline")
+        );
         assert_eq!(go(&["check", path.to_str().unwrap()]), "");
         // Point reads through nested and inline buckets.
         let top = db.bucket(&db.root(), b"top").unwrap().unwrap();
         let nested = db.bucket(&top, b"nested").unwrap().unwrap();
         let inline = db.bucket(&nested, b"inline").unwrap().unwrap();
         assert!(inline.is_inline());
-        assert_eq!(db.get(&inline, b"tiny").unwrap().as_deref(), Some(&b"round 2"[..]));
+        assert_eq!(
+            db.get(&inline, b"tiny").unwrap().as_deref(),
+            Some(&b"round 2"[..])
+        );
         let big = db.bucket(&db.root(), b"big").unwrap().unwrap();
-        assert_eq!(db.get(&big, b"blob-2").unwrap().unwrap().len(), ps as usize * 4 + 2);
+        assert_eq!(
+            db.get(&big, b"blob-2").unwrap().unwrap().len(),
+            ps as usize * 4 + 2
+        );
         assert_eq!(db.get(&top, b"key-00001").unwrap().unwrap().len(), 42);
-        assert_eq!(db.get(&top, b"key-00002").unwrap(), None, "deleted in round 2");
+        assert_eq!(
+            db.get(&top, b"key-00002").unwrap(),
+            None,
+            "deleted in round 2"
+        );
     }
 }
 
@@ -119,7 +159,9 @@ fn freelist_count_escape_is_read() {
     let db = Db::open(&src).unwrap();
     let fl = bolt::freelist::read(&db, db.meta().freelist).unwrap();
     assert!(fl.ids.len() > 65535, "{}", fl.ids.len());
-    let h = db.page_header(fl.page, bolt::Loc::new(PageId(0), 0)).unwrap();
+    let h = db
+        .page_header(fl.page, bolt::Loc::new(PageId(0), 0))
+        .unwrap();
     assert_eq!(h.count, bolt::freelist::COUNT_ESCAPE);
     let r = bolt::check(&db);
     assert!(r.is_ok(), "{:?}", r.problems);
@@ -186,7 +228,8 @@ fn corrupted_copies_agree_with_bbolt_check() {
         std::fs::write(&p, &b).unwrap();
         (p, b)
     };
-    let set_u64 = |b: &mut Vec<u8>, at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    let set_u64 =
+        |b: &mut Vec<u8>, at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
 
     // A page on the freelist twice (and the one it replaced now leaked).
     let first = fl.ids[0].0;
@@ -199,7 +242,10 @@ fn corrupted_copies_agree_with_bbolt_check() {
     let reachable = child0.child.0;
     let (p, b) = write("reachable-freed.db", &|b| set_u64(b, fl_ids_at, reachable));
     let ours = our_problems(&b);
-    assert!(ours.contains(&(reachable, "reachable freed".into())), "{ours:?}");
+    assert!(
+        ours.contains(&(reachable, "reachable freed".into())),
+        "{ours:?}"
+    );
     assert_eq!(ours, go_problems(&p));
 
     // Two branch elements pointing at the same child: bbolt walks it twice and
@@ -209,10 +255,16 @@ fn corrupted_copies_agree_with_bbolt_check() {
     let (p, b) = write("shared-child.db", &|b| set_u64(b, pgid_at, child0.child.0));
     let ours = our_problems(&b);
     let theirs = go_problems(&p);
-    assert!(ours.contains(&(child0.child.0, "multiple references".into())), "{ours:?}");
+    assert!(
+        ours.contains(&(child0.child.0, "multiple references".into())),
+        "{ours:?}"
+    );
     assert!(ours.is_subset(&theirs), "ours {ours:?} theirs {theirs:?}");
     let leaked = |s: &BTreeSet<(u64, String)>| -> BTreeSet<u64> {
-        s.iter().filter(|(_, k)| k == "unreachable unfreed").map(|(p, _)| *p).collect()
+        s.iter()
+            .filter(|(_, k)| k == "unreachable unfreed")
+            .map(|(p, _)| *p)
+            .collect()
     };
     assert_eq!(leaked(&ours), leaked(&theirs));
     assert!(leaked(&ours).contains(&child1.child.0));

@@ -8,7 +8,9 @@ use etcd_lens_core::{MemSource, mvcc::KeyValue};
 use prost::Message;
 
 fn fixture(rel: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(rel);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures")
+        .join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -20,7 +22,10 @@ fn text(rel: &str) -> String {
 fn summary(rel: &str) -> std::collections::HashMap<String, String> {
     text(rel)
         .lines()
-        .filter_map(|l| l.split_once(": ").map(|(a, b)| (a.to_string(), b.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(": ")
+                .map(|(a, b)| (a.to_string(), b.trim().to_string()))
+        })
         .collect()
 }
 
@@ -30,8 +35,14 @@ fn lists_exactly_the_keys_in_keys_txt() {
     let src = MemSource(&db);
     let snap = Snapshot::open(&src).unwrap();
     let ix = snap.key_index().unwrap();
-    let live: Vec<String> = ix.live().map(|(k, _)| String::from_utf8(k.to_vec()).unwrap()).collect();
-    let mut expected: Vec<String> = text("auger/boltdb/keys.txt").lines().map(String::from).collect();
+    let live: Vec<String> = ix
+        .live()
+        .map(|(k, _)| String::from_utf8(k.to_vec()).unwrap())
+        .collect();
+    let mut expected: Vec<String> = text("auger/boltdb/keys.txt")
+        .lines()
+        .map(String::from)
+        .collect();
     expected.sort();
     assert_eq!(live, expected);
     assert_eq!(snap.info.cluster_version.as_deref(), Some("3.2.0"));
@@ -52,7 +63,10 @@ fn every_summarised_item_matches_metadata_and_value_bytes() {
         let raw = fixture(&format!("auger/boltdb/page2item{i}.bin"));
         let from_file = KeyValue::decode(raw.as_slice()).unwrap();
         let got = snap.get(&ix, key.as_bytes(), None).unwrap().expect("live");
-        assert_eq!(got, from_file, "item {i}: the decoded value equals auger's raw item");
+        assert_eq!(
+            got, from_file,
+            "item {i}: the decoded value equals auger's raw item"
+        );
         let live = ix.history(key.as_bytes()).unwrap().live.unwrap();
         assert_eq!(live.version.to_string(), s["Version"]);
         assert_eq!(live.create_revision.to_string(), s["CreateRevision"]);
@@ -70,11 +84,19 @@ fn check_reports_the_bogus_freelist_and_derives_free_pages() {
     let r = bolt::check(&d);
     assert!(!r.is_ok());
     assert!(
-        r.problems.iter().any(|p| p.kind == ProblemKind::Freelist && p.page == Some(PageId(2))),
+        r.problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::Freelist && p.page == Some(PageId(2))),
         "{:?}",
         r.problems
     );
-    assert!(matches!(r.freelist, FreelistState::Invalid { page: PageId(2), .. }));
+    assert!(matches!(
+        r.freelist,
+        FreelistState::Invalid {
+            page: PageId(2),
+            ..
+        }
+    ));
     // Pages: 0,1 metas; 4 root; 2 the key leaf; 3 the unreferenced empty leaf → free.
     assert_eq!(r.stats.high_water, 5);
     assert_eq!(r.stats.in_use_pages, 4, "{:?}", r.stats);

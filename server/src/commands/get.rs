@@ -38,7 +38,12 @@ fn json_of(kv: &KeyValue, mod_revision: i64, deleted: bool) -> String {
     if let Ok(s) = std::str::from_utf8(&kv.value) {
         m.insert("value".into(), s.into());
     }
-    m.insert("value_base64".into(), base64::engine::general_purpose::STANDARD.encode(&kv.value).into());
+    m.insert(
+        "value_base64".into(),
+        base64::engine::general_purpose::STANDARD
+            .encode(&kv.value)
+            .into(),
+    );
     m.insert("deleted".into(), deleted.into());
     serde_json::Value::Object(m).to_string()
 }
@@ -65,7 +70,11 @@ pub fn run(args: &GetArgs) -> anyhow::Result<ExitCode> {
             } else if e.deleted {
                 out(&format!("{} deleted", e.rev.main))?;
             } else {
-                out(&format!("{} {}", e.rev.main, String::from_utf8_lossy(&kv.value)))?;
+                out(&format!(
+                    "{} {}",
+                    e.rev.main,
+                    String::from_utf8_lossy(&kv.value)
+                ))?;
             }
         }
         return Ok(ExitCode::SUCCESS);

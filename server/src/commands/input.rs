@@ -31,7 +31,13 @@ impl FileSource {
     pub fn new(file: File) -> anyhow::Result<Self> {
         let len = file.metadata().context("reading the file's size")?.len();
         let progress = len >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal();
-        Ok(Self { file, len, read: AtomicU64::new(0), next_report: AtomicU64::new(PROGRESS_STEP_BYTES), progress })
+        Ok(Self {
+            file,
+            len,
+            read: AtomicU64::new(0),
+            next_report: AtomicU64::new(PROGRESS_STEP_BYTES),
+            progress,
+        })
     }
 
     /// Clear the progress line, if one was drawn.
@@ -49,15 +55,25 @@ impl ReadAt for FileSource {
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
         let n = buf.len() as u64;
-        let err = |reason: String| SourceError { offset, len: n, reason };
-        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > self.len) {
+        let err = |reason: String| SourceError {
+            offset,
+            len: n,
+            reason,
+        };
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|end| end > self.len)
+        {
             return Err(err(format!("past the end of the {}-byte file", self.len)));
         }
-        self.file.read_exact_at(buf, offset).map_err(|e| err(e.to_string()))?;
+        self.file
+            .read_exact_at(buf, offset)
+            .map_err(|e| err(e.to_string()))?;
         if self.progress {
             let done = self.read.fetch_add(buf.len() as u64, Ordering::Relaxed) + buf.len() as u64;
             if done >= self.next_report.load(Ordering::Relaxed) {
-                self.next_report.store(done + PROGRESS_STEP_BYTES, Ordering::Relaxed);
+                self.next_report
+                    .store(done + PROGRESS_STEP_BYTES, Ordering::Relaxed);
                 eprint!("\rread {} MiB of {} MiB", done >> 20, self.len >> 20);
             }
         }
@@ -75,7 +91,9 @@ pub fn open(path: &Path) -> anyhow::Result<FileSource> {
 }
 
 fn spool_path() -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     std::env::temp_dir().join(format!("etcd-lens-stdin-{}-{nanos}", std::process::id()))
 }
 

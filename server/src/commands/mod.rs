@@ -16,7 +16,10 @@ use base64::Engine;
 pub fn key_fields(map: &mut serde_json::Map<String, serde_json::Value>, key: &[u8]) {
     match std::str::from_utf8(key) {
         Ok(s) => map.insert("key".into(), s.into()),
-        Err(_) => map.insert("key_base64".into(), base64::engine::general_purpose::STANDARD.encode(key).into()),
+        Err(_) => map.insert(
+            "key_base64".into(),
+            base64::engine::general_purpose::STANDARD.encode(key).into(),
+        ),
     };
 }
 

@@ -20,7 +20,11 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    let compat = if args.compat == "3.6" { Compat::V36 } else { Compat::V35 };
+    let compat = if args.compat == "3.6" {
+        Compat::V36
+    } else {
+        Compat::V35
+    };
     let src = input::open(&args.file)?;
     let db = Db::open(&src)?;
     let st = status::status(&db, compat);

@@ -22,7 +22,13 @@ pub struct PageCache {
 
 impl PageCache {
     pub fn new(budget_bytes: u64) -> Self {
-        Self { budget_bytes, used_bytes: 0, tick: 0, pages: HashMap::new(), by_age: BTreeMap::new() }
+        Self {
+            budget_bytes,
+            used_bytes: 0,
+            tick: 0,
+            pages: HashMap::new(),
+            by_age: BTreeMap::new(),
+        }
     }
 
     pub fn get(&mut self, id: u64) -> Option<Arc<[u8]>> {
@@ -41,7 +47,9 @@ impl PageCache {
             return;
         }
         while self.used_bytes + len > self.budget_bytes {
-            let Some((_, old)) = self.by_age.pop_first() else { break };
+            let Some((_, old)) = self.by_age.pop_first() else {
+                break;
+            };
             if let Some((p, _)) = self.pages.remove(&old) {
                 self.used_bytes -= p.len() as u64;
             }

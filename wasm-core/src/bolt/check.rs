@@ -110,7 +110,10 @@ pub fn check(db: &Db<'_>) -> CheckReport {
 /// Check while visiting every entry of every bucket in bbolt order (one pass
 /// serves both `check` and `status`). A `Break` from `visit` stops the walk;
 /// the report then covers only what was walked.
-pub fn check_with(db: &Db<'_>, visit: &mut dyn FnMut(&Entry<'_>) -> ControlFlow<()>) -> CheckReport {
+pub fn check_with(
+    db: &Db<'_>,
+    visit: &mut dyn FnMut(&Entry<'_>) -> ControlFlow<()>,
+) -> CheckReport {
     let meta = db.meta();
     let hwm = db.hwm();
     let mut problems = Vec::new();
@@ -119,7 +122,11 @@ pub fn check_with(db: &Db<'_>, visit: &mut dyn FnMut(&Entry<'_>) -> ControlFlow<
         .warnings
         .iter()
         .filter(|w| w.starts_with("meta page"))
-        .map(|w| Problem { page: None, kind: ProblemKind::Meta, message: w.clone() })
+        .map(|w| Problem {
+            page: None,
+            kind: ProblemKind::Meta,
+            message: w.clone(),
+        })
         .collect();
 
     // The freelist, when synced.
@@ -135,7 +142,9 @@ pub fn check_with(db: &Db<'_>, visit: &mut dyn FnMut(&Entry<'_>) -> ControlFlow<
                         warnings.push(Problem {
                             page: Some(*id),
                             kind: ProblemKind::FreedBeyondHighWater,
-                            message: format!("page {id}: on the freelist but beyond the high-water mark {hwm}"),
+                            message: format!(
+                                "page {id}: on the freelist but beyond the high-water mark {hwm}"
+                            ),
                         });
                     } else if !freed.insert(*id) {
                         problems.push(Problem {
@@ -146,7 +155,10 @@ pub fn check_with(db: &Db<'_>, visit: &mut dyn FnMut(&Entry<'_>) -> ControlFlow<
                     }
                 }
                 freelist_pages = u64::from(fl.overflow) + 1;
-                FreelistState::Synced { page: fl.page, ids: fl.ids.len() as u64 }
+                FreelistState::Synced {
+                    page: fl.page,
+                    ids: fl.ids.len() as u64,
+                }
             }
             Err(e) => {
                 let reason = e.to_string();
@@ -158,7 +170,10 @@ pub fn check_with(db: &Db<'_>, visit: &mut dyn FnMut(&Entry<'_>) -> ControlFlow<
                         meta.freelist
                     ),
                 });
-                FreelistState::Invalid { page: meta.freelist, reason }
+                FreelistState::Invalid {
+                    page: meta.freelist,
+                    reason,
+                }
             }
         }
     };
@@ -210,5 +225,10 @@ pub fn check_with(db: &Db<'_>, visit: &mut dyn FnMut(&Entry<'_>) -> ControlFlow<
     let mut buckets = std::mem::take(&mut w.buckets);
     buckets.sort_by(|a, b| a.name.cmp(&b.name));
     stats.buckets = buckets;
-    CheckReport { problems, warnings, freelist: state, stats }
+    CheckReport {
+        problems,
+        warnings,
+        freelist: state,
+        stats,
+    }
 }

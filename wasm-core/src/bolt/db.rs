@@ -40,11 +40,33 @@ impl Bucket {
             len: value.len() as u64,
         })?;
         let inline = (header.root.0 == 0).then(|| Arc::from(&value[BUCKET_HEADER_LEN..]));
-        Ok(Self { header, inline, loc })
+        Ok(Self {
+            header,
+            inline,
+            loc,
+        })
     }
 
     pub fn is_inline(&self) -> bool {
         self.inline.is_some()
+    }
+}
+
+/// A leaf element found by [`Db::get_raw`].
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub flags: u32,
+    /// The value bytes (for a nested bucket: its header and inline page).
+    pub value: Vec<u8>,
+    /// Where the value starts.
+    pub at: Loc,
+    /// The element's index in its leaf page.
+    pub index: u16,
+}
+
+impl Found {
+    pub fn is_bucket(&self) -> bool {
+        self.flags & super::element::BUCKET_LEAF_FLAG != 0
     }
 }
 
@@ -58,7 +80,9 @@ pub struct Db<'a> {
 
 impl std::fmt::Debug for Db<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("header", &self.header).finish_non_exhaustive()
+        f.debug_struct("Db")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,7 +96,12 @@ impl<'a> Db<'a> {
     pub fn open_with_cache(src: &'a dyn ReadAt, cache_bytes: u64) -> Result<Self, BoltError> {
         let header = inspect::open(src)?;
         let page_size = u64::from(header.page_size);
-        Ok(Self { src, header, page_size, cache: Mutex::new(PageCache::new(cache_bytes)) })
+        Ok(Self {
+            src,
+            header,
+            page_size,
+            cache: Mutex::new(PageCache::new(cache_bytes)),
+        })
     }
 
     pub fn header(&self) -> &Header {
@@ -101,9 +130,15 @@ impl<'a> Db<'a> {
     pub fn root(&self) -> Bucket {
         let m = self.meta();
         Bucket {
-            header: BucketHeader { root: m.root, sequence: m.sequence },
+            header: BucketHeader {
+                root: m.root,
+                sequence: m.sequence,
+            },
             inline: None,
-            loc: Loc::new(m.slot.page_id(), m.slot.page_id().0 * self.page_size + PAGE_HEADER_LEN as u64 + 16),
+            loc: Loc::new(
+                m.slot.page_id(),
+                m.slot.page_id().0 * self.page_size + PAGE_HEADER_LEN as u64 + 16,
+            ),
         }
     }
 
@@ -113,18 +148,24 @@ impl<'a> Db<'a> {
     }
 
     fn read(&self, id: PageId, offset: u64, buf: &mut [u8]) -> Result<(), BoltError> {
-        self.src.read_exact_at(offset, buf).map_err(|e| BoltError::Read {
-            page: id,
-            offset: e.offset,
-            len: e.len,
-            reason: e.reason,
-        })
+        self.src
+            .read_exact_at(offset, buf)
+            .map_err(|e| BoltError::Read {
+                page: id,
+                offset: e.offset,
+                len: e.len,
+                reason: e.reason,
+            })
     }
 
     /// Read only a page's 16-byte header.
     pub fn page_header(&self, id: PageId, from: Loc) -> Result<PageHeader, BoltError> {
         if id.0 >= self.hwm().0 {
-            return Err(BoltError::OutOfBounds { page: id, from, hwm: self.hwm() });
+            return Err(BoltError::OutOfBounds {
+                page: id,
+                from,
+                hwm: self.hwm(),
+            });
         }
         let mut h = [0u8; PAGE_HEADER_LEN];
         self.read(id, self.offset_of(id), &mut h)?;
@@ -135,7 +176,11 @@ impl<'a> Db<'a> {
     pub fn page(&self, id: PageId, from: Loc) -> Result<Arc<[u8]>, BoltError> {
         let hwm = self.hwm();
         if id.0 >= hwm.0 {
-            return Err(BoltError::OutOfBounds { page: id, from, hwm });
+            return Err(BoltError::OutOfBounds {
+                page: id,
+                from,
+                hwm,
+            });
         }
         if let Some(p) = self.cache.lock().ok().and_then(|mut c| c.get(id.0)) {
             return Ok(p);
@@ -148,12 +193,21 @@ impl<'a> Db<'a> {
         hb.copy_from_slice(&buf[..PAGE_HEADER_LEN]);
         let h = PageHeader::parse(&hb);
         if h.id != id {
-            return Err(BoltError::IdMismatch { page: id, offset, found: h.id });
+            return Err(BoltError::IdMismatch {
+                page: id,
+                offset,
+                found: h.id,
+            });
         }
         if h.overflow > 0 {
             let pages = u64::from(h.overflow) + 1;
             if id.0 + pages > hwm.0 {
-                return Err(BoltError::OverflowPastEnd { page: id, offset, overflow: h.overflow, hwm });
+                return Err(BoltError::OverflowPastEnd {
+                    page: id,
+                    offset,
+                    overflow: h.overflow,
+                    hwm,
+                });
             }
             // Within the high-water mark, which `open` checked against the file.
             let total = pages * self.page_size;
@@ -173,10 +227,14 @@ impl<'a> Db<'a> {
         Ok(page)
     }
 
-    /// Look a key up in a bucket: the value (`Ok(Some((flags, bytes)))`), or `None`.
-    pub fn get_raw(&self, bucket: &Bucket, key: &[u8]) -> Result<Option<(u32, Vec<u8>, Loc, u16)>, BoltError> {
+    /// Look a key up in a bucket: its leaf element (value or nested bucket), or `None`.
+    pub fn get_raw(&self, bucket: &Bucket, key: &[u8]) -> Result<Option<Found>, BoltError> {
         if let Some(inline) = &bucket.inline {
-            let view = PageView::new(bucket.loc.page, bucket.loc.offset + BUCKET_HEADER_LEN as u64, inline)?;
+            let view = PageView::new(
+                bucket.loc.page,
+                bucket.loc.offset + BUCKET_HEADER_LEN as u64,
+                inline,
+            )?;
             return leaf_lookup(&view, key);
         }
         let mut id = bucket.header.root;
@@ -196,7 +254,10 @@ impl<'a> Db<'a> {
                 });
             }
             if view.count() == 0 {
-                return Err(BoltError::EmptyBranch { page: id, offset: view.base });
+                return Err(BoltError::EmptyBranch {
+                    page: id,
+                    offset: view.base,
+                });
             }
             // bbolt's searchBranch: the last element whose key is <= `key`.
             let mut chosen = view.branch(0)?;
@@ -210,31 +271,31 @@ impl<'a> Db<'a> {
             from = Loc::new(id, chosen.offset);
             id = chosen.child;
         }
-        Err(BoltError::TooDeep { page: id, from, max: MAX_DEPTH })
+        Err(BoltError::TooDeep {
+            page: id,
+            from,
+            max: MAX_DEPTH,
+        })
     }
 
     /// A value in a bucket (`None` when absent; an error when the key names a nested bucket).
     pub fn get(&self, bucket: &Bucket, key: &[u8]) -> Result<Option<Vec<u8>>, BoltError> {
         match self.get_raw(bucket, key)? {
             None => Ok(None),
-            Some((flags, _, loc, index)) if flags & super::element::BUCKET_LEAF_FLAG != 0 => {
-                Err(BoltError::NotAValue {
-                    page: loc.page,
-                    offset: loc.offset,
-                    index,
-                    key: String::from_utf8_lossy(key).into_owned(),
-                })
-            }
-            Some((_, v, _, _)) => Ok(Some(v)),
+            Some(f) if f.is_bucket() => Err(BoltError::NotAValue {
+                page: f.at.page,
+                offset: f.at.offset,
+                index: f.index,
+                key: String::from_utf8_lossy(key).into_owned(),
+            }),
+            Some(f) => Ok(Some(f.value)),
         }
     }
 
     /// A nested bucket by name (`None` when absent or not a bucket).
     pub fn bucket(&self, parent: &Bucket, name: &[u8]) -> Result<Option<Bucket>, BoltError> {
         match self.get_raw(parent, name)? {
-            Some((flags, v, loc, index)) if flags & super::element::BUCKET_LEAF_FLAG != 0 => {
-                Bucket::from_value(&v, loc, index).map(Some)
-            }
+            Some(f) if f.is_bucket() => Bucket::from_value(&f.value, f.at, f.index).map(Some),
             _ => Ok(None),
         }
     }
@@ -242,7 +303,7 @@ impl<'a> Db<'a> {
 
 /// Binary search over a leaf page (bbolt's `searchLeaf`); on a page whose keys
 /// are out of order it may miss a key, as bbolt would: `check` reports the order.
-fn leaf_lookup(view: &PageView<'_>, key: &[u8]) -> Result<Option<(u32, Vec<u8>, Loc, u16)>, BoltError> {
+fn leaf_lookup(view: &PageView<'_>, key: &[u8]) -> Result<Option<Found>, BoltError> {
     if !view.is_leaf() {
         return Err(BoltError::PageType {
             page: view.page,
@@ -259,7 +320,12 @@ fn leaf_lookup(view: &PageView<'_>, key: &[u8]) -> Result<Option<(u32, Vec<u8>, 
             std::cmp::Ordering::Less => lo = mid + 1,
             std::cmp::Ordering::Greater => hi = mid,
             std::cmp::Ordering::Equal => {
-                return Ok(Some((e.flags, e.value.to_vec(), Loc::new(view.page, e.value_offset), mid)));
+                return Ok(Some(Found {
+                    flags: e.flags,
+                    value: e.value.to_vec(),
+                    at: Loc::new(view.page, e.value_offset),
+                    index: mid,
+                }));
             }
         }
     }

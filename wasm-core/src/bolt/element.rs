@@ -97,7 +97,10 @@ pub struct BucketHeader {
 impl BucketHeader {
     pub fn parse(value: &[u8]) -> Option<Self> {
         let b = value.get(..BUCKET_HEADER_LEN)?;
-        Some(Self { root: PageId(u64_at(b, 0)), sequence: u64_at(b, 8) })
+        Some(Self {
+            root: PageId(u64_at(b, 0)),
+            sequence: u64_at(b, 8),
+        })
     }
 
     pub fn encode(&self) -> [u8; BUCKET_HEADER_LEN] {
@@ -112,12 +115,22 @@ impl<'a> PageView<'a> {
     /// View `bytes` as a page. Checks the header and that the element records fit.
     pub fn new(page: PageId, base: u64, bytes: &'a [u8]) -> Result<Self, BoltError> {
         let Some(h) = bytes.get(..PAGE_HEADER_LEN) else {
-            return Err(BoltError::ElementsOverrun { page, offset: base, count: 0, page_len: bytes.len() as u64 });
+            return Err(BoltError::ElementsOverrun {
+                page,
+                offset: base,
+                count: 0,
+                page_len: bytes.len() as u64,
+            });
         };
         let mut hb = [0u8; PAGE_HEADER_LEN];
         hb.copy_from_slice(h);
         let header = PageHeader::parse(&hb);
-        let view = Self { page, base, header, bytes };
+        let view = Self {
+            page,
+            base,
+            header,
+            bytes,
+        };
         if header.flags == FLAG_BRANCH || header.flags == FLAG_LEAF {
             let need = PAGE_HEADER_LEN as u64 + u64::from(header.count) * ELEMENT_LEN;
             if need > bytes.len() as u64 {
@@ -154,7 +167,13 @@ impl<'a> PageView<'a> {
         (at, &self.bytes[at..at + 16])
     }
 
-    fn slice(&self, index: u16, at: usize, pos: u32, len: u64) -> Result<(&'a [u8], usize), BoltError> {
+    fn slice(
+        &self,
+        index: u16,
+        at: usize,
+        pos: u32,
+        len: u64,
+    ) -> Result<(&'a [u8], usize), BoltError> {
         let start = at as u64 + u64::from(pos);
         let end = start + len; // both < 2^34: no overflow
         let overrun = || BoltError::ElementOverrun {
@@ -176,7 +195,10 @@ impl<'a> PageView<'a> {
     pub fn leaf(&self, index: u16) -> Result<LeafElement<'a>, BoltError> {
         let (at, e) = self.element(index);
         let (flags, pos) = (u32_at(e, LEAF_FLAGS_AT), u32_at(e, LEAF_POS_AT));
-        let (ksize, vsize) = (u64::from(u32_at(e, LEAF_KSIZE_AT)), u64::from(u32_at(e, LEAF_VSIZE_AT)));
+        let (ksize, vsize) = (
+            u64::from(u32_at(e, LEAF_KSIZE_AT)),
+            u64::from(u32_at(e, LEAF_VSIZE_AT)),
+        );
         let (kv, start) = self.slice(index, at, pos, ksize + vsize)?;
         let k = usize::try_from(ksize).unwrap_or(kv.len());
         let (key, value) = kv.split_at(k);
@@ -196,11 +218,17 @@ impl<'a> PageView<'a> {
         let ksize = u64::from(u32_at(e, BRANCH_KSIZE_AT));
         let child = PageId(u64_at(e, BRANCH_PGID_AT));
         let (key, _) = self.slice(index, at, pos, ksize)?;
-        Ok(BranchElement { key, child, offset: self.base + at as u64 })
+        Ok(BranchElement {
+            key,
+            child,
+            offset: self.base + at as u64,
+        })
     }
 }
 
 #[cfg(test)]
+// Test builders cast small, known lengths to the file's field widths.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) mod build {
     //! Byte builders for tests: pages laid out exactly as bbolt writes them.
     use super::*;
@@ -256,11 +284,20 @@ mod tests {
         let v = PageView::new(PageId(7), 7 * 4096, &p).unwrap();
         assert!(v.is_leaf());
         let e0 = v.leaf(0).unwrap();
-        assert_eq!((e0.key, e0.value, e0.is_bucket()), (&b"a"[..], &b"one"[..], false));
+        assert_eq!(
+            (e0.key, e0.value, e0.is_bucket()),
+            (&b"a"[..], &b"one"[..], false)
+        );
         assert_eq!(e0.offset, 7 * 4096 + 16);
         let e1 = v.leaf(1).unwrap();
         assert!(e1.is_bucket());
-        assert_eq!(BucketHeader::parse(e1.value), Some(BucketHeader { root: PageId(0), sequence: 0 }));
+        assert_eq!(
+            BucketHeader::parse(e1.value),
+            Some(BucketHeader {
+                root: PageId(0),
+                sequence: 0
+            })
+        );
     }
 
     #[test]
@@ -278,10 +315,23 @@ mod tests {
         p[16 + 12..16 + 16].copy_from_slice(&u32::MAX.to_le_bytes()); // vsize
         let v = PageView::new(PageId(2), 8192, &p).unwrap();
         let e = v.leaf(0).unwrap_err();
-        assert!(matches!(e, BoltError::ElementOverrun { index: 0, offset: 8208, .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                BoltError::ElementOverrun {
+                    index: 0,
+                    offset: 8208,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         p[10..12].copy_from_slice(&u16::MAX.to_le_bytes()); // count
         let e = PageView::new(PageId(2), 8192, &p).unwrap_err();
-        assert!(matches!(e, BoltError::ElementsOverrun { count: 65535, .. }), "{e:?}");
+        assert!(
+            matches!(e, BoltError::ElementsOverrun { count: 65535, .. }),
+            "{e:?}"
+        );
         assert!(PageView::new(PageId(2), 0, &p[..10]).is_err());
     }
 }

@@ -28,14 +28,24 @@ pub struct Freelist {
 /// Decode the ids of a freelist page's bytes (overflow included).
 pub fn parse(page: PageId, base: u64, bytes: &[u8]) -> Result<Vec<PageId>, BoltError> {
     let Some(h) = bytes.get(..PAGE_HEADER_LEN) else {
-        return Err(BoltError::FreelistOverrun { page, offset: base, count: 0, page_len: bytes.len() as u64 });
+        return Err(BoltError::FreelistOverrun {
+            page,
+            offset: base,
+            count: 0,
+            page_len: bytes.len() as u64,
+        });
     };
     let flags = u16::from_le_bytes([h[8], h[9]]);
     if flags & FLAG_FREELIST == 0 {
         let mut hb = [0u8; PAGE_HEADER_LEN];
         hb.copy_from_slice(h);
         let kind = super::page::PageHeader::parse(&hb).kind();
-        return Err(BoltError::PageType { page, offset: base, expected: "freelist", found: kind });
+        return Err(BoltError::PageType {
+            page,
+            offset: base,
+            expected: "freelist",
+            found: kind,
+        });
     }
     let count = u16::from_le_bytes([h[10], h[11]]);
     let body = &bytes[PAGE_HEADER_LEN..];
@@ -47,7 +57,12 @@ pub fn parse(page: PageId, base: u64, bytes: &[u8]) -> Result<Vec<PageId>, BoltE
     };
     let (skip, n) = if count == COUNT_ESCAPE {
         let Some(n) = read_u64(0) else {
-            return Err(BoltError::FreelistOverrun { page, offset: base, count: 1, page_len: bytes.len() as u64 });
+            return Err(BoltError::FreelistOverrun {
+                page,
+                offset: base,
+                count: 1,
+                page_len: bytes.len() as u64,
+            });
         };
         (1u64, n)
     } else {
@@ -55,16 +70,27 @@ pub fn parse(page: PageId, base: u64, bytes: &[u8]) -> Result<Vec<PageId>, BoltE
     };
     let fits = (body.len() / 8) as u64;
     if n > fits.saturating_sub(skip) {
-        return Err(BoltError::FreelistOverrun { page, offset: base, count: n, page_len: bytes.len() as u64 });
+        return Err(BoltError::FreelistOverrun {
+            page,
+            offset: base,
+            count: n,
+            page_len: bytes.len() as u64,
+        });
     }
     // n <= body.len() / 8: the conversions below cannot fail.
-    let (skip, n) = (usize::try_from(skip).unwrap_or(0), usize::try_from(n).unwrap_or(0));
+    let (skip, n) = (
+        usize::try_from(skip).unwrap_or(0),
+        usize::try_from(n).unwrap_or(0),
+    );
     Ok((skip..skip + n).filter_map(read_u64).map(PageId).collect())
 }
 
 /// Read the freelist page `id` named by the meta in force.
 pub fn read(db: &Db<'_>, id: PageId) -> Result<Freelist, BoltError> {
-    let from = Loc::new(db.meta().slot.page_id(), db.offset_of(db.meta().slot.page_id()));
+    let from = Loc::new(
+        db.meta().slot.page_id(),
+        db.offset_of(db.meta().slot.page_id()),
+    );
     let hdr = db.page_header(id, from)?;
     if hdr.flags & FLAG_FREELIST == 0 {
         return Err(BoltError::PageType {
@@ -76,7 +102,11 @@ pub fn read(db: &Db<'_>, id: PageId) -> Result<Freelist, BoltError> {
     }
     let bytes = db.page(id, from)?;
     let ids = parse(id, db.offset_of(id), &bytes)?;
-    Ok(Freelist { page: id, overflow: hdr.overflow, ids })
+    Ok(Freelist {
+        page: id,
+        overflow: hdr.overflow,
+        ids,
+    })
 }
 
 #[cfg(test)]
@@ -96,20 +126,42 @@ mod tests {
     #[test]
     fn plain_and_escaped_counts() {
         let p = page(3, &[5, 9, 7], 4096);
-        assert_eq!(parse(PageId(2), 0, &p).unwrap(), vec![PageId(5), PageId(9), PageId(7)]);
+        assert_eq!(
+            parse(PageId(2), 0, &p).unwrap(),
+            vec![PageId(5), PageId(9), PageId(7)]
+        );
         // Escape: the first u64 is the count.
         let p = page(COUNT_ESCAPE, &[2, 11, 12], 4096);
-        assert_eq!(parse(PageId(2), 0, &p).unwrap(), vec![PageId(11), PageId(12)]);
+        assert_eq!(
+            parse(PageId(2), 0, &p).unwrap(),
+            vec![PageId(11), PageId(12)]
+        );
     }
 
     #[test]
     fn counts_beyond_the_page_are_errors() {
         let p = page(600, &[], 4096); // 600 × 8 > 4080
-        assert!(matches!(parse(PageId(2), 8192, &p), Err(BoltError::FreelistOverrun { count: 600, offset: 8192, .. })));
+        assert!(matches!(
+            parse(PageId(2), 8192, &p),
+            Err(BoltError::FreelistOverrun {
+                count: 600,
+                offset: 8192,
+                ..
+            })
+        ));
         let p = page(COUNT_ESCAPE, &[u64::MAX], 4096);
-        assert!(matches!(parse(PageId(2), 0, &p), Err(BoltError::FreelistOverrun { .. })));
+        assert!(matches!(
+            parse(PageId(2), 0, &p),
+            Err(BoltError::FreelistOverrun { .. })
+        ));
         let mut leaf = page(0, &[], 64);
         leaf[8] = 0x02;
-        assert!(matches!(parse(PageId(2), 0, &leaf), Err(BoltError::PageType { expected: "freelist", .. })));
+        assert!(matches!(
+            parse(PageId(2), 0, &leaf),
+            Err(BoltError::PageType {
+                expected: "freelist",
+                ..
+            })
+        ));
     }
 }

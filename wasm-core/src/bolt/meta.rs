@@ -91,7 +91,8 @@ impl Meta {
         let (hdr, body) = page.split_at(PAGE_HEADER_LEN);
         let mut h = [0u8; PAGE_HEADER_LEN];
         h.copy_from_slice(hdr);
-        let u32_at = |o: usize| u32::from_le_bytes([body[o], body[o + 1], body[o + 2], body[o + 3]]);
+        let u32_at =
+            |o: usize| u32::from_le_bytes([body[o], body[o + 1], body[o + 2], body[o + 3]]);
         let u64_at = |o: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&body[o..o + 8]);
@@ -120,10 +121,15 @@ impl Meta {
             return Err(MetaError::Magic { found: self.magic });
         }
         if self.version != VERSION {
-            return Err(MetaError::Version { found: self.version });
+            return Err(MetaError::Version {
+                found: self.version,
+            });
         }
         if self.checksum != self.computed_checksum {
-            return Err(MetaError::Checksum { stored: self.checksum, computed: self.computed_checksum });
+            return Err(MetaError::Checksum {
+                stored: self.checksum,
+                computed: self.computed_checksum,
+            });
         }
         Ok(())
     }
@@ -155,14 +161,23 @@ impl Meta {
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+    bytes
+        .iter()
+        .fold(OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
 }
 
 /// Pick the meta in force the way bbolt's `DB.meta()` does: order by txid
 /// (higher first), then take the first valid one.
 pub fn in_force(m0: &Meta, m1: &Meta) -> Option<MetaSlot> {
-    let (a, b) = if m1.txid > m0.txid { (m1, m0) } else { (m0, m1) };
-    [a, b].into_iter().find(|m| m.validate().is_ok()).map(|m| m.slot)
+    let (a, b) = if m1.txid > m0.txid {
+        (m1, m0)
+    } else {
+        (m0, m1)
+    };
+    [a, b]
+        .into_iter()
+        .find(|m| m.validate().is_ok())
+        .map(|m| m.slot)
 }
 
 #[cfg(test)]
@@ -179,7 +194,12 @@ mod tests {
     pub(crate) fn sample(slot: MetaSlot, txid: u64) -> [u8; PAGE_HEADER_LEN + META_LEN] {
         let m = Meta {
             slot,
-            header: PageHeader { id: slot.page_id(), flags: 0x04, count: 0, overflow: 0 },
+            header: PageHeader {
+                id: slot.page_id(),
+                flags: 0x04,
+                count: 0,
+                overflow: 0,
+            },
             magic: MAGIC,
             version: VERSION,
             page_size: 4096,
@@ -203,7 +223,10 @@ mod tests {
     fn round_trip_and_validate() {
         let m = Meta::parse(MetaSlot::Meta0, &sample(MetaSlot::Meta0, 9));
         assert_eq!(m.validate(), Ok(()));
-        assert_eq!((m.page_size, m.root, m.pgid, m.txid), (4096, PageId(3), PageId(7), 9));
+        assert_eq!(
+            (m.page_size, m.root, m.pgid, m.txid),
+            (4096, PageId(3), PageId(7), 9)
+        );
         assert!(!m.freelist_persisted());
         assert_eq!(m.header.kind(), "meta");
     }
@@ -212,13 +235,22 @@ mod tests {
     fn each_field_is_checked() {
         let mut p = sample(MetaSlot::Meta0, 1);
         p[PAGE_HEADER_LEN + PGID_AT] ^= 1;
-        assert!(matches!(Meta::parse(MetaSlot::Meta0, &p).validate(), Err(MetaError::Checksum { .. })));
+        assert!(matches!(
+            Meta::parse(MetaSlot::Meta0, &p).validate(),
+            Err(MetaError::Checksum { .. })
+        ));
         let mut p = sample(MetaSlot::Meta0, 1);
         p[PAGE_HEADER_LEN] = 0;
-        assert!(matches!(Meta::parse(MetaSlot::Meta0, &p).validate(), Err(MetaError::Magic { .. })));
+        assert!(matches!(
+            Meta::parse(MetaSlot::Meta0, &p).validate(),
+            Err(MetaError::Magic { .. })
+        ));
         let mut p = sample(MetaSlot::Meta0, 1);
         p[PAGE_HEADER_LEN + VERSION_AT] = 3;
-        assert_eq!(Meta::parse(MetaSlot::Meta0, &p).validate(), Err(MetaError::Version { found: 3 }));
+        assert_eq!(
+            Meta::parse(MetaSlot::Meta0, &p).validate(),
+            Err(MetaError::Version { found: 3 })
+        );
     }
 
     #[test]

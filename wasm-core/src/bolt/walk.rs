@@ -29,7 +29,10 @@ impl PageSet {
     /// A set for ids `0..hwm`. The caller checked `hwm` against the file size.
     pub fn new(hwm: PageId) -> Self {
         let words = usize::try_from(hwm.0.div_ceil(64)).unwrap_or(0);
-        Self { words: vec![0; words], len: hwm.0 }
+        Self {
+            words: vec![0; words],
+            len: hwm.0,
+        }
     }
 
     /// Insert; false when already present or out of range.
@@ -44,7 +47,8 @@ impl PageSet {
     }
 
     pub fn contains(&self, id: PageId) -> bool {
-        id.0 < self.len && usize::try_from(id.0 / 64).is_ok_and(|w| self.words[w] & (1 << (id.0 % 64)) != 0)
+        id.0 < self.len
+            && usize::try_from(id.0 / 64).is_ok_and(|w| self.words[w] & (1 << (id.0 % 64)) != 0)
     }
 
     pub fn count(&self) -> u64 {
@@ -166,7 +170,11 @@ impl<'d, 'a> Walker<'d, 'a> {
             BoltError::PageType { .. } => ProblemKind::InvalidType,
             _ => ProblemKind::Structure,
         };
-        self.problems.push(Problem { page: e.page(), kind, message: e.to_string() });
+        self.problems.push(Problem {
+            page: e.page(),
+            kind,
+            message: e.to_string(),
+        });
         Ok(ControlFlow::Continue(()))
     }
 
@@ -177,14 +185,23 @@ impl<'d, 'a> Walker<'d, 'a> {
         start: Option<&[u8]>,
         visit: Visit<'_>,
     ) -> Result<ControlFlow<()>, BoltError> {
-        let name = self.path.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>().join("/");
+        let name = self
+            .path
+            .iter()
+            .map(|p| String::from_utf8_lossy(p))
+            .collect::<Vec<_>>()
+            .join("/");
         let stats = BucketStats {
             name,
             depth: u32::try_from(self.path.len()).unwrap_or(u32::MAX),
             inline: b.is_inline(),
             ..Default::default()
         };
-        let mut ctx = Ctx { stats, last_key: None, start };
+        let mut ctx = Ctx {
+            stats,
+            last_key: None,
+            start,
+        };
         let r = if let Some(inline) = &b.inline {
             match PageView::new(b.loc.page, b.loc.offset + BUCKET_HEADER_LEN as u64, inline) {
                 Ok(view) if view.is_leaf() => self.leaf(&view, depth, &mut ctx, visit),
@@ -212,11 +229,19 @@ impl<'d, 'a> Walker<'d, 'a> {
         visit: Visit<'_>,
     ) -> Result<ControlFlow<()>, BoltError> {
         if depth >= MAX_DEPTH {
-            return self.fail(BoltError::TooDeep { page: id, from, max: MAX_DEPTH });
+            return self.fail(BoltError::TooDeep {
+                page: id,
+                from,
+                max: MAX_DEPTH,
+            });
         }
         let hwm = self.db.hwm();
         if id.0 >= hwm.0 {
-            return self.fail(BoltError::OutOfBounds { page: id, from, hwm });
+            return self.fail(BoltError::OutOfBounds {
+                page: id,
+                from,
+                hwm,
+            });
         }
         if self.seen.contains(id) {
             return self.fail(BoltError::MultipleReferences { page: id, from });
@@ -257,7 +282,10 @@ impl<'d, 'a> Walker<'d, 'a> {
         if view.is_branch() {
             ctx.stats.branch_pages += 1;
             if view.count() == 0 {
-                return self.fail(BoltError::EmptyBranch { page: id, offset: view.base });
+                return self.fail(BoltError::EmptyBranch {
+                    page: id,
+                    offset: view.base,
+                });
             }
             let mut first = 0;
             if let Some(start) = ctx.start {
@@ -273,7 +301,10 @@ impl<'d, 'a> Walker<'d, 'a> {
                     Ok(e) => e,
                     Err(e) => return self.fail(e),
                 };
-                if self.tree(e.child, Loc::new(id, e.offset), depth + 1, ctx, visit)?.is_break() {
+                if self
+                    .tree(e.child, Loc::new(id, e.offset), depth + 1, ctx, visit)?
+                    .is_break()
+                {
                     return Ok(ControlFlow::Break(()));
                 }
             }
@@ -329,14 +360,22 @@ impl<'d, 'a> Walker<'d, 'a> {
             let loc = Loc::new(view.page, e.offset);
             if e.is_bucket() {
                 ctx.stats.nested_buckets += 1;
-                let child = match Bucket::from_value(e.value, Loc::new(view.page, e.value_offset), i) {
-                    Ok(c) => c,
-                    Err(err) => {
-                        let _continue = self.fail(err)?;
-                        continue;
-                    }
-                };
-                if visit(&Entry { path: &self.path, key: e.key, value: None, loc }).is_break() {
+                let child =
+                    match Bucket::from_value(e.value, Loc::new(view.page, e.value_offset), i) {
+                        Ok(c) => c,
+                        Err(err) => {
+                            let _continue = self.fail(err)?;
+                            continue;
+                        }
+                    };
+                if visit(&Entry {
+                    path: &self.path,
+                    key: e.key,
+                    value: None,
+                    loc,
+                })
+                .is_break()
+                {
                     return Ok(ControlFlow::Break(()));
                 }
                 if self.recurse {
@@ -349,7 +388,14 @@ impl<'d, 'a> Walker<'d, 'a> {
                 }
             } else {
                 ctx.stats.value_bytes += e.value.len() as u64;
-                if visit(&Entry { path: &self.path, key: e.key, value: Some(e.value), loc }).is_break() {
+                if visit(&Entry {
+                    path: &self.path,
+                    key: e.key,
+                    value: Some(e.value),
+                    loc,
+                })
+                .is_break()
+                {
                     return Ok(ControlFlow::Break(()));
                 }
             }
@@ -368,7 +414,9 @@ impl Db<'_> {
         start: Option<&[u8]>,
         mut f: impl FnMut(&Entry<'_>) -> ControlFlow<()>,
     ) -> Result<(), BoltError> {
-        Walker::new(self).walk_bucket(bucket, start, &mut f).map(|_| ())
+        Walker::new(self)
+            .walk_bucket(bucket, start, &mut f)
+            .map(|_| ())
     }
 
     /// The names of the top-level buckets, in order.

@@ -74,11 +74,16 @@ impl KeyIndex {
 
     /// Live keys in key order.
     pub fn live(&self) -> impl Iterator<Item = (&[u8], &LiveKey)> {
-        self.keys.iter().filter_map(|(k, h)| h.live.as_ref().map(|l| (k.as_slice(), l)))
+        self.keys
+            .iter()
+            .filter_map(|(k, h)| h.live.as_ref().map(|l| (k.as_slice(), l)))
     }
 
     /// Live keys starting with `prefix`, in key order.
-    pub fn live_with_prefix<'s>(&'s self, prefix: &'s [u8]) -> impl Iterator<Item = (&'s [u8], &'s LiveKey)> + 's {
+    pub fn live_with_prefix<'s>(
+        &'s self,
+        prefix: &'s [u8],
+    ) -> impl Iterator<Item = (&'s [u8], &'s LiveKey)> + 's {
         self.keys
             .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(move |(k, _)| k.starts_with(prefix))
@@ -117,7 +122,10 @@ mod tests {
     }
 
     fn rk(main: i64, t: bool) -> RevisionKey {
-        RevisionKey { rev: Revision { main, sub: 0 }, tombstone: t }
+        RevisionKey {
+            rev: Revision { main, sub: 0 },
+            tombstone: t,
+        }
     }
 
     #[test]
@@ -127,7 +135,10 @@ mod tests {
         ix.add(rk(3, false), &kv("b", 3, 3, 1, "y"));
         ix.add(rk(4, false), &kv("a", 2, 4, 2, "xx"));
         ix.add(rk(5, true), &kv("b", 0, 0, 0, ""));
-        let live: Vec<_> = ix.live().map(|(k, l)| (k.to_vec(), l.version, l.value_size)).collect();
+        let live: Vec<_> = ix
+            .live()
+            .map(|(k, l)| (k.to_vec(), l.version, l.value_size))
+            .collect();
         assert_eq!(live, vec![(b"a".to_vec(), 2, 2)]);
         assert_eq!(ix.live_count(), 1);
         assert_eq!(ix.history(b"b").unwrap().revisions.len(), 2);

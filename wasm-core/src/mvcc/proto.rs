@@ -102,7 +102,13 @@ mod tests {
             lease: 0,
         };
         // tag 1 bytes, tag 2/3/4 varints, tag 5 bytes; lease 0 omitted (proto3).
-        assert_eq!(kv.encode_to_vec(), b"\x0a\x01a\x10\x02\x18\x03\x20\x01\x2a\x01v");
-        assert_eq!(KeyValue::decode(&b"\x0a\x01a\x10\x02\x18\x03\x20\x01\x2a\x01v"[..]).unwrap(), kv);
+        assert_eq!(
+            kv.encode_to_vec(),
+            b"\x0a\x01a\x10\x02\x18\x03\x20\x01\x2a\x01v"
+        );
+        assert_eq!(
+            KeyValue::decode(&b"\x0a\x01a\x10\x02\x18\x03\x20\x01\x2a\x01v"[..]).unwrap(),
+            kv
+        );
     }
 }

@@ -22,7 +22,9 @@ pub const SEPARATOR: u8 = b'_';
 pub const TOMBSTONE_MARK: u8 = b't';
 
 /// A revision: `main` counts transactions, `sub` the changes within one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 pub struct Revision {
     pub main: i64,
     pub sub: i64,
@@ -58,8 +60,13 @@ impl Revision {
     /// Decode the first 17 bytes. Like etcd's `BytesToRev`, only the two
     /// numbers matter here; the separator is checked by [`RevisionKey::parse`].
     pub fn parse(bytes: &[u8]) -> Result<Self, RevisionError> {
-        let b = bytes.get(..REV_LEN).ok_or(RevisionError::Length { len: bytes.len() })?;
-        Ok(Self { main: be_i64(&b[MAIN_AT..SEP_AT]), sub: be_i64(&b[SUB_AT..REV_LEN]) })
+        let b = bytes
+            .get(..REV_LEN)
+            .ok_or(RevisionError::Length { len: bytes.len() })?;
+        Ok(Self {
+            main: be_i64(&b[MAIN_AT..SEP_AT]),
+            sub: be_i64(&b[SUB_AT..REV_LEN]),
+        })
     }
 
     pub fn encode(&self) -> [u8; REV_LEN] {
@@ -78,14 +85,19 @@ impl RevisionKey {
             return Err(RevisionError::Length { len: bytes.len() });
         }
         if bytes[SEP_AT] != SEPARATOR {
-            return Err(RevisionError::Separator { found: bytes[SEP_AT] });
+            return Err(RevisionError::Separator {
+                found: bytes[SEP_AT],
+            });
         }
         let tombstone = match bytes.get(REV_LEN) {
             None => false,
             Some(&TOMBSTONE_MARK) => true,
             Some(&found) => return Err(RevisionError::Mark { found }),
         };
-        Ok(Self { rev: Revision::parse(bytes)?, tombstone })
+        Ok(Self {
+            rev: Revision::parse(bytes)?,
+            tombstone,
+        })
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -103,9 +115,18 @@ mod tests {
 
     #[test]
     fn round_trips_and_orders_like_bytes() {
-        let a = RevisionKey { rev: Revision { main: 5, sub: 0 }, tombstone: false };
-        let b = RevisionKey { rev: Revision { main: 5, sub: 1 }, tombstone: true };
-        let c = RevisionKey { rev: Revision { main: 256, sub: 0 }, tombstone: false };
+        let a = RevisionKey {
+            rev: Revision { main: 5, sub: 0 },
+            tombstone: false,
+        };
+        let b = RevisionKey {
+            rev: Revision { main: 5, sub: 1 },
+            tombstone: true,
+        };
+        let c = RevisionKey {
+            rev: Revision { main: 256, sub: 0 },
+            tombstone: false,
+        };
         for k in [a, b, c] {
             assert_eq!(RevisionKey::parse(&k.encode()).unwrap(), k);
         }
@@ -115,12 +136,21 @@ mod tests {
 
     #[test]
     fn rejects_bad_lengths_separators_and_marks() {
-        assert_eq!(RevisionKey::parse(b"short"), Err(RevisionError::Length { len: 5 }));
+        assert_eq!(
+            RevisionKey::parse(b"short"),
+            Err(RevisionError::Length { len: 5 })
+        );
         let mut k = Revision { main: 1, sub: 0 }.encode().to_vec();
         k[8] = b'-';
-        assert_eq!(RevisionKey::parse(&k), Err(RevisionError::Separator { found: b'-' }));
+        assert_eq!(
+            RevisionKey::parse(&k),
+            Err(RevisionError::Separator { found: b'-' })
+        );
         k[8] = b'_';
         k.push(b'x');
-        assert_eq!(RevisionKey::parse(&k), Err(RevisionError::Mark { found: b'x' }));
+        assert_eq!(
+            RevisionKey::parse(&k),
+            Err(RevisionError::Mark { found: b'x' })
+        );
     }
 }
