@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
 
+// Declared here so the file commands stay beside the CLI that dispatches them.
+#[path = "commands/mod.rs"]
+pub mod commands;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "etcd-lens",
@@ -23,6 +27,14 @@ pub struct Cli {
 pub enum Command {
     /// Serve the app (and the companion API) on a loopback address.
     Serve(ServeArgs),
+    /// `snapshot status` numbers (hash, revision, totalKey, totalSize), as etcdctl/etcdutl compute them.
+    Status(commands::status::StatusArgs),
+    /// List live keys in key order.
+    Ls(commands::ls::LsArgs),
+    /// One key's value, at a revision, or its whole retained history.
+    Get(commands::get::GetArgs),
+    /// Verify the SHA-256 trailer and the bbolt structure (like `bbolt check`).
+    Check(commands::check::CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,5 +86,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tokio::runtime::Runtime::new()?.block_on(crate::serve::serve(cfg))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Status(args) => commands::status::run(&args),
+        Command::Ls(args) => commands::ls::run(&args),
+        Command::Get(args) => commands::get::run(&args),
+        Command::Check(args) => commands::check::run(&args),
     }
 }

@@ -100,6 +100,49 @@ impl Etcd {
         self.ctl(&["put", key, value]);
     }
 
+    /// `etcdctl del KEY`; the number of keys deleted.
+    pub fn delete(&self, key: &str) -> u64 {
+        self.ctl(&["del", key])
+            .trim()
+            .parse()
+            .expect("etcdctl del prints a count")
+    }
+
+    /// Grant a lease of `ttl_secs`; its id in hex, as `put --lease` takes it.
+    pub fn grant_lease(&self, ttl_secs: u64) -> String {
+        // "lease 694d7f5c0b2ad10b granted with TTL(600s)"
+        let out = self.ctl(&["lease", "grant", &ttl_secs.to_string()]);
+        out.split_whitespace()
+            .nth(1)
+            .expect("etcdctl lease grant output")
+            .to_string()
+    }
+
+    /// `etcdctl put --lease=ID KEY VALUE`.
+    pub fn put_with_lease(&self, key: &str, value: &str, lease_hex: &str) {
+        self.ctl(&["put", &format!("--lease={lease_hex}"), key, value]);
+    }
+
+    /// Compact the key history up to `rev` (physically, so the snapshot shows it).
+    pub fn compact(&self, rev: i64) {
+        self.ctl(&["compaction", "--physical", &rev.to_string()]);
+    }
+
+    /// The store's current revision.
+    pub fn revision(&self) -> i64 {
+        let out = self.ctl(&["get", "revision-probe", "-w", "json"]);
+        let at = out
+            .find("\"revision\":")
+            .expect("revision in etcdctl's JSON header")
+            + "\"revision\":".len();
+        out[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .expect("a revision number")
+    }
+
     /// `etcdctl snapshot save` into `path`.
     pub fn snapshot(&self, path: &Path) {
         self.ctl(&["snapshot", "save", path.to_str().expect("utf-8 path")]);

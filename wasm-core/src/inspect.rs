@@ -250,7 +250,8 @@ fn check_freelist_page(
 }
 
 #[cfg(test)]
-#[allow(clippy::cast_possible_truncation)] // test files are small
+// Test builders cast small, known lengths to the file's field widths.
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::bolt::meta::{MAGIC, PGID_NO_FREELIST, VERSION};

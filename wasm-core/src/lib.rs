@@ -11,8 +11,14 @@
 #![deny(clippy::cast_possible_truncation)]
 
 pub mod bolt;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inspect;
+pub mod k8s;
+pub mod mvcc;
+pub mod snapshot;
 pub mod source;
+pub mod status;
 pub mod trailer;
 
 pub use source::{MemSource, ReadAt, SourceError};

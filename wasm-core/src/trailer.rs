@@ -16,8 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::source::{ReadAt, SourceError};
 
 /// Length of the trailer: one SHA-256 digest.
-pub const TRAILER_LEN: u64 = TRAILER_LEN_U8 as u64;
-const TRAILER_LEN_U8: u8 = 32;
+pub const TRAILER_LEN: u64 = 32;
 /// etcd's rule: a file has a trailer when its size modulo this is [`TRAILER_LEN`].
 pub const TRAILER_ALIGN: u64 = 512;
 
@@ -101,7 +100,9 @@ impl TrailerVerifier {
         let db_part = self.db_len.saturating_sub(start).min(chunk.len() as u64);
         let (db, tail) = chunk.split_at(usize::try_from(db_part).unwrap_or(chunk.len()));
         self.hasher.update(db);
-        let room = usize::from(TRAILER_LEN_U8).saturating_sub(self.stored.len());
+        let room = usize::try_from(TRAILER_LEN)
+            .unwrap_or(32)
+            .saturating_sub(self.stored.len());
         self.stored.extend_from_slice(&tail[..tail.len().min(room)]);
         self.fed = end;
     }
@@ -149,7 +150,8 @@ pub fn verify(
 }
 
 #[cfg(test)]
-#[allow(clippy::cast_possible_truncation)] // test files are small
+// Test builders cast small, known lengths to the file's field widths.
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::source::MemSource;

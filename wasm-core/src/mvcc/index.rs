@@ -1,0 +1,149 @@
+//! The key index: for each user key, every retained revision (like etcd's
+//! in-memory `treeIndex`), and the metadata of the live version.
+//!
+//! Built by one scan of the `key` bucket, which bbolt orders by revision, so
+//! the last entry seen for a key is its latest. Memory grows with the number
+//! of keys and revisions, never with the values: a value is read back from the
+//! file by its revision when asked for.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use serde::Serialize;
+
+use super::proto::KeyValue;
+use super::revision::{Revision, RevisionKey};
+
+/// The live version of a key, without its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LiveKey {
+    pub create_revision: i64,
+    pub mod_revision: i64,
+    pub version: i64,
+    pub lease: i64,
+    pub value_size: u64,
+    /// Where the value is: the `key`-bucket entry of this revision.
+    pub rev: Revision,
+}
+
+/// Every retained revision of one key, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KeyHistory {
+    pub revisions: Vec<RevisionKey>,
+    /// `None` when the latest revision is a tombstone.
+    pub live: Option<LiveKey>,
+}
+
+/// All keys of the `key` bucket.
+#[derive(Debug, Clone, Default)]
+pub struct KeyIndex {
+    keys: BTreeMap<Vec<u8>, KeyHistory>,
+    live: u64,
+    /// The last revision key of the bucket (etcd's current revision; may be a tombstone).
+    pub last: Option<RevisionKey>,
+    /// Entries scanned.
+    pub entries: u64,
+}
+
+impl KeyIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add the next `key`-bucket entry (in bucket order).
+    pub fn add(&mut self, rk: RevisionKey, kv: &KeyValue) {
+        self.entries += 1;
+        self.last = Some(rk);
+        let h = self.keys.entry(kv.key.clone()).or_default();
+        let was_live = h.live.is_some();
+        h.revisions.push(rk);
+        h.live = (!rk.tombstone).then_some(LiveKey {
+            create_revision: kv.create_revision,
+            mod_revision: kv.mod_revision,
+            version: kv.version,
+            lease: kv.lease,
+            value_size: kv.value.len() as u64,
+            rev: rk.rev,
+        });
+        match (was_live, h.live.is_some()) {
+            (false, true) => self.live += 1,
+            (true, false) => self.live -= 1,
+            _ => {}
+        }
+    }
+
+    /// Live keys in key order.
+    pub fn live(&self) -> impl Iterator<Item = (&[u8], &LiveKey)> {
+        self.keys
+            .iter()
+            .filter_map(|(k, h)| h.live.as_ref().map(|l| (k.as_slice(), l)))
+    }
+
+    /// Live keys starting with `prefix`, in key order.
+    pub fn live_with_prefix<'s>(
+        &'s self,
+        prefix: &'s [u8],
+    ) -> impl Iterator<Item = (&'s [u8], &'s LiveKey)> + 's {
+        self.keys
+            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .filter_map(|(k, h)| h.live.as_ref().map(|l| (k.as_slice(), l)))
+    }
+
+    /// Every retained revision of `key`.
+    pub fn history(&self, key: &[u8]) -> Option<&KeyHistory> {
+        self.keys.get(key)
+    }
+
+    /// Keys with a live version.
+    pub fn live_count(&self) -> u64 {
+        self.live
+    }
+
+    /// Keys with any retained revision (live or deleted).
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(key: &str, c: i64, m: i64, v: i64, val: &str) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            create_revision: c,
+            mod_revision: m,
+            version: v,
+            value: val.into(),
+            lease: 0,
+        }
+    }
+
+    fn rk(main: i64, t: bool) -> RevisionKey {
+        RevisionKey {
+            rev: Revision { main, sub: 0 },
+            tombstone: t,
+        }
+    }
+
+    #[test]
+    fn latest_wins_and_tombstones_hide() {
+        let mut ix = KeyIndex::new();
+        ix.add(rk(2, false), &kv("a", 2, 2, 1, "x"));
+        ix.add(rk(3, false), &kv("b", 3, 3, 1, "y"));
+        ix.add(rk(4, false), &kv("a", 2, 4, 2, "xx"));
+        ix.add(rk(5, true), &kv("b", 0, 0, 0, ""));
+        let live: Vec<_> = ix
+            .live()
+            .map(|(k, l)| (k.to_vec(), l.version, l.value_size))
+            .collect();
+        assert_eq!(live, vec![(b"a".to_vec(), 2, 2)]);
+        assert_eq!(ix.live_count(), 1);
+        assert_eq!(ix.history(b"b").unwrap().revisions.len(), 2);
+        assert_eq!(ix.last, Some(rk(5, true)));
+        assert_eq!(ix.live_with_prefix(b"a").count(), 1);
+        assert_eq!(ix.live_with_prefix(b"b").count(), 0);
+    }
+}
