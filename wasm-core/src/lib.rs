@@ -11,6 +11,7 @@
 #![deny(clippy::cast_possible_truncation)]
 
 pub mod age;
+pub mod audit;
 pub mod bolt;
 pub mod container;
 #[doc(hidden)]
