@@ -21,6 +21,9 @@ pub mod commands;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Secrets for age-encrypted input, limits for compressed input (file commands).
+    #[command(flatten)]
+    pub unwrap: commands::input::UnwrapArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +63,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    commands::input::set_unwrap_args(cli.unwrap);
     match cli.command {
         Command::Serve(args) => {
             config::check_addr(args.addr, args.allow_remote)?;

@@ -1,7 +1,12 @@
 //! Native byte sources for the file commands: a file read with `pread`, and
 //! standard input spooled to a private temporary file.
 //!
-//! The spool file is created with mode 0600 and unlinked right after it is
+//! Wrapped snapshots are unwrapped layer by layer (`etcd_lens_core::container`):
+//! age-encrypted files are decrypted with random access, without spooling;
+//! compressed (gzip, zstd, zip) and ASCII-armored age files are streamed into a
+//! private temporary file first, and stderr says so.
+//!
+//! Every spool file is created with mode 0600 and unlinked right after it is
 //! opened, so it is gone when the process exits, however it exits.
 
 use std::fs::File;
@@ -10,7 +15,12 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::Context;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use anyhow::{Context, bail};
+use etcd_lens_core::age::{self, AgeFormat, AgeSource, Secret, SecretNeeded};
+use etcd_lens_core::container::{self, Layer, Sink, SinkError};
 use etcd_lens_core::{ReadAt, SourceError};
 
 /// Progress on stderr is shown only for files at least this large.
@@ -81,26 +91,212 @@ impl ReadAt for FileSource {
     }
 }
 
-/// Open `path`, or spool standard input when it is `-`.
-pub fn open(path: &Path) -> anyhow::Result<FileSource> {
-    if path == Path::new("-") {
-        return FileSource::new(spool_stdin()?);
-    }
-    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    FileSource::new(f)
+/// Secrets and limits for wrapped inputs: global flags of every file command.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct UnwrapArgs {
+    /// age passphrase, read from this file (one trailing newline is dropped).
+    /// Also taken from the environment variable ETCD_LENS_PASSPHRASE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// age identity: an X25519 key file (`AGE-SECRET-KEY-1…`, `#` comments, several keys)
+    /// or an OpenSSH private key (ed25519 or RSA).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// Passphrase of a protected SSH private key given with --identity, read from this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssh_key_passphrase_file: Option<PathBuf>,
+    /// Refuse compressed input that expands beyond this many GiB (decompression bombs).
+    #[arg(long, global = true, value_name = "GIB", default_value_t = 16)]
+    pub max_decompressed_gib: u64,
 }
 
-fn spool_path() -> PathBuf {
+/// Set once by the CLI before a file command runs.
+static UNWRAP: OnceLock<UnwrapArgs> = OnceLock::new();
+
+/// Record the unwrap flags for [`open`]. Later calls are ignored.
+pub fn set_unwrap_args(args: UnwrapArgs) {
+    let _ = UNWRAP.set(args);
+}
+
+/// A layer shared between the source above it and the final [`Input`].
+#[derive(Clone)]
+struct Shared(Rc<dyn ReadAt>);
+
+impl ReadAt for Shared {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
+        self.0.read_exact_at(offset, buf)
+    }
+}
+
+/// An opened input: the innermost layer (the bbolt file) over the file itself.
+pub struct Input {
+    top: Shared,
+    files: Vec<Rc<FileSource>>,
+}
+
+impl Input {
+    /// Clear any progress line drawn while reading.
+    pub fn finish(&self) {
+        for f in &self.files {
+            f.finish();
+        }
+    }
+}
+
+impl ReadAt for Input {
+    fn len(&self) -> u64 {
+        self.top.len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
+        self.top.read_exact_at(offset, buf)
+    }
+}
+
+/// Open `path` (or spool standard input when it is `-`) and unwrap its layers.
+pub fn open(path: &Path) -> anyhow::Result<Input> {
+    let base = if path == Path::new("-") {
+        FileSource::new(spool_stdin()?)?
+    } else {
+        let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        FileSource::new(f)?
+    };
+    let args = UNWRAP.get().cloned().unwrap_or_default();
+    let base = Rc::new(base);
+    let mut files = vec![base.clone()];
+    let mut top = Shared(base);
+    let name = path.display();
+    for _ in 0..container::MAX_LAYERS {
+        match container::detect_source(&top)? {
+            Layer::Bbolt | Layer::Unknown => return Ok(Input { top, files }),
+            Layer::Age(AgeFormat::Binary) => {
+                let secret = secret_for(&age::secret_needed(&top)?, &args)?;
+                let src = AgeSource::open(top.clone(), &secret)
+                    .with_context(|| format!("decrypting {name}"))?;
+                top = Shared(Rc::new(src));
+            }
+            Layer::Age(AgeFormat::Armored) => {
+                eprintln!(
+                    "etcd-lens: {name} is ASCII-armored age; decoding the armor into a private temporary file (mode 0600, deleted on exit)"
+                );
+                let mut spool = SpoolSink::new()?;
+                age::dearmor(&top, &mut spool).with_context(|| format!("reading {name}"))?;
+                let f = Rc::new(FileSource::new(spool.into_file()?)?);
+                files.push(f.clone());
+                top = Shared(f);
+            }
+            Layer::Compressed(codec) => {
+                eprintln!(
+                    "etcd-lens: {name} is {}-compressed; decompressing into a private temporary file (mode 0600, deleted on exit)",
+                    codec.name()
+                );
+                let limit = args.max_decompressed_gib.saturating_mul(1 << 30);
+                let mut spool = SpoolSink::new()?;
+                container::decompress(&top, codec, &mut spool, limit)
+                    .with_context(|| format!("decompressing {name}"))?;
+                let f = Rc::new(FileSource::new(spool.into_file()?)?);
+                files.push(f.clone());
+                top = Shared(f);
+            }
+        }
+    }
+    bail!(
+        "{name}: more than {} layers of compression/encryption",
+        container::MAX_LAYERS
+    )
+}
+
+/// The secret a file needs, from the flags and the environment.
+fn secret_for(needed: &SecretNeeded, args: &UnwrapArgs) -> anyhow::Result<Secret> {
+    match needed {
+        SecretNeeded::Passphrase => {
+            let p = if let Some(f) = &args.passphrase_file {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading the passphrase file {}", f.display()))?;
+                strip_newline(text)
+            } else if let Ok(p) = std::env::var("ETCD_LENS_PASSPHRASE") {
+                p
+            } else {
+                bail!(
+                    "the file is age-encrypted with a passphrase: give --passphrase-file FILE or set ETCD_LENS_PASSPHRASE"
+                );
+            };
+            Ok(Secret::Passphrase(p))
+        }
+        SecretNeeded::Identity { recipient_types } => {
+            let Some(id) = &args.identity else {
+                bail!(
+                    "the file is age-encrypted to recipients ({}): give --identity FILE (an age X25519 key file or an SSH private key)",
+                    recipient_types.join(", ")
+                );
+            };
+            let file = std::fs::read(id)
+                .with_context(|| format!("reading the identity file {}", id.display()))?;
+            let ssh_key_passphrase = match &args.ssh_key_passphrase_file {
+                Some(f) => Some(strip_newline(std::fs::read_to_string(f).with_context(
+                    || format!("reading the SSH key passphrase file {}", f.display()),
+                )?)),
+                None => None,
+            };
+            Ok(Secret::Identity {
+                file,
+                ssh_key_passphrase,
+            })
+        }
+    }
+}
+
+fn strip_newline(mut s: String) -> String {
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+    s
+}
+
+/// Decompressed or de-armored bytes, written to a private temporary file.
+struct SpoolSink {
+    out: std::io::BufWriter<File>,
+}
+
+impl SpoolSink {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            out: std::io::BufWriter::with_capacity(1 << 20, private_temp("spool")?),
+        })
+    }
+
+    fn into_file(self) -> anyhow::Result<File> {
+        self.out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context("writing the spool file")
+    }
+}
+
+impl Sink for SpoolSink {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), SinkError> {
+        self.out
+            .write_all(bytes)
+            .map_err(|e| SinkError(format!("writing the temporary file: {e}")))
+    }
+}
+
+fn spool_path(label: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    std::env::temp_dir().join(format!("etcd-lens-stdin-{}-{nanos}", std::process::id()))
+    std::env::temp_dir().join(format!("etcd-lens-{label}-{}-{nanos}", std::process::id()))
 }
 
-/// Copy standard input into an unlinked 0600 temporary file.
-fn spool_stdin() -> anyhow::Result<File> {
-    let path = spool_path();
-    let mut f = std::fs::OpenOptions::new()
+/// A new, empty, unlinked 0600 temporary file.
+fn private_temp(label: &str) -> anyhow::Result<File> {
+    let path = spool_path(label);
+    let f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
@@ -109,6 +305,12 @@ fn spool_stdin() -> anyhow::Result<File> {
         .with_context(|| format!("creating the spool file {}", path.display()))?;
     // Unlinked now: the data lives only as long as this process holds the file.
     std::fs::remove_file(&path).with_context(|| format!("unlinking {}", path.display()))?;
+    Ok(f)
+}
+
+/// Copy standard input into an unlinked 0600 temporary file.
+fn spool_stdin() -> anyhow::Result<File> {
+    let mut f = private_temp("stdin")?;
     let mut stdin = std::io::stdin().lock();
     let mut buf = vec![0u8; 1 << 20];
     loop {
