@@ -20,6 +20,22 @@ pub struct WorkerHandle {
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
 
+impl WorkerHandle {
+    /// Send a request to the worker; a failure is shown as a request error.
+    pub fn send(&self, req: &ToWorker, state: RwSignal<Inspection>) {
+        let result = serde_json::to_string(req)
+            .map_err(|e| e.to_string())
+            .and_then(|json| {
+                self.worker
+                    .post_message(&js_sys::Array::of1(&json.into()))
+                    .map_err(|e| super::js_error(&e))
+            });
+        if let Err(message) = result {
+            state.update(|s| s.request_error = Some(message));
+        }
+    }
+}
+
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
         // Detach first: an event already queued must not reach a dropped closure.
