@@ -147,7 +147,7 @@ mod tests {
             "data": "line1\nline2\n", "flag": "yes", "num": 3, "t": true
         });
         let y = to_yaml(&v);
-        let expected = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: pi\n  labels:\n    app: x\n  annotations:\n    n: \"1\"\nspec:\n  containers:\n  - name: c\n    args:\n    - \"-c\"\n    - \"true\"\n    ports:\n    - containerPort: 80\n  empty: []\n  obj: {}\ndata: |\n  line1\n  line2\nflag: \"yes\"\nnum: 3\nt: true\n";
+        let expected = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: pi\n  labels:\n    app: x\n  annotations:\n    \"n\": \"1\"\nspec:\n  containers:\n  - name: c\n    args:\n    - \"-c\"\n    - \"true\"\n    ports:\n    - containerPort: 80\n  empty: []\n  obj: {}\ndata: |\n  line1\n  line2\nflag: \"yes\"\nnum: 3\nt: true\n";
         assert_eq!(y, expected);
     }
 }
