@@ -61,13 +61,12 @@ pub fn masked(object: &Value, revealed: &BTreeSet<String>) -> Value {
         }
     }
     // The last applied configuration repeats the data in plaintext.
-    if let Some(a) =
-        o.pointer_mut("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
+    if !revealed.contains("last-applied")
+        && let Some(a) =
+            o.pointer_mut("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
     {
-        if !revealed.contains("last-applied") {
-            let n = a.as_str().map_or(0, str::len);
-            *a = Value::String(mask(n));
-        }
+        let n = a.as_str().map_or(0, str::len);
+        *a = Value::String(mask(n));
     }
     o
 }

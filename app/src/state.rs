@@ -25,15 +25,22 @@ pub struct Inspection {
     pub detail: Option<KeyDetail>,
     /// A failed list or detail request.
     pub request_error: Option<String>,
+    /// The worker has started and accepts requests.
+    pub worker_ready: bool,
 }
 
 impl Inspection {
     /// A new file was chosen.
-    pub fn opening(name: String, size: u64) -> Self {
+    /// A new file was chosen: everything about the old one goes, but request
+    /// numbers keep counting so a late reply about the old file is dropped.
+    pub fn opening(&self, name: String, size: u64) -> Self {
         Self {
             file_name: Some(name),
             file_size: Some(size),
             busy: true,
+            list_seq: self.list_seq,
+            detail_seq: self.detail_seq,
+            worker_ready: self.worker_ready,
             ..Self::default()
         }
     }
@@ -110,7 +117,7 @@ mod tests {
 
     #[test]
     fn mismatch_becomes_an_error_and_finished_clears_busy() {
-        let mut s = Inspection::opening("a.db".into(), 10);
+        let mut s = Inspection::default().opening("a.db".into(), 10);
         s.apply(FromWorker::Progress {
             phase: Phase::Hashing,
             done_bytes: 5,

@@ -13,7 +13,7 @@ use crate::components::space::SpaceView;
 use crate::protocol::{KeyQuery, ToWorker};
 use crate::route::Route;
 use crate::state::Inspection;
-use crate::web::worker_client::{self, WorkerHandle};
+use crate::web::worker_client::WorkerHandle;
 
 /// Rows per page of the key list.
 pub const PAGE_ROWS: u32 = 200;
@@ -40,25 +40,37 @@ pub fn InspectPage() -> impl IntoView {
             }
         });
     };
-    let open = move |file: File| {
-        // Stop the previous file's worker before starting the next one.
+    // Start the worker now, so opening a file later fetches nothing.
+    let restart = move || {
         worker.set_value(None);
-        query.set(KeyQuery {
-            limit: PAGE_ROWS,
-            ..KeyQuery::default()
-        });
-        match worker_client::inspect(file, state) {
+        state.update(|s| s.worker_ready = false);
+        match WorkerHandle::start(state) {
             Ok(handle) => worker.set_value(Some(handle)),
             Err(e) => state.update(|s| {
-                s.busy = false;
                 s.error = Some(format!(
                     "Could not start the background worker: {e}. Reload the page and try again."
                 ));
             }),
         }
     };
+    restart();
+    let open = move |file: File| {
+        // A worker still busy with the previous file is replaced, not waited for.
+        if state.with_untracked(|s| s.busy) {
+            restart();
+        }
+        query.set(KeyQuery {
+            limit: PAGE_ROWS,
+            ..KeyQuery::default()
+        });
+        worker.with_value(|w| {
+            if let Some(w) = w {
+                w.open(file, state);
+            }
+        });
+    };
     let cancel = move |_| {
-        worker.set_value(None);
+        restart();
         state.update(|s| {
             s.busy = false;
             s.hashing = None;
@@ -113,6 +125,7 @@ pub fn InspectPage() -> impl IntoView {
         </header>
         <main>
             <DropZone on_file=open />
+            <span hidden data-testid="worker-ready" data-ready=move || state.with(|s| s.worker_ready).to_string()></span>
             <Show when=move || busy.get()>
                 <button class="cancel" data-testid="cancel" on:click=cancel>"Cancel"</button>
             </Show>
