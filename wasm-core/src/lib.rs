@@ -10,7 +10,10 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::cast_possible_truncation)]
 
+pub mod age;
+pub mod audit;
 pub mod bolt;
+pub mod container;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inspect;

@@ -21,8 +21,11 @@ struct Tool {
 fn tool() -> Option<&'static Path> {
     static TOOL: OnceLock<Option<Tool>> = OnceLock::new();
     TOOL.get_or_init(|| {
-        if !Path::new("/usr/bin/go").exists() {
-            eprintln!("NOTICE: no Go toolchain (golang-go); skipping the bbolt-gen tests");
+        if !Path::new("/usr/bin/go").exists() || !Path::new("/usr/share/gocode/src/go.etcd.io/bbolt").exists() {
+            eprintln!(
+                "NOTICE: no Go toolchain or bbolt sources (golang-go, golang-github-coreos-bbolt-dev; \
+                 scripts/setup.sh installs them); skipping the bbolt-gen tests"
+            );
             return None;
         }
         let dir = tempfile::tempdir().unwrap();

@@ -90,6 +90,11 @@ impl KeyIndex {
             .filter_map(|(k, h)| h.live.as_ref().map(|l| (k.as_slice(), l)))
     }
 
+    /// Every key with any retained revision (live or deleted), in key order.
+    pub fn histories(&self) -> impl Iterator<Item = (&[u8], &KeyHistory)> {
+        self.keys.iter().map(|(k, h)| (k.as_slice(), h))
+    }
+
     /// Every retained revision of `key`.
     pub fn history(&self, key: &[u8]) -> Option<&KeyHistory> {
         self.keys.get(key)
