@@ -7,5 +7,8 @@
 pub mod components;
 pub mod pages;
 pub mod protocol;
+pub mod route;
+pub mod secret;
 pub mod state;
 pub mod web;
+pub mod worker_model;

@@ -2,7 +2,8 @@
 //!
 //! A request to the worker is a JS array `[json, blob?]`: the JSON names the
 //! request, the `Blob` (the user's file) travels beside it without being copied.
-//! Replies are JSON strings.
+//! Replies are JSON strings. These are the only types the page and the worker
+//! share; the worker maps the core's types into them.
 
 use etcd_lens_core::inspect::Header;
 use etcd_lens_core::trailer::TrailerStatus;
@@ -14,6 +15,25 @@ use serde::{Deserialize, Serialize};
 pub enum ToWorker {
     /// Open the file sent beside this message.
     Open { name: String },
+    /// A page of the live keys matching a query.
+    List { seq: u32, query: KeyQuery },
+    /// One key in detail.
+    Key { seq: u32, key_hex: String },
+}
+
+/// Which keys to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyQuery {
+    /// Keys starting with this (bytes of the UTF-8 text).
+    pub prefix: String,
+    /// Keys containing this, anywhere.
+    pub contains: String,
+    /// Only this Kubernetes resource (e.g. `secrets`), empty for all.
+    pub resource: String,
+    /// Only this namespace, empty for all.
+    pub namespace: String,
+    pub offset: u32,
+    pub limit: u32,
 }
 
 /// What a progress report is about.
@@ -34,6 +54,10 @@ pub enum FromWorker {
     Header {
         header: Box<Header>,
     },
+    /// The etcd overview: status, meta, members, auth, space.
+    Overview {
+        overview: Box<Overview>,
+    },
     Progress {
         phase: Phase,
         done_bytes: u64,
@@ -42,10 +66,172 @@ pub enum FromWorker {
     Trailer {
         status: TrailerStatus,
     },
+    /// A page of keys for the query with this `seq`.
+    Keys {
+        seq: u32,
+        page: KeyPage,
+    },
+    /// One key in detail for the request with this `seq`.
+    Key {
+        seq: u32,
+        detail: Box<KeyDetail>,
+    },
+    /// A request after opening failed (the file stays open).
+    RequestFailed {
+        seq: u32,
+        message: String,
+    },
     /// Opening failed; the message is for the user.
     Failed {
         message: String,
     },
     /// Everything for this file is done.
     Finished,
+}
+
+/// `etcdutl snapshot status` numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub hash: u32,
+    pub revision: i64,
+    pub total_key: u64,
+    pub total_size: u64,
+    /// Storage version (etcd 3.6), empty when absent.
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: String,
+    pub name: String,
+    pub peer_urls: Vec<String>,
+    pub client_urls: Vec<String>,
+    pub is_learner: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub name: String,
+    pub roles: Vec<String>,
+    /// The hash's scheme, the rest masked; never the hash.
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleView {
+    pub name: String,
+    /// `readwrite /registry/ .. /registry0`-style lines.
+    pub permissions: Vec<String>,
+}
+
+/// Bytes per resource (or namespace) for the space view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpaceRow {
+    pub name: String,
+    pub objects: u64,
+    pub live_bytes: u64,
+    pub history_bytes: u64,
+}
+
+/// The first screen after opening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// `None` with `status_error` when etcd's tools would refuse the file.
+    pub status: Option<StatusView>,
+    pub status_error: Option<String>,
+    pub consistent_index: Option<u64>,
+    pub term: Option<u64>,
+    pub compact_scheduled: Option<i64>,
+    pub compact_finished: Option<i64>,
+    pub storage_version: Option<String>,
+    pub cluster_version: Option<String>,
+    pub members: Vec<MemberView>,
+    pub removed_members: Vec<String>,
+    pub auth_enabled: bool,
+    pub users: Vec<UserView>,
+    pub roles: Vec<RoleView>,
+    pub alarms: Vec<String>,
+    pub leases: u64,
+    pub buckets: Vec<String>,
+    pub live_keys: u64,
+    /// Keys with any retained revision, and revisions retained in all.
+    pub keys_with_history: u64,
+    pub revisions: u64,
+    /// Consistency check: problems (empty = passed) and warnings.
+    pub check_problems: Vec<String>,
+    pub check_warnings: Vec<String>,
+    pub page_size: u64,
+    pub db_bytes: u64,
+    pub in_use_pages: u64,
+    pub free_pages: u64,
+    pub unreachable_pages: u64,
+    pub resources: Vec<SpaceRow>,
+    pub namespaces: Vec<SpaceRow>,
+    pub warnings: Vec<String>,
+}
+
+/// One live key in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRow {
+    /// Lossy UTF-8 for display.
+    pub key: String,
+    /// Exact bytes, for requests and deep links.
+    pub key_hex: String,
+    pub mod_revision: i64,
+    pub version: i64,
+    pub value_size: u64,
+    pub resource: String,
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPage {
+    /// Live keys matching the query.
+    pub total: u64,
+    pub offset: u32,
+    pub rows: Vec<KeyRow>,
+    /// Resources and namespaces present (for the filters).
+    pub resources: Vec<String>,
+    pub namespaces: Vec<String>,
+}
+
+/// One retained revision of a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionView {
+    pub main: i64,
+    pub sub: i64,
+    pub deleted: bool,
+    pub version: i64,
+    pub value_size: u64,
+    /// The value as text (lossy) — for the line diff; capped.
+    pub text: String,
+}
+
+/// A key in detail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyDetail {
+    pub key: String,
+    pub key_hex: String,
+    /// `None` when the key's latest revision is a tombstone.
+    pub create_revision: Option<i64>,
+    pub mod_revision: Option<i64>,
+    pub version: Option<i64>,
+    pub lease: Option<i64>,
+    pub value_size: u64,
+    /// protobuf | json | cbor | encrypted | opaque
+    pub encoding: String,
+    /// For encrypted values: provider and key name.
+    pub provider: Option<String>,
+    pub key_name: Option<String>,
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    /// The decoded object as JSON text (pretty), when it decodes.
+    pub object_json: Option<String>,
+    pub decode_error: Option<String>,
+    /// The value as text when it is UTF-8, else `None` (see `hex`).
+    pub text: Option<String>,
+    /// The first bytes of the value in hex.
+    pub hex: String,
+    pub truncated: bool,
+    pub history: Vec<RevisionView>,
 }

@@ -4,28 +4,43 @@
 use etcd_lens_core::inspect::Header;
 use etcd_lens_core::trailer::TrailerStatus;
 
-use crate::protocol::{FromWorker, Phase};
+use crate::protocol::{FromWorker, KeyDetail, KeyPage, Overview, Phase};
 
 #[derive(Debug, Clone, Default)]
 pub struct Inspection {
     pub file_name: Option<String>,
     pub file_size: Option<u64>,
     pub header: Option<Header>,
+    pub overview: Option<Overview>,
     /// (done, total) bytes of the SHA-256 pass while it runs.
     pub hashing: Option<(u64, u64)>,
     pub trailer: Option<TrailerStatus>,
     /// The error to show in place, with what to do next.
     pub error: Option<String>,
     pub busy: bool,
+    /// The newest list/detail request sent; older replies are dropped.
+    pub list_seq: u32,
+    pub keys: Option<KeyPage>,
+    pub detail_seq: u32,
+    pub detail: Option<KeyDetail>,
+    /// A failed list or detail request.
+    pub request_error: Option<String>,
+    /// The worker has started and accepts requests.
+    pub worker_ready: bool,
 }
 
 impl Inspection {
     /// A new file was chosen.
-    pub fn opening(name: String, size: u64) -> Self {
+    /// A new file was chosen: everything about the old one goes, but request
+    /// numbers keep counting so a late reply about the old file is dropped.
+    pub fn opening(&self, name: String, size: u64) -> Self {
         Self {
             file_name: Some(name),
             file_size: Some(size),
             busy: true,
+            list_seq: self.list_seq,
+            detail_seq: self.detail_seq,
+            worker_ready: self.worker_ready,
             ..Self::default()
         }
     }
@@ -35,6 +50,7 @@ impl Inspection {
         match msg {
             FromWorker::Ready => {}
             FromWorker::Header { header } => self.header = Some(*header),
+            FromWorker::Overview { overview } => self.overview = Some(*overview),
             FromWorker::Progress {
                 phase: Phase::Hashing,
                 done_bytes,
@@ -51,6 +67,23 @@ impl Inspection {
                     ));
                 }
                 self.trailer = Some(status);
+            }
+            FromWorker::Keys { seq, page } => {
+                if seq == self.list_seq {
+                    self.keys = Some(page);
+                    self.request_error = None;
+                }
+            }
+            FromWorker::Key { seq, detail } => {
+                if seq == self.detail_seq {
+                    self.detail = Some(*detail);
+                    self.request_error = None;
+                }
+            }
+            FromWorker::RequestFailed { seq, message } => {
+                if seq == self.list_seq || seq == self.detail_seq {
+                    self.request_error = Some(message);
+                }
             }
             FromWorker::Failed { message } => {
                 self.busy = false;
@@ -84,7 +117,7 @@ mod tests {
 
     #[test]
     fn mismatch_becomes_an_error_and_finished_clears_busy() {
-        let mut s = Inspection::opening("a.db".into(), 10);
+        let mut s = Inspection::default().opening("a.db".into(), 10);
         s.apply(FromWorker::Progress {
             phase: Phase::Hashing,
             done_bytes: 5,
@@ -102,6 +135,30 @@ mod tests {
         assert!(s.busy);
         s.apply(FromWorker::Finished);
         assert!(!s.busy);
+    }
+
+    #[test]
+    fn stale_replies_are_dropped() {
+        let mut s = Inspection {
+            list_seq: 2,
+            ..Inspection::default()
+        };
+        s.apply(FromWorker::Keys {
+            seq: 1,
+            page: KeyPage {
+                total: 9,
+                ..KeyPage::default()
+            },
+        });
+        assert!(s.keys.is_none());
+        s.apply(FromWorker::Keys {
+            seq: 2,
+            page: KeyPage {
+                total: 3,
+                ..KeyPage::default()
+            },
+        });
+        assert_eq!(s.keys.unwrap().total, 3);
     }
 
     #[test]

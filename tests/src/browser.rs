@@ -113,7 +113,7 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut last = None;
         loop {
-            let css = format!("[data-testid={testid}]");
+            let css = format!("[data-testid=\"{testid}\"]");
             if let Ok(el) = self.client.find(Locator::Css(&css)).await
                 && let Some(v) = read(el).await
             {

@@ -23,5 +23,6 @@ pub mod snapshot;
 pub mod source;
 pub mod status;
 pub mod trailer;
+pub mod yaml;
 
 pub use source::{MemSource, ReadAt, SourceError};

@@ -1,8 +1,12 @@
 //! The Web Worker: runs the core over the user's file, read in slices.
 //! It never holds the whole file: `BlobSource` reads `Blob.slice`s on demand.
+//! One worker serves one file; the page starts a new worker for the next.
 
-use etcd_lens_app::protocol::{FromWorker, Phase, ToWorker};
+use std::cell::RefCell;
+
+use etcd_lens_app::protocol::{FromWorker, KeyQuery, Phase, ToWorker};
 use etcd_lens_app::web::blob_source::BlobSource;
+use etcd_lens_app::worker_model::{self, Opened};
 use etcd_lens_core::{ReadAt, inspect, trailer};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -11,6 +15,11 @@ use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
 /// Bytes per read while hashing: large enough to amortise the per-slice cost
 /// of `FileReaderSync`, small enough to report progress often.
 const HASH_SLICE_BYTES: usize = 4 << 20;
+
+thread_local! {
+    /// The open file: set once per worker.
+    static OPEN: RefCell<Option<Opened>> = const { RefCell::new(None) };
+}
 
 fn main() {
     console_error_panic_hook::set_once();
@@ -22,10 +31,7 @@ fn main() {
                 let _ = reply_to.post_message(&text.into());
             }
         };
-        match handle(&ev, &post) {
-            Ok(()) => post(&FromWorker::Finished),
-            Err(message) => post(&FromWorker::Failed { message }),
-        }
+        handle(&ev, &post);
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
@@ -34,25 +40,63 @@ fn main() {
     }
 }
 
-fn handle(ev: &MessageEvent, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
-    let parts: js_sys::Array = ev
-        .data()
-        .dyn_into()
-        .map_err(|_| "internal error: malformed request".to_string())?;
-    let request: ToWorker = parts
+fn handle(ev: &MessageEvent, post: &dyn Fn(&FromWorker)) {
+    let Ok(parts) = ev.data().dyn_into::<js_sys::Array>() else {
+        return post(&FromWorker::Failed {
+            message: "internal error: malformed request".into(),
+        });
+    };
+    let Some(request) = parts
         .get(0)
         .as_string()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .ok_or_else(|| "internal error: malformed request".to_string())?;
+        .and_then(|s| serde_json::from_str::<ToWorker>(&s).ok())
+    else {
+        return post(&FromWorker::Failed {
+            message: "internal error: malformed request".into(),
+        });
+    };
     match request {
         ToWorker::Open { name: _ } => {
-            let blob: Blob = parts
+            let result = parts
                 .get(1)
-                .dyn_into()
-                .map_err(|_| "internal error: no file sent".to_string())?;
-            open(BlobSource::new(blob)?, post)
+                .dyn_into::<Blob>()
+                .map_err(|_| "internal error: no file sent".to_string())
+                .and_then(BlobSource::new)
+                .and_then(|src| open(src, post));
+            match result {
+                Ok(()) => post(&FromWorker::Finished),
+                Err(message) => post(&FromWorker::Failed { message }),
+            }
         }
+        ToWorker::List { seq, query } => reply(seq, post, |o| {
+            list(o, &query).map(|page| FromWorker::Keys { seq, page })
+        }),
+        ToWorker::Key { seq, key_hex } => reply(seq, post, |o| {
+            worker_model::key_detail(o, &key_hex).map(|d| FromWorker::Key {
+                seq,
+                detail: Box::new(d),
+            })
+        }),
     }
+}
+
+fn list(o: &Opened, q: &KeyQuery) -> Result<etcd_lens_app::protocol::KeyPage, String> {
+    Ok(worker_model::list(o, q))
+}
+
+fn reply(
+    seq: u32,
+    post: &dyn Fn(&FromWorker),
+    f: impl FnOnce(&Opened) -> Result<FromWorker, String>,
+) {
+    let msg = OPEN.with_borrow(|o| match o {
+        Some(o) => f(o).unwrap_or_else(|message| FromWorker::RequestFailed { seq, message }),
+        None => FromWorker::RequestFailed {
+            seq,
+            message: "no snapshot is open".into(),
+        },
+    });
+    post(&msg);
 }
 
 fn open(src: BlobSource, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
@@ -60,8 +104,16 @@ fn open(src: BlobSource, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
     post(&FromWorker::Header {
         header: Box::new(header),
     });
+    // One file per worker: the source lives as long as the worker.
+    let src: &'static BlobSource = Box::leak(Box::new(src));
+    let opened = worker_model::open(src)?;
+    post(&FromWorker::Overview {
+        overview: Box::new(opened.overview.clone()),
+    });
+    OPEN.with_borrow_mut(|o| *o = Some(opened));
+
     let total_bytes = src.len();
-    let status = trailer::verify(&src, HASH_SLICE_BYTES, |done_bytes| {
+    let status = trailer::verify(src, HASH_SLICE_BYTES, |done_bytes| {
         post(&FromWorker::Progress {
             phase: Phase::Hashing,
             done_bytes,

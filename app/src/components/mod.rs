@@ -1,4 +1,8 @@
-//! Small view pieces shared by pages.
+//! View pieces: one file per screen part. They read signals and never touch bytes.
 
 pub mod drop_zone;
 pub mod file_report;
+pub mod key_detail;
+pub mod key_list;
+pub mod overview;
+pub mod space;

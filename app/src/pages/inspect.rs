@@ -1,28 +1,121 @@
-//! The inspect page: pick or drop a snapshot, see what it is.
+//! The inspect page: pick or drop a snapshot, then Overview / Browse / Space.
 
+use leptos::ev;
 use leptos::prelude::*;
 use web_sys::File;
 
 use crate::components::drop_zone::DropZone;
 use crate::components::file_report::FileReport;
+use crate::components::key_detail::KeyDetailView;
+use crate::components::key_list::KeyList;
+use crate::components::overview::OverviewView;
+use crate::components::space::SpaceView;
+use crate::protocol::{KeyQuery, ToWorker};
+use crate::route::Route;
 use crate::state::Inspection;
-use crate::web::worker_client::{self, WorkerHandle};
+use crate::web::worker_client::WorkerHandle;
+
+/// Rows per page of the key list.
+pub const PAGE_ROWS: u32 = 200;
+
+fn current_route() -> Route {
+    Route::parse(&window().location().hash().unwrap_or_default())
+}
 
 #[component]
 pub fn InspectPage() -> impl IntoView {
     let state = RwSignal::new(Inspection::default());
     let worker = StoredValue::new_local(None::<WorkerHandle>);
-    let open = move |file: File| {
-        // Stop the previous file's worker before starting the next one.
+    let route = RwSignal::new(current_route());
+    let _ = window_event_listener(ev::hashchange, move |_| route.set(current_route()));
+    let query = RwSignal::new(KeyQuery {
+        limit: PAGE_ROWS,
+        ..KeyQuery::default()
+    });
+
+    let send = move |req: ToWorker| {
+        worker.with_value(|w| {
+            if let Some(w) = w {
+                w.send(&req, state);
+            }
+        });
+    };
+    // Start the worker now, so opening a file later fetches nothing.
+    let restart = move || {
         worker.set_value(None);
-        match worker_client::inspect(file, state) {
+        state.update(|s| s.worker_ready = false);
+        match WorkerHandle::start(state) {
             Ok(handle) => worker.set_value(Some(handle)),
             Err(e) => state.update(|s| {
-                s.busy = false;
                 s.error = Some(format!(
                     "Could not start the background worker: {e}. Reload the page and try again."
                 ));
             }),
+        }
+    };
+    restart();
+    let open = move |file: File| {
+        // A worker still busy with the previous file is replaced, not waited for.
+        if state.with_untracked(|s| s.busy) {
+            restart();
+        }
+        query.set(KeyQuery {
+            limit: PAGE_ROWS,
+            ..KeyQuery::default()
+        });
+        worker.with_value(|w| {
+            if let Some(w) = w {
+                w.open(file, state);
+            }
+        });
+    };
+    let cancel = move |_| {
+        restart();
+        state.update(|s| {
+            s.busy = false;
+            s.hashing = None;
+            s.error = Some("Cancelled. Choose a file to start again.".into());
+        });
+    };
+
+    let has_overview = Memo::new(move |_| state.with(|s| s.overview.is_some()));
+    // Keep the list in step with the query once the snapshot is indexed.
+    Effect::new(move |_| {
+        let q = query.get();
+        if has_overview.get() {
+            let seq = state.with_untracked(|s| s.list_seq) + 1;
+            state.update(|s| s.list_seq = seq);
+            send(ToWorker::List { seq, query: q });
+        }
+    });
+    // And the detail in step with the selected key.
+    let selected = Memo::new(move |_| match route.get() {
+        Route::Browse { key_hex } => key_hex,
+        _ => None,
+    });
+    Effect::new(move |_| {
+        let key = selected.get();
+        if has_overview.get()
+            && let Some(key_hex) = key
+        {
+            let seq = state.with_untracked(|s| s.detail_seq) + 1;
+            state.update(|s| {
+                s.detail_seq = seq;
+                s.detail = None;
+            });
+            send(ToWorker::Key { seq, key_hex });
+        }
+    });
+
+    let busy = Memo::new(move |_| state.with(|s| s.busy));
+    let tab = move |r: Route, label: &'static str, id: &'static str| {
+        let href = r.href();
+        let current =
+            Memo::new(move |_| std::mem::discriminant(&route.get()) == std::mem::discriminant(&r));
+        view! {
+            <a href=href class="tab" class:active=move || current.get() aria-current=move || current.get().then_some("page") data-testid=id>
+                {label}
+            </a>
         }
     };
     view! {
@@ -32,7 +125,29 @@ pub fn InspectPage() -> impl IntoView {
         </header>
         <main>
             <DropZone on_file=open />
+            <span hidden data-testid="worker-ready" data-ready=move || state.with(|s| s.worker_ready).to_string()></span>
+            <Show when=move || busy.get()>
+                <button class="cancel" data-testid="cancel" on:click=cancel>"Cancel"</button>
+            </Show>
             <FileReport state />
+            <Show when=move || has_overview.get()>
+                <nav class="tabs" aria-label="Views">
+                    {tab(Route::Overview, "Overview", "tab-overview")}
+                    {tab(Route::Browse { key_hex: None }, "Browse keys", "tab-browse")}
+                    {tab(Route::Space, "Space", "tab-space")}
+                </nav>
+                {move || match route.get() {
+                    Route::Overview => view! { <OverviewView state /> }.into_any(),
+                    Route::Browse { .. } => view! {
+                        <div class="browse">
+                            <KeyList state query selected />
+                            <KeyDetailView state />
+                        </div>
+                    }
+                    .into_any(),
+                    Route::Space => view! { <SpaceView state /> }.into_any(),
+                }}
+            </Show>
         </main>
     }
 }

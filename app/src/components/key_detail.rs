@@ -1,0 +1,261 @@
+//! One key: metadata, the decoded object (YAML or JSON), the raw value (text
+//! or hex), and every retained revision with a line diff between any two.
+//! Secret values are masked until the user reveals them one by one.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use similar::{ChangeTag, TextDiff};
+
+use crate::protocol::KeyDetail;
+use crate::secret;
+use crate::state::{Inspection, human_bytes};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Yaml,
+    Json,
+    Text,
+    Hex,
+}
+
+#[component]
+pub fn KeyDetailView(state: RwSignal<Inspection>) -> impl IntoView {
+    let detail = Memo::new(move |_| state.with(|s| s.detail.clone()));
+    let error = Memo::new(move |_| state.with(|s| s.request_error.clone()));
+    let format = RwSignal::new(Format::Yaml);
+    let revealed = RwSignal::new(BTreeSet::<String>::new());
+    // A new key starts masked again.
+    Effect::new(move |_| {
+        detail.with(|d| d.as_ref().map(|d| d.key_hex.clone()));
+        revealed.set(BTreeSet::new());
+    });
+    move || {
+        if let Some(e) = error.get() {
+            return view! { <div class="error" role="alert" data-testid="detail-error">{e}</div> }
+                .into_any();
+        }
+        match detail.get() {
+            None => {
+                view! { <p class="hint detail">"Select a key to see its value and history."</p> }
+                    .into_any()
+            }
+            Some(d) => render(d, format, revealed).into_any(),
+        }
+    }
+}
+
+fn render(
+    d: KeyDetail,
+    format: RwSignal<Format>,
+    revealed: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
+    let object: Option<serde_json::Value> = d
+        .object_json
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok());
+    let is_secret = d.kind.as_deref() == Some("Secret");
+    let secrets = object
+        .as_ref()
+        .filter(|_| is_secret)
+        .map(secret::values)
+        .unwrap_or_default();
+    let deleted = d.mod_revision.is_none();
+    let copy_key = d.key.clone();
+    let meta = view! {
+        <dl class="facts">
+            <dt>"create revision"</dt><dd data-testid="detail-create">{opt(d.create_revision)}</dd>
+            <dt>"mod revision"</dt><dd data-testid="detail-mod">{opt(d.mod_revision)}</dd>
+            <dt>"version"</dt><dd data-testid="detail-version">{opt(d.version)}</dd>
+            <dt>"lease"</dt><dd data-testid="detail-lease">{d.lease.filter(|l| *l != 0).map_or("none".into(), |l| format!("{l:x}"))}</dd>
+            <dt>"value"</dt><dd data-testid="detail-size">{format!("{} ({})", d.value_size, human_bytes(d.value_size))}</dd>
+            <dt>"encoding"</dt><dd data-testid="detail-encoding">{d.encoding.clone()}
+                {d.provider.clone().map(|p| format!(" — provider {p}, key {}", d.key_name.clone().unwrap_or_default()))}</dd>
+            <dt>"kind"</dt><dd data-testid="detail-kind">{match (&d.api_version, &d.kind) {
+                (Some(a), Some(k)) => format!("{a} {k}"),
+                _ => "—".into(),
+            }}</dd>
+        </dl>
+    };
+    let secret_rows = (!secrets.is_empty()).then(|| {
+        view! {
+            <h4>"Secret data (masked)"</h4>
+            <table class="grid" data-testid="secret-values">
+                <tbody>
+                    {secrets.into_iter().map(|s| {
+                        let path = s.path.clone();
+                        let path2 = s.path.clone();
+                        let shown = Memo::new(move |_| revealed.with(|r| r.contains(&path)));
+                        let plain = s.plain.clone();
+                        view! {
+                            <tr>
+                                <th scope="row">{s.path.clone()}</th>
+                                <td data-testid=format!("secret-{}", s.path)>
+                                    {move || if shown.get() { plain.clone() } else { secret::mask(s.bytes) }}
+                                </td>
+                                <td>
+                                    <button data-testid=format!("reveal-{}", s.path)
+                                        on:click=move |_| revealed.update(|r| { if !r.remove(&path2) { r.insert(path2.clone()); } })>
+                                        {move || if shown.get() { "Hide" } else { "Reveal" }}
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }
+    });
+    let body = {
+        let d = d.clone();
+        move || {
+            let f = format.get();
+            let masked_object = object.as_ref().map(|o| {
+                if is_secret {
+                    revealed.with(|r| secret::masked(o, r))
+                } else {
+                    o.clone()
+                }
+            });
+            let raw_hidden = is_secret && !revealed.with(|r| r.contains("raw"));
+            let text = match f {
+                Format::Yaml => masked_object.as_ref().map(etcd_lens_core::yaml::to_yaml),
+                Format::Json => masked_object
+                    .as_ref()
+                    .and_then(|o| serde_json::to_string_pretty(o).ok()),
+                Format::Text if raw_hidden => {
+                    Some("(the raw value holds the Secret's data: reveal it below)".into())
+                }
+                Format::Hex if raw_hidden => {
+                    Some("(the raw value holds the Secret's data: reveal it below)".into())
+                }
+                Format::Text => Some(
+                    d.text
+                        .clone()
+                        .unwrap_or_else(|| "(not UTF-8: see hex)".into()),
+                ),
+                Format::Hex => Some(format!(
+                    "{}{}",
+                    spaced_hex(&d.hex),
+                    if d.truncated { "\n…" } else { "" }
+                )),
+            };
+            let text = text.unwrap_or_else(|| match &d.decode_error {
+                Some(e) => format!("Not decoded: {e}"),
+                None if deleted => "(deleted: the latest revision is a tombstone)".into(),
+                None => "(no decoded object: see text or hex)".into(),
+            });
+            view! { <pre class="value" data-testid="detail-value" tabindex="0">{text}</pre> }
+        }
+    };
+    let tab = move |f: Format, label: &'static str, id: &'static str| {
+        view! {
+            <button class="toggle" class:active=move || format.get() == f aria-pressed=move || (format.get() == f).to_string()
+                data-testid=id on:click=move |_| format.set(f)>{label}</button>
+        }
+    };
+    let history = d.history.clone();
+    view! {
+        <section class="detail" aria-label="Key detail">
+            <h3 data-testid="detail-key">{d.key.clone()}</h3>
+            <button data-testid="copy-key" on:click=move |_| copy(&copy_key)>"Copy key"</button>
+            {meta}
+            {secret_rows}
+            <div class="toggles" role="group" aria-label="Value format">
+                {tab(Format::Yaml, "YAML", "fmt-yaml")}
+                {tab(Format::Json, "JSON", "fmt-json")}
+                {tab(Format::Text, "Text", "fmt-text")}
+                {tab(Format::Hex, "Hex", "fmt-hex")}
+                {is_secret.then(|| view! {
+                    <button data-testid="reveal-raw" on:click=move |_| revealed.update(|r| { r.insert("raw".into()); r.insert("last-applied".into()); })>
+                        "Reveal raw value"
+                    </button>
+                })}
+            </div>
+            {body}
+            <History history is_secret />
+        </section>
+    }
+}
+
+#[component]
+fn History(history: Vec<crate::protocol::RevisionView>, is_secret: bool) -> impl IntoView {
+    let n = history.len();
+    let from = RwSignal::new(n.saturating_sub(2));
+    let to = RwSignal::new(n.saturating_sub(1));
+    let show_diff = RwSignal::new(false);
+    let texts: Vec<String> = history.iter().map(|h| h.text.clone()).collect();
+    let rows = history
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            view! {
+                <tr data-testid="history-row">
+                    <td>{format!("{}.{}", h.main, h.sub)}</td>
+                    <td>{if h.deleted { "deleted".to_string() } else { format!("v{}", h.version) }}</td>
+                    <td>{human_bytes(h.value_size)}</td>
+                    <td><input type="radio" name="diff-from" aria-label=format!("diff from revision {}", h.main)
+                        prop:checked=move || from.get() == i on:change=move |_| from.set(i) /></td>
+                    <td><input type="radio" name="diff-to" aria-label=format!("diff to revision {}", h.main)
+                        prop:checked=move || to.get() == i on:change=move |_| to.set(i) /></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let diff = move || {
+        if !show_diff.get() {
+            return None;
+        }
+        if is_secret {
+            return Some(view! { <pre class="diff" data-testid="diff">"(diffs of Secret revisions would show their data; reveal the raw value to compare in text)"</pre> }.into_any());
+        }
+        let (a, b) = (
+            texts.get(from.get()).cloned().unwrap_or_default(),
+            texts.get(to.get()).cloned().unwrap_or_default(),
+        );
+        let diff = TextDiff::from_lines(&a, &b);
+        let lines = diff
+            .iter_all_changes()
+            .map(|c| {
+                let (cls, sign) = match c.tag() {
+                    ChangeTag::Delete => ("del", "-"),
+                    ChangeTag::Insert => ("ins", "+"),
+                    ChangeTag::Equal => ("eq", " "),
+                };
+                view! { <span class=cls>{format!("{sign}{}", c.to_string_lossy())}</span> }
+            })
+            .collect_view();
+        Some(view! { <pre class="diff" data-testid="diff">{lines}</pre> }.into_any())
+    };
+    view! {
+        <h4>{format!("History ({n} revision{} retained)", if n == 1 { "" } else { "s" })}</h4>
+        <table class="grid" data-testid="history">
+            <thead><tr><th scope="col">"revision"</th><th scope="col">"version"</th><th scope="col">"size"</th><th scope="col">"from"</th><th scope="col">"to"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        {(n > 1).then(|| view! { <button data-testid="show-diff" on:click=move |_| show_diff.update(|v| *v = !*v)>"Diff the selected revisions"</button> })}
+        {diff}
+    }
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map_or_else(|| "— (deleted)".into(), |v| v.to_string())
+}
+
+fn spaced_hex(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(32)
+        .map(|line| {
+            line.chunks(2)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn copy(text: &str) {
+    let clipboard = window().navigator().clipboard();
+    let _ = clipboard.write_text(text);
+}

@@ -1,0 +1,134 @@
+//! The overview: `etcdutl snapshot status`, integrity, etcd meta, members,
+//! auth, alarms, leases and space against the quota.
+
+use leptos::prelude::*;
+
+use crate::protocol::Overview;
+use crate::state::{Inspection, human_bytes};
+
+/// etcd's default backend quota (`--quota-backend-bytes` unset).
+pub const DEFAULT_QUOTA_BYTES: u64 = 2 << 30;
+/// The largest quota etcd's documentation suggests.
+pub const SUGGESTED_MAX_BYTES: u64 = 8 << 30;
+
+#[component]
+pub fn OverviewView(state: RwSignal<Inspection>) -> impl IntoView {
+    let ov = Memo::new(move |_| state.with(|s| s.overview.clone()));
+    move || ov.get().map(render)
+}
+
+fn fact(label: &'static str, id: &'static str, value: String) -> impl IntoView {
+    view! {
+        <dt>{label}</dt>
+        <dd data-testid=id>{value}</dd>
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "—".to_string(), |v| v.to_string())
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    format!("{:.1}%", part as f64 * 100.0 / whole.max(1) as f64)
+}
+
+fn render(o: Overview) -> impl IntoView {
+    let status = match (&o.status, &o.status_error) {
+        (Some(s), _) => view! {
+            <dl class="facts" data-testid="status">
+                {fact("hash", "status-hash", s.hash.to_string())}
+                {fact("revision", "status-revision", s.revision.to_string())}
+                {fact("total keys", "status-total-key", s.total_key.to_string())}
+                {fact("total size", "status-total-size", format!("{} ({})", s.total_size, human_bytes(s.total_size)))}
+                {fact("version", "status-version", if s.version.is_empty() { "— (no storage version)".into() } else { s.version.clone() })}
+            </dl>
+        }
+        .into_any(),
+        (None, err) => view! {
+            <p class="error" role="alert" data-testid="status-error">
+                {format!("etcd's tools would refuse this file: {}", err.clone().unwrap_or_default())}
+            </p>
+        }
+        .into_any(),
+    };
+    let check = if o.check_problems.is_empty() {
+        view! { <p class="ok" data-testid="check-result">"Consistency check passed (bbolt check: every page referenced once, none both free and in use)."</p> }.into_any()
+    } else {
+        let n = o.check_problems.len();
+        view! {
+            <div class="error" data-testid="check-result">
+                <p>{format!("Consistency check found {n} problem{}:", if n == 1 { "" } else { "s" })}</p>
+                <ul>{o.check_problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
+            </div>
+        }
+        .into_any()
+    };
+    let reclaim = (o.free_pages + o.unreachable_pages).saturating_mul(o.page_size);
+    let members = o.members.clone();
+    let users = o.users.clone();
+    let roles = o.roles.clone();
+    let warnings: Vec<String> = o
+        .warnings
+        .iter()
+        .chain(o.check_warnings.iter())
+        .cloned()
+        .collect();
+    view! {
+        <section class="overview" data-testid="overview">
+            <h3>"Snapshot status"</h3>
+            <p class="hint">"As " <code>"etcdutl snapshot status"</code> " computes it."</p>
+            {status}
+            <h3>"Integrity"</h3>
+            {check}
+            <h3>"etcd"</h3>
+            <dl class="facts">
+                {fact("consistent index", "consistent-index", opt(o.consistent_index))}
+                {fact("term", "term", opt(o.term))}
+                {fact("compaction scheduled at", "compact-scheduled", opt(o.compact_scheduled))}
+                {fact("compaction finished at", "compact-finished", opt(o.compact_finished))}
+                {fact("storage version", "storage-version", opt(o.storage_version.clone()))}
+                {fact("cluster version", "cluster-version", opt(o.cluster_version.clone()))}
+                {fact("live keys", "live-keys", o.live_keys.to_string())}
+                {fact("keys with retained history", "keys-with-history", o.keys_with_history.to_string())}
+                {fact("revisions retained", "revisions", o.revisions.to_string())}
+                {fact("leases", "leases", o.leases.to_string())}
+                {fact("alarms", "alarms", if o.alarms.is_empty() { "none".into() } else { o.alarms.join(", ") })}
+                {fact("buckets", "buckets", o.buckets.join(", "))}
+            </dl>
+            <h3>{format!("Members ({})", members.len())}</h3>
+            <table class="grid" data-testid="members">
+                <thead><tr><th scope="col">"id"</th><th scope="col">"name"</th><th scope="col">"peer URLs"</th><th scope="col">"client URLs"</th><th scope="col">"learner"</th></tr></thead>
+                <tbody>
+                    {members.into_iter().map(|m| view! {
+                        <tr>
+                            <td>{m.id}</td><td>{m.name}</td><td>{m.peer_urls.join(", ")}</td>
+                            <td>{m.client_urls.join(", ")}</td><td>{if m.is_learner { "yes" } else { "no" }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <h3>"Authentication"</h3>
+            <p data-testid="auth-enabled">{if o.auth_enabled { "Auth is enabled." } else { "Auth is disabled: any client that reaches etcd can read every key." }}</p>
+            <ul data-testid="auth-users">
+                {users.into_iter().map(|u| view! { <li>{format!("user {} (roles: {}; password {})", u.name, u.roles.join(", "), u.password)}</li> }).collect_view()}
+                {roles.into_iter().map(|r| view! { <li>{format!("role {}: {}", r.name, r.permissions.join("; "))}</li> }).collect_view()}
+            </ul>
+            <h3>"Space"</h3>
+            <dl class="facts">
+                {fact("database size", "db-bytes", format!("{} ({})", o.db_bytes, human_bytes(o.db_bytes)))}
+                {fact("of the 2 GiB default quota", "quota-default", percent(o.db_bytes, DEFAULT_QUOTA_BYTES))}
+                {fact("of the 8 GiB suggested maximum", "quota-max", percent(o.db_bytes, SUGGESTED_MAX_BYTES))}
+                {fact("pages in use", "pages-in-use", o.in_use_pages.to_string())}
+                {fact("free pages", "pages-free", o.free_pages.to_string())}
+                {fact("unreachable pages", "pages-unreachable", o.unreachable_pages.to_string())}
+                {fact("a defrag would reclaim about", "defrag-reclaim", format!("{} ({})", reclaim, human_bytes(reclaim)))}
+            </dl>
+            {(!warnings.is_empty()).then(|| view! {
+                <h3>"Warnings"</h3>
+                <ul class="warnings" data-testid="overview-warnings">
+                    {warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}
+                </ul>
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,64 @@
+//! The URL fragment is the page's state: `#/overview`, `#/browse`,
+//! `#/browse/<key hex>`, `#/space`. Links set it; back and forward work.
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Route {
+    #[default]
+    Overview,
+    Browse {
+        key_hex: Option<String>,
+    },
+    Space,
+}
+
+impl Route {
+    pub fn parse(hash: &str) -> Self {
+        let path = hash.trim_start_matches('#').trim_start_matches('/');
+        let mut parts = path.splitn(2, '/');
+        match (parts.next(), parts.next()) {
+            (Some("browse"), Some(k))
+                if !k.is_empty() && k.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                Route::Browse {
+                    key_hex: Some(k.to_ascii_lowercase()),
+                }
+            }
+            (Some("browse"), _) => Route::Browse { key_hex: None },
+            (Some("space"), _) => Route::Space,
+            _ => Route::Overview,
+        }
+    }
+
+    pub fn href(&self) -> String {
+        match self {
+            Route::Overview => "#/overview".into(),
+            Route::Browse { key_hex: None } => "#/browse".into(),
+            Route::Browse { key_hex: Some(k) } => format!("#/browse/{k}"),
+            Route::Space => "#/space".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for r in [
+            Route::Overview,
+            Route::Browse { key_hex: None },
+            Route::Browse {
+                key_hex: Some("2f6b".into()),
+            },
+            Route::Space,
+        ] {
+            assert_eq!(Route::parse(&r.href()), r);
+        }
+        assert_eq!(Route::parse(""), Route::Overview);
+        assert_eq!(
+            Route::parse("#/browse/not-hex"),
+            Route::Browse { key_hex: None }
+        );
+    }
+}

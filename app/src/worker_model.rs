@@ -1,0 +1,441 @@
+//! What the worker computes for the page, from the core's types into the
+//! protocol's. No browser types here: it is tested natively on real files.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use etcd_lens_core::k8s::{self, DEFAULT_PREFIX, Encoding, StatsBuilder};
+use etcd_lens_core::mvcc::{KeyIndex, KeyValue};
+use etcd_lens_core::snapshot::Snapshot;
+use etcd_lens_core::status::{self, Compat};
+use etcd_lens_core::{ReadAt, bolt};
+use prost::Message;
+
+use crate::protocol::{
+    KeyDetail, KeyPage, KeyQuery, KeyRow, MemberView, Overview, RevisionView, RoleView, SpaceRow,
+    StatusView, UserView,
+};
+
+/// Longest list page the page may ask for.
+pub const MAX_PAGE_ROWS: u32 = 1000;
+/// Bytes of a value shown as text (per revision) or as hex.
+const TEXT_CAP_BYTES: usize = 256 * 1024;
+const HEX_CAP_BYTES: usize = 4096;
+
+/// An open snapshot and what was learned about it.
+pub struct Opened {
+    pub snap: Snapshot<'static>,
+    pub index: KeyIndex,
+    pub overview: Overview,
+}
+
+/// Open, check and index a snapshot: everything the overview shows.
+pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
+    let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
+    let db = snap.db();
+    let (status, status_error) = match status::status(db, Compat::V36) {
+        Ok(s) => (
+            Some(StatusView {
+                hash: s.hash,
+                revision: s.revision,
+                total_key: s.total_key,
+                total_size: s.total_size,
+                version: s.version,
+            }),
+            None,
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let report = bolt::check::check(db);
+    let index = snap.key_index().map_err(|e| e.to_string())?;
+    let (resources, namespaces) = space(&snap, &index)?;
+    let info = &snap.info;
+    let st = &report.stats;
+    let overview = Overview {
+        status,
+        status_error,
+        consistent_index: info.meta.consistent_index,
+        term: info.meta.term,
+        compact_scheduled: info.meta.scheduled_compact_rev,
+        compact_finished: info.meta.finished_compact_rev,
+        storage_version: info.meta.storage_version.clone(),
+        cluster_version: info.cluster_version.clone(),
+        members: info
+            .members
+            .iter()
+            .map(|m| MemberView {
+                id: m.id.clone(),
+                name: m.name.clone().unwrap_or_default(),
+                peer_urls: m.peer_urls.clone(),
+                client_urls: m.client_urls.clone(),
+                is_learner: m.is_learner,
+            })
+            .collect(),
+        removed_members: info.removed_members.clone(),
+        auth_enabled: info.auth.enabled.unwrap_or(false),
+        users: info
+            .auth
+            .users
+            .iter()
+            .map(|u| UserView {
+                name: u.name.clone(),
+                roles: u.roles.clone(),
+                password: u.password_masked.clone().unwrap_or_else(|| "(none)".into()),
+            })
+            .collect(),
+        roles: info
+            .auth
+            .roles
+            .iter()
+            .map(|r| RoleView {
+                name: r.name.clone(),
+                permissions: r
+                    .permissions
+                    .iter()
+                    .map(|p| format!("{} {} .. {}", p.perm_type, p.key, p.range_end))
+                    .collect(),
+            })
+            .collect(),
+        alarms: info
+            .alarms
+            .iter()
+            .map(|a| format!("{} on member {:x}", a.alarm, a.member_id))
+            .collect(),
+        leases: info.leases.len() as u64,
+        buckets: info.buckets.iter().map(|b| b.name.clone()).collect(),
+        live_keys: index.live_count(),
+        keys_with_history: index.key_count() as u64,
+        revisions: index.entries,
+        check_problems: report.problems.iter().map(|p| p.message.clone()).collect(),
+        check_warnings: report.warnings.iter().map(|p| p.message.clone()).collect(),
+        page_size: st.page_size,
+        db_bytes: st.high_water.saturating_mul(st.page_size),
+        in_use_pages: st.in_use_pages,
+        free_pages: st.free_pages,
+        unreachable_pages: st.unreachable_pages,
+        resources,
+        namespaces,
+        warnings: db
+            .header()
+            .warnings
+            .iter()
+            .cloned()
+            .chain(info.warnings.iter().cloned())
+            .collect(),
+    };
+    Ok(Opened {
+        snap,
+        index,
+        overview,
+    })
+}
+
+/// Bytes per resource and per namespace, live and retained history.
+fn space(
+    snap: &Snapshot<'static>,
+    index: &KeyIndex,
+) -> Result<(Vec<SpaceRow>, Vec<SpaceRow>), String> {
+    let db = snap.db();
+    let mut stats = StatsBuilder::new(DEFAULT_PREFIX, 20);
+    if let Some(kb) = db.bucket(&db.root(), b"key").map_err(|e| e.to_string())? {
+        db.for_each(&kb, None, |e| {
+            let (Some(v), Ok(rk)) = (
+                e.value,
+                etcd_lens_core::mvcc::revision::RevisionKey::parse(e.key),
+            ) else {
+                return ControlFlow::Continue(());
+            };
+            if let Ok(kv) = KeyValue::decode(v) {
+                let live = index
+                    .history(&kv.key)
+                    .and_then(|h| h.live)
+                    .is_some_and(|l| l.rev == rk.rev);
+                stats.add(&kv.key, kv.value.len() as u64, live);
+            }
+            ControlFlow::Continue(())
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    let s = stats.finish();
+    let row = |name: String, u: &k8s::stats::Usage| SpaceRow {
+        name,
+        objects: u.objects,
+        live_bytes: u.live_value_bytes,
+        history_bytes: u.history_value_bytes,
+    };
+    Ok((
+        s.resources
+            .iter()
+            .map(|r| row(r.resource.clone(), &r.usage))
+            .collect(),
+        s.namespaces
+            .iter()
+            .map(|n| {
+                row(
+                    n.namespace
+                        .clone()
+                        .unwrap_or_else(|| "(cluster-scoped)".into()),
+                    &n.usage,
+                )
+            })
+            .collect(),
+    ))
+}
+
+fn resource_and_namespace(key: &[u8]) -> (String, String) {
+    match k8s::parse_key(key, DEFAULT_PREFIX) {
+        Some(info) => (
+            info.qualified_resource(),
+            info.namespace.unwrap_or_default(),
+        ),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// A page of live keys matching `q`, in key order.
+pub fn list(o: &Opened, q: &KeyQuery) -> KeyPage {
+    let limit = q.limit.clamp(1, MAX_PAGE_ROWS) as usize;
+    let mut page = KeyPage {
+        offset: q.offset,
+        ..KeyPage::default()
+    };
+    let mut resources = BTreeSet::new();
+    let mut namespaces = BTreeSet::new();
+    let contains = q.contains.as_bytes();
+    for (key, live) in o.index.live_with_prefix(q.prefix.as_bytes()) {
+        if !contains.is_empty() && !key.windows(contains.len()).any(|w| w == contains) {
+            continue;
+        }
+        let (resource, namespace) = resource_and_namespace(key);
+        if !resource.is_empty() {
+            resources.insert(resource.clone());
+        }
+        if !namespace.is_empty() {
+            namespaces.insert(namespace.clone());
+        }
+        if (!q.resource.is_empty() && q.resource != resource)
+            || (!q.namespace.is_empty() && q.namespace != namespace)
+        {
+            continue;
+        }
+        if page.total >= u64::from(q.offset) && page.rows.len() < limit {
+            page.rows.push(KeyRow {
+                key: String::from_utf8_lossy(key).into_owned(),
+                key_hex: hex::encode(key),
+                mod_revision: live.mod_revision,
+                version: live.version,
+                value_size: live.value_size,
+                resource,
+                namespace,
+            });
+        }
+        page.total += 1;
+    }
+    page.resources = resources.into_iter().collect();
+    page.namespaces = namespaces.into_iter().collect();
+    page
+}
+
+/// One key in detail: metadata, decoded object, raw value, every retained revision.
+pub fn key_detail(o: &Opened, key_hex: &str) -> Result<KeyDetail, String> {
+    let key = hex::decode(key_hex).map_err(|_| "not a key (bad hex in the link)".to_string())?;
+    let Some(hist) = o.index.history(&key) else {
+        return Err(format!(
+            "no key {:?} in this snapshot",
+            String::from_utf8_lossy(&key)
+        ));
+    };
+    let live = hist.live;
+    let history = o.snap.history(&o.index, &key).map_err(|e| e.to_string())?;
+    let value: &[u8] = history
+        .iter()
+        .rev()
+        .find(|h| !h.deleted)
+        .map(|h| h.kv.value.as_slice())
+        .unwrap_or_default();
+    let value: &[u8] = if live.is_some() { value } else { &[] };
+    let encoding = k8s::classify(value);
+    let (provider, key_name) = match &encoding {
+        Encoding::Encrypted(e) => (
+            Some(e.provider.as_str().to_string()),
+            Some(e.key_name.clone()),
+        ),
+        _ => (None, None),
+    };
+    let (mut api_version, mut kind, mut object_json, mut decode_error) = (None, None, None, None);
+    if live.is_some() {
+        match k8s::decode(value) {
+            Ok(obj) => {
+                api_version = Some(obj.api_version.clone());
+                kind = Some(obj.kind.clone());
+                object_json = serde_json::to_string_pretty(&obj.object).ok();
+            }
+            Err(e) => decode_error = Some(e.to_string()),
+        }
+    }
+    let text = std::str::from_utf8(value)
+        .ok()
+        .map(|t| cap_text(t, TEXT_CAP_BYTES));
+    Ok(KeyDetail {
+        key: String::from_utf8_lossy(&key).into_owned(),
+        key_hex: key_hex.to_string(),
+        create_revision: live.map(|l| l.create_revision),
+        mod_revision: live.map(|l| l.mod_revision),
+        version: live.map(|l| l.version),
+        lease: live.map(|l| l.lease),
+        value_size: value.len() as u64,
+        encoding: encoding.name().to_string(),
+        provider,
+        key_name,
+        api_version,
+        kind,
+        object_json,
+        decode_error,
+        text,
+        hex: hex::encode(&value[..value.len().min(HEX_CAP_BYTES)]),
+        truncated: value.len() > HEX_CAP_BYTES,
+        history: history
+            .iter()
+            .map(|h| RevisionView {
+                main: h.rev.main,
+                sub: h.rev.sub,
+                deleted: h.deleted,
+                version: h.kv.version,
+                value_size: h.kv.value.len() as u64,
+                text: revision_text(&h.kv.value),
+            })
+            .collect(),
+    })
+}
+
+/// A revision's value as diffable text: the decoded object when it decodes, else lossy text.
+fn revision_text(value: &[u8]) -> String {
+    if value.is_empty() {
+        return String::new();
+    }
+    if let Ok(obj) = k8s::decode(value)
+        && let Ok(t) = serde_json::to_string_pretty(&obj.object)
+    {
+        return cap_text(&t, TEXT_CAP_BYTES);
+    }
+    cap_text(&String::from_utf8_lossy(value), TEXT_CAP_BYTES)
+}
+
+fn cap_text(t: &str, cap: usize) -> String {
+    if t.len() <= cap {
+        return t.to_string();
+    }
+    let mut end = cap;
+    while !t.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n… ({} more bytes)", &t[..end], t.len() - end)
+}
+
+#[cfg(test)]
+mod tests {
+    use etcd_lens_core::MemSource;
+
+    use super::*;
+
+    fn auger() -> Opened {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/auger/boltdb/db"
+        );
+        let bytes = std::fs::read(path).expect("auger fixture");
+        let src: &'static MemSource<Vec<u8>> = Box::leak(Box::new(MemSource(bytes)));
+        open(src).expect("opens")
+    }
+
+    #[test]
+    fn auger_overview_lists_the_check_problem_and_keys() {
+        let o = auger();
+        assert_eq!(o.overview.live_keys, 4);
+        assert!(o.overview.status.is_none(), "etcd's tools refuse this file");
+        assert!(
+            o.overview
+                .check_problems
+                .iter()
+                .any(|p| p.contains("page 2")),
+            "{:?}",
+            o.overview.check_problems
+        );
+        assert!(
+            o.overview
+                .resources
+                .iter()
+                .any(|r| r.name == "pods" && r.objects == 1),
+            "{:?}",
+            o.overview.resources
+        );
+    }
+
+    #[test]
+    fn list_filters_and_pages() {
+        let o = auger();
+        let all = list(
+            &o,
+            &KeyQuery {
+                limit: 100,
+                ..KeyQuery::default()
+            },
+        );
+        let keys: Vec<_> = all.rows.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "/registry/jobs/default/pi",
+                "/registry/namespaces/default",
+                "/registry/pods/default/pi-dqtsw",
+                "compact_rev_key"
+            ]
+        );
+        let pods = list(
+            &o,
+            &KeyQuery {
+                resource: "pods".into(),
+                limit: 100,
+                ..KeyQuery::default()
+            },
+        );
+        assert_eq!(
+            (pods.total, pods.rows[0].namespace.as_str()),
+            (1, "default")
+        );
+        let second = list(
+            &o,
+            &KeyQuery {
+                offset: 1,
+                limit: 1,
+                ..KeyQuery::default()
+            },
+        );
+        assert_eq!((second.total, second.rows.len()), (4, 1));
+        assert_eq!(second.rows[0].key, "/registry/namespaces/default");
+        let sub = list(
+            &o,
+            &KeyQuery {
+                contains: "pi".into(),
+                limit: 100,
+                ..KeyQuery::default()
+            },
+        );
+        assert_eq!(sub.total, 2);
+    }
+
+    #[test]
+    fn key_detail_decodes_the_pod() {
+        let o = auger();
+        let d = key_detail(&o, &hex::encode("/registry/pods/default/pi-dqtsw")).unwrap();
+        assert_eq!(
+            (d.kind.as_deref(), d.api_version.as_deref()),
+            (Some("Pod"), Some("v1"))
+        );
+        assert_eq!(d.encoding, "protobuf");
+        assert!(d.object_json.unwrap().contains("\"name\": \"pi-dqtsw\""));
+        assert_eq!(d.history.len(), 1);
+        assert!(key_detail(&o, "zz").is_err());
+        assert!(key_detail(&o, &hex::encode("/nope")).is_err());
+    }
+}

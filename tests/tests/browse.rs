@@ -1,0 +1,228 @@
+//! Scenarios: an operator browses a snapshot; an auditor sees a Secret masked
+//! until asked; nothing leaves the tab while inspecting.
+
+use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::etcd::Etcd;
+use etcd_lens_e2e::server::Server;
+use fantoccini::Locator;
+
+/// A snapshot with history, a deletion, a lease and a JSON-encoded Secret.
+fn make_snapshot(etcd: &Etcd) -> std::path::PathBuf {
+    for v in 1..=3 {
+        etcd.put(
+            "/registry/configmaps/default/settings",
+            &format!("value-{v}"),
+        );
+    }
+    etcd.put("/registry/configmaps/kube-system/coredns", "corefile");
+    etcd.put("/registry/configmaps/default/gone", "bye");
+    etcd.delete("/registry/configmaps/default/gone");
+    let lease = etcd.grant_lease(600);
+    etcd.put_with_lease("/registry/leases/kube-node-lease/node-1", "held", &lease);
+    etcd.put(
+        "/registry/secrets/default/db-password",
+        r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db-password","namespace":"default"},"type":"Opaque","data":{"password":"aHVudGVyMg=="}}"#,
+    );
+    let snap = etcd.dir().join("browse.db");
+    etcd.snapshot(&snap);
+    snap
+}
+
+async fn key_in_browser(b: &Browser, server: &Server, key: &str) {
+    let hex: String = key.bytes().map(|c| format!("{c:02x}")).collect();
+    b.goto(&format!("{}#/browse/{hex}", server.url)).await;
+    b.wait_text("detail-key", |t| t == key).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overview_matches_etcdctl_and_a_key_shows_its_history() {
+    let etcd = Etcd::start();
+    let snap = make_snapshot(&etcd);
+    let expected: serde_json::Value = serde_json::from_str(&etcd.ctl(&[
+        "snapshot",
+        "status",
+        "-w",
+        "json",
+        snap.to_str().unwrap(),
+    ]))
+    .unwrap();
+
+    let server = Server::start().await;
+    let b = Browser::start().await;
+    b.goto(&server.url).await;
+    b.pick_file(&snap).await;
+    assert_eq!(b.text("status-hash").await, expected["hash"].to_string());
+    assert_eq!(
+        b.text("status-revision").await,
+        expected["revision"].to_string()
+    );
+    assert!(
+        b.text("status-total-size")
+            .await
+            .starts_with(&expected["totalSize"].to_string())
+    );
+    assert_eq!(b.text("live-keys").await, "4");
+    assert_eq!(b.text("leases").await, "1");
+    assert!(
+        b.text("check-result")
+            .await
+            .starts_with("Consistency check passed")
+    );
+    assert!(b.text("auth-enabled").await.contains("disabled"));
+    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
+        .await;
+
+    // Browse: filter by prefix, pick the key, see its three revisions.
+    b.client
+        .find(Locator::Css("[data-testid=tab-browse]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text("key-count", |t| t.ends_with("of 4 keys")).await;
+    let prefix = b
+        .client
+        .find(Locator::Css("[data-testid=filter-prefix]"))
+        .await
+        .unwrap();
+    prefix.send_keys("/registry/configmaps/").await.unwrap();
+    b.wait_text("key-count", |t| t == "1–2 of 2 keys").await;
+    let row = b
+        .client
+        .find(Locator::Css(
+            "[data-testid=key-row][data-key='/registry/configmaps/default/settings']",
+        ))
+        .await
+        .unwrap();
+    row.click().await.unwrap();
+    b.wait_text("detail-key", |t| {
+        t == "/registry/configmaps/default/settings"
+    })
+    .await;
+    assert_eq!(b.text("detail-version").await, "3");
+    let history = b
+        .client
+        .find_all(Locator::Css("[data-testid=history-row]"))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 3);
+    b.client
+        .find(Locator::Css("[data-testid=fmt-text]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text("detail-value", |t| t == "value-3").await;
+    b.client
+        .find(Locator::Css("[data-testid=show-diff]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let diff = b.wait_text("diff", |t| !t.is_empty()).await;
+    assert!(
+        diff.contains("-value-2") && diff.contains("+value-3"),
+        "{diff}"
+    );
+
+    // The URL names the key: back goes to the list, forward to the key again.
+    let url = b.client.current_url().await.unwrap();
+    assert!(
+        url.fragment()
+            .unwrap()
+            .starts_with("/browse/2f7265676973747279"),
+        "{url}"
+    );
+    b.client.back().await.unwrap();
+    b.wait_text("key-count", |_| true).await;
+    b.client.forward().await.unwrap();
+    b.wait_text("detail-key", |t| {
+        t == "/registry/configmaps/default/settings"
+    })
+    .await;
+
+    // A deleted key is not live, and a deep link to it shows its tombstone.
+    key_in_browser(&b, &server, "/registry/configmaps/default/gone").await;
+    assert_eq!(b.text("detail-mod").await, "— (deleted)");
+    assert_eq!(
+        b.client
+            .find_all(Locator::Css("[data-testid=history-row]"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_are_masked_until_revealed_and_nothing_is_sent() {
+    let etcd = Etcd::start();
+    let snap = make_snapshot(&etcd);
+    let server = Server::start().await;
+    let b = Browser::start().await;
+    b.goto(&server.url).await;
+    b.wait_attr("worker-ready", "data-ready", |v| v == "true")
+        .await;
+    let requests_before = server.state.requests();
+    let resources_before = resource_count(&b).await;
+
+    b.pick_file(&snap).await;
+    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
+        .await;
+    key_in_browser(&b, &server, "/registry/secrets/default/db-password").await;
+    assert_eq!(b.text("detail-kind").await, "v1 Secret");
+    let masked = b.text("secret-data.password").await;
+    assert!(masked.contains("masked"), "{masked}");
+    for fmt in ["fmt-yaml", "fmt-json", "fmt-text", "fmt-hex"] {
+        b.client
+            .find(Locator::Css(&format!("[data-testid={fmt}]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let body = b.body_text().await;
+        assert!(
+            !body.contains("hunter2") && !body.contains("aHVudGVyMg=="),
+            "{fmt} shows the secret:\n{body}"
+        );
+        assert!(!body.contains("6148566"), "{fmt} shows the secret's hex");
+    }
+    b.client
+        .find(Locator::Css("[data-testid='reveal-data.password']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text("secret-data.password", |t| t == "hunter2")
+        .await;
+
+    // Everything above ran in the tab: not one request reached the server or left the page.
+    assert_eq!(
+        server.state.requests(),
+        requests_before,
+        "the page sent requests while inspecting"
+    );
+    assert_eq!(
+        resource_count(&b).await,
+        resources_before,
+        "the page fetched resources while inspecting"
+    );
+}
+
+/// Resource fetches the page has made (Resource Timing), worker scripts included.
+async fn resource_count(b: &Browser) -> u64 {
+    b.client
+        .execute(
+            "return performance.getEntriesByType('resource').length",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap()
+}
