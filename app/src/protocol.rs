@@ -19,6 +19,22 @@ pub enum ToWorker {
     List { seq: u32, query: KeyQuery },
     /// One key in detail.
     Key { seq: u32, key_hex: String },
+    /// The secret for an age-encrypted file (after `NeedSecret`).
+    Unlock { secret: UnlockSecret },
+}
+
+/// What the user typed or pasted to open an age file. Stays in the tab.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UnlockSecret {
+    Passphrase {
+        passphrase: String,
+    },
+    /// An `AGE-SECRET-KEY-1…` identity file or an OpenSSH private key.
+    Identity {
+        identity: String,
+        ssh_key_passphrase: Option<String>,
+    },
 }
 
 /// Which keys to list.
@@ -50,6 +66,18 @@ pub enum Phase {
 pub enum FromWorker {
     /// The worker's message handler is installed; requests may be sent.
     Ready,
+    /// The file is age-encrypted: ask for this secret, then send `Unlock`.
+    NeedSecret {
+        prompt: SecretPrompt,
+    },
+    /// The secret did not open the file; ask again.
+    UnlockFailed {
+        message: String,
+    },
+    /// Layers peeled off before the bbolt file: "age (passphrase)", "zstd", …
+    Layers {
+        layers: Vec<String>,
+    },
     /// The bbolt header was read (instant: two pages).
     Header {
         header: Box<Header>,
@@ -87,6 +115,15 @@ pub enum FromWorker {
     },
     /// Everything for this file is done.
     Finished,
+}
+
+/// Which secret an age file needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretPrompt {
+    /// A passphrase (scrypt) file; otherwise an identity.
+    pub passphrase: bool,
+    /// Recipient types in the header: `X25519`, `ssh-ed25519`, `ssh-rsa`.
+    pub recipient_types: Vec<String>,
 }
 
 /// `etcdutl snapshot status` numbers.

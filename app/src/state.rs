@@ -4,7 +4,7 @@
 use etcd_lens_core::inspect::Header;
 use etcd_lens_core::trailer::TrailerStatus;
 
-use crate::protocol::{FromWorker, KeyDetail, KeyPage, Overview, Phase};
+use crate::protocol::{FromWorker, KeyDetail, KeyPage, Overview, Phase, SecretPrompt};
 
 #[derive(Debug, Clone, Default)]
 pub struct Inspection {
@@ -27,6 +27,11 @@ pub struct Inspection {
     pub request_error: Option<String>,
     /// The worker has started and accepts requests.
     pub worker_ready: bool,
+    /// An age file waits for its secret.
+    pub secret_prompt: Option<SecretPrompt>,
+    pub unlock_error: Option<String>,
+    /// Layers peeled off (age, compression).
+    pub layers: Vec<String>,
 }
 
 impl Inspection {
@@ -49,6 +54,16 @@ impl Inspection {
     pub fn apply(&mut self, msg: FromWorker) {
         match msg {
             FromWorker::Ready => {}
+            FromWorker::NeedSecret { prompt } => {
+                self.secret_prompt = Some(prompt);
+                self.unlock_error = None;
+            }
+            FromWorker::UnlockFailed { message } => self.unlock_error = Some(message),
+            FromWorker::Layers { layers } => {
+                self.secret_prompt = None;
+                self.unlock_error = None;
+                self.layers = layers;
+            }
             FromWorker::Header { header } => self.header = Some(*header),
             FromWorker::Overview { overview } => self.overview = Some(*overview),
             FromWorker::Progress {

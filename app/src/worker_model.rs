@@ -4,16 +4,18 @@
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
+use etcd_lens_core::age::{self, AgeFormat, AgeSource, Secret, SecretNeeded};
+use etcd_lens_core::container::{self, Layer};
 use etcd_lens_core::k8s::{self, DEFAULT_PREFIX, Encoding, StatsBuilder};
 use etcd_lens_core::mvcc::{KeyIndex, KeyValue};
 use etcd_lens_core::snapshot::Snapshot;
 use etcd_lens_core::status::{self, Compat};
-use etcd_lens_core::{ReadAt, bolt};
+use etcd_lens_core::{MemSource, ReadAt, bolt};
 use prost::Message;
 
 use crate::protocol::{
-    KeyDetail, KeyPage, KeyQuery, KeyRow, MemberView, Overview, RevisionView, RoleView, SpaceRow,
-    StatusView, UserView,
+    KeyDetail, KeyPage, KeyQuery, KeyRow, MemberView, Overview, RevisionView, RoleView,
+    SecretPrompt, SpaceRow, StatusView, UnlockSecret, UserView,
 };
 
 /// Longest list page the page may ask for.
@@ -21,6 +23,93 @@ pub const MAX_PAGE_ROWS: u32 = 1000;
 /// Bytes of a value shown as text (per revision) or as hex.
 const TEXT_CAP_BYTES: usize = 256 * 1024;
 const HEX_CAP_BYTES: usize = 4096;
+
+/// Largest decompressed or de-armored file held in memory. Larger inputs need
+/// spooling to the origin-private file system, which is not built yet.
+pub const MAX_IN_MEMORY_BYTES: u64 = 1 << 30;
+/// Layers peeled at most (e.g. age → zstd → bbolt is two).
+const MAX_LAYERS: usize = 4;
+
+/// The next step after peeling what can be peeled without a secret.
+pub enum Peeled {
+    /// A bbolt file (or something to report as not one).
+    Ready(&'static dyn ReadAt),
+    /// An age file: ask for this secret.
+    NeedSecret(&'static dyn ReadAt, SecretPrompt),
+}
+
+/// Peel compression and armor layers, noting each in `layers`.
+pub fn peel(mut src: &'static dyn ReadAt, layers: &mut Vec<String>) -> Result<Peeled, String> {
+    for _ in 0..MAX_LAYERS {
+        match container::detect_source(src).map_err(|e| e.to_string())? {
+            Layer::Bbolt | Layer::Unknown => return Ok(Peeled::Ready(src)),
+            Layer::Compressed(codec) => {
+                let mut out = Vec::new();
+                container::decompress(src, codec, &mut out, MAX_IN_MEMORY_BYTES)
+                    .map_err(|e| e.to_string())?;
+                layers.push(format!(
+                    "{} (decompressed in memory: {} bytes)",
+                    codec.name(),
+                    out.len()
+                ));
+                src = Box::leak(Box::new(MemSource(out)));
+            }
+            Layer::Age(AgeFormat::Armored) => {
+                let mut out = Vec::new();
+                age::dearmor(src, &mut out).map_err(|e| e.to_string())?;
+                layers.push("age ASCII armor".into());
+                src = Box::leak(Box::new(MemSource(out)));
+            }
+            Layer::Age(AgeFormat::Binary) => {
+                let needed = age::secret_needed(src).map_err(|e| e.to_string())?;
+                let prompt = match needed {
+                    SecretNeeded::Passphrase => SecretPrompt {
+                        passphrase: true,
+                        recipient_types: Vec::new(),
+                    },
+                    SecretNeeded::Identity { recipient_types } => SecretPrompt {
+                        passphrase: false,
+                        recipient_types,
+                    },
+                };
+                return Ok(Peeled::NeedSecret(src, prompt));
+            }
+        }
+    }
+    Err(format!(
+        "more than {MAX_LAYERS} layers of encryption or compression: refusing to go on"
+    ))
+}
+
+/// Decrypt an age file with the user's secret (random access, nothing spooled).
+pub fn unlock(
+    src: &'static dyn ReadAt,
+    secret: &UnlockSecret,
+    layers: &mut Vec<String>,
+) -> Result<&'static dyn ReadAt, String> {
+    let (secret, how) = match secret {
+        UnlockSecret::Passphrase { passphrase } => {
+            (Secret::Passphrase(passphrase.clone()), "passphrase")
+        }
+        UnlockSecret::Identity {
+            identity,
+            ssh_key_passphrase,
+        } => (
+            Secret::Identity {
+                file: identity.as_bytes().to_vec(),
+                ssh_key_passphrase: ssh_key_passphrase.clone(),
+            },
+            if identity.trim_start().starts_with("-----BEGIN") {
+                "SSH key"
+            } else {
+                "X25519 identity"
+            },
+        ),
+    };
+    let opened = AgeSource::open(src, &secret).map_err(|e| e.to_string())?;
+    layers.push(format!("age (decrypted in this tab with a {how})"));
+    Ok(Box::leak(Box::new(opened)))
+}
 
 /// An open snapshot and what was learned about it.
 pub struct Opened {

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use etcd_lens_app::protocol::{FromWorker, KeyQuery, Phase, ToWorker};
 use etcd_lens_app::web::blob_source::BlobSource;
-use etcd_lens_app::worker_model::{self, Opened};
+use etcd_lens_app::worker_model::{self, Opened, Peeled};
 use etcd_lens_core::{ReadAt, inspect, trailer};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -17,8 +17,10 @@ use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
 const HASH_SLICE_BYTES: usize = 4 << 20;
 
 thread_local! {
-    /// The open file: set once per worker.
+    /// The open file.
     static OPEN: RefCell<Option<Opened>> = const { RefCell::new(None) };
+    /// An age file waiting for its secret, and the layers peeled so far.
+    static LOCKED: RefCell<Option<(&'static dyn ReadAt, Vec<String>)>> = const { RefCell::new(None) };
 }
 
 fn main() {
@@ -62,10 +64,31 @@ fn handle(ev: &MessageEvent, post: &dyn Fn(&FromWorker)) {
                 .dyn_into::<Blob>()
                 .map_err(|_| "internal error: no file sent".to_string())
                 .and_then(BlobSource::new)
-                .and_then(|src| open(src, post));
+                .and_then(|src| {
+                    // The source lives as long as the worker (one file at a time).
+                    let src: &'static BlobSource = Box::leak(Box::new(src));
+                    peel_and_open(src, Vec::new(), post)
+                });
             match result {
                 Ok(()) => post(&FromWorker::Finished),
                 Err(message) => post(&FromWorker::Failed { message }),
+            }
+        }
+        ToWorker::Unlock { secret } => {
+            let Some((src, mut layers)) = LOCKED.with_borrow_mut(Option::take) else {
+                return post(&FromWorker::Failed {
+                    message: "no encrypted file is waiting for a secret".into(),
+                });
+            };
+            match worker_model::unlock(src, &secret, &mut layers) {
+                Err(message) => {
+                    LOCKED.with_borrow_mut(|l| *l = Some((src, layers)));
+                    post(&FromWorker::UnlockFailed { message });
+                }
+                Ok(plain) => match peel_and_open(plain, layers, post) {
+                    Ok(()) => post(&FromWorker::Finished),
+                    Err(message) => post(&FromWorker::Failed { message }),
+                },
             }
         }
         ToWorker::List { seq, query } => reply(seq, post, |o| {
@@ -99,13 +122,31 @@ fn reply(
     post(&msg);
 }
 
-fn open(src: BlobSource, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
-    let header = inspect::open(&src).map_err(|e| e.to_string())?;
+/// Peel compression/armor; stop to ask for an age secret; else open the snapshot.
+fn peel_and_open(
+    src: &'static dyn ReadAt,
+    mut layers: Vec<String>,
+    post: &dyn Fn(&FromWorker),
+) -> Result<(), String> {
+    OPEN.with_borrow_mut(|o| *o = None);
+    match worker_model::peel(src, &mut layers)? {
+        Peeled::NeedSecret(src, prompt) => {
+            LOCKED.with_borrow_mut(|l| *l = Some((src, layers)));
+            post(&FromWorker::NeedSecret { prompt });
+            Ok(())
+        }
+        Peeled::Ready(src) => {
+            post(&FromWorker::Layers { layers });
+            open(src, post)
+        }
+    }
+}
+
+fn open(src: &'static dyn ReadAt, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
+    let header = inspect::open(src).map_err(|e| e.to_string())?;
     post(&FromWorker::Header {
         header: Box::new(header),
     });
-    // One file per worker: the source lives as long as the worker.
-    let src: &'static BlobSource = Box::leak(Box::new(src));
     let opened = worker_model::open(src)?;
     post(&FromWorker::Overview {
         overview: Box::new(opened.overview.clone()),

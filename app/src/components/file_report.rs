@@ -22,6 +22,10 @@ pub fn FileReport(state: RwSignal<Inspection>) -> impl IntoView {
                     <dd data-testid="file-size" data-bytes=size.to_string()>
                         {format!("{size} bytes ({})", human_bytes(size))}
                     </dd>
+                    {(!s.layers.is_empty()).then(|| view! {
+                        <dt>"Opened through"</dt>
+                        <dd data-testid="layers">{s.layers.join(" → ")}</dd>
+                    })}
                     <dt>"Snapshot trailer"</dt>
                     <dd>{trailer_view(&s)}</dd>
                 </dl>

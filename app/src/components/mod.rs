@@ -6,3 +6,4 @@ pub mod key_detail;
 pub mod key_list;
 pub mod overview;
 pub mod space;
+pub mod unlock;

@@ -10,6 +10,7 @@ use crate::components::key_detail::KeyDetailView;
 use crate::components::key_list::KeyList;
 use crate::components::overview::OverviewView;
 use crate::components::space::SpaceView;
+use crate::components::unlock::Unlock;
 use crate::protocol::{KeyQuery, ToWorker};
 use crate::route::Route;
 use crate::state::Inspection;
@@ -129,6 +130,7 @@ pub fn InspectPage() -> impl IntoView {
             <Show when=move || busy.get()>
                 <button class="cancel" data-testid="cancel" on:click=cancel>"Cancel"</button>
             </Show>
+            <Unlock state on_secret=move |secret| send(ToWorker::Unlock { secret }) />
             <FileReport state />
             <Show when=move || has_overview.get()>
                 <nav class="tabs" aria-label="Views">

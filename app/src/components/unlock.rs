@@ -1,0 +1,67 @@
+//! Ask for the secret of an age-encrypted snapshot. The secret stays in this
+//! tab: it goes to the worker, which decrypts the file where it lies.
+
+use leptos::prelude::*;
+
+use crate::protocol::UnlockSecret;
+use crate::state::Inspection;
+
+#[component]
+pub fn Unlock<F>(state: RwSignal<Inspection>, on_secret: F) -> impl IntoView
+where
+    F: Fn(UnlockSecret) + Copy + Send + Sync + 'static,
+{
+    let prompt = Memo::new(move |_| state.with(|s| s.secret_prompt.clone()));
+    let error = Memo::new(move |_| state.with(|s| s.unlock_error.clone()));
+    let passphrase = RwSignal::new(String::new());
+    let identity = RwSignal::new(String::new());
+    let ssh_pass = RwSignal::new(String::new());
+    move || {
+        prompt.get().map(|p| {
+            let submit = move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                let secret = if p.passphrase {
+                    UnlockSecret::Passphrase { passphrase: passphrase.get_untracked() }
+                } else {
+                    let k = ssh_pass.get_untracked();
+                    UnlockSecret::Identity { identity: identity.get_untracked(), ssh_key_passphrase: (!k.is_empty()).then_some(k) }
+                };
+                on_secret(secret);
+            };
+            let fields = if p.passphrase {
+                view! {
+                    <label>"Passphrase "
+                        <input type="password" autocomplete="off" data-testid="age-passphrase"
+                            prop:value=move || passphrase.get() on:input=move |ev| passphrase.set(event_target_value(&ev)) />
+                    </label>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <label>"Identity: an " <code>"AGE-SECRET-KEY-1…"</code> " key file or an SSH private key"
+                        <textarea rows="5" cols="70" spellcheck="false" data-testid="age-identity"
+                            prop:value=move || identity.get() on:input=move |ev| identity.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <label>"SSH key passphrase (if the key has one) "
+                        <input type="password" autocomplete="off" data-testid="age-ssh-passphrase"
+                            prop:value=move || ssh_pass.get() on:input=move |ev| ssh_pass.set(event_target_value(&ev)) />
+                    </label>
+                }
+                .into_any()
+            };
+            let needs = if p.passphrase {
+                "This snapshot is encrypted with age and a passphrase.".to_string()
+            } else {
+                format!("This snapshot is encrypted with age for: {}.", p.recipient_types.join(", "))
+            };
+            view! {
+                <form class="unlock" data-testid="unlock" on:submit=submit>
+                    <p>{needs} " It is decrypted here, in this tab; the secret is not sent anywhere."</p>
+                    {fields}
+                    <button type="submit" data-testid="age-unlock">"Decrypt"</button>
+                    {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="unlock-error">{e}</p> })}
+                </form>
+            }
+        })
+    }
+}
