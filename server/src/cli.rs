@@ -38,6 +38,8 @@ pub enum Command {
     Get(commands::get::GetArgs),
     /// Verify the SHA-256 trailer and the bbolt structure (like `bbolt check`).
     Check(commands::check::CheckArgs),
+    /// Secret audit: which Secrets the snapshot exposes, as a report and a CI gate.
+    Audit(commands::audit::AuditArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,5 +96,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ls(args) => commands::ls::run(&args),
         Command::Get(args) => commands::get::run(&args),
         Command::Check(args) => commands::check::run(&args),
+        Command::Audit(args) => commands::audit::run(&args),
     }
 }

@@ -2,6 +2,7 @@
 //! (a path or `-`), calls `etcd-lens-core` and prints. Output is stable:
 //! `--json` gives one JSON object per line.
 
+pub mod audit;
 pub mod check;
 pub mod get;
 pub mod input;
