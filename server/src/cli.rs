@@ -40,6 +40,8 @@ pub enum Command {
     Check(commands::check::CheckArgs),
     /// Secret audit: which Secrets the snapshot exposes, as a report and a CI gate.
     Audit(commands::audit::AuditArgs),
+    /// What fills the database: objects and bytes (live and history) per resource and namespace.
+    Stats(commands::stats::StatsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -97,5 +99,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Get(args) => commands::get::run(&args),
         Command::Check(args) => commands::check::run(&args),
         Command::Audit(args) => commands::audit::run(&args),
+        Command::Stats(args) => commands::stats::run(&args),
     }
 }

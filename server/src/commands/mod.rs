@@ -6,7 +6,9 @@ pub mod audit;
 pub mod check;
 pub mod get;
 pub mod input;
+pub mod k8s;
 pub mod ls;
+pub mod stats;
 pub mod status;
 
 use std::io::Write;
