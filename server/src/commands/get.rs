@@ -43,7 +43,13 @@ pub struct GetArgs {
     #[arg(long, conflicts_with = "history")]
     pub decode: bool,
     /// Output format of --decode.
-    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml", requires = "decode")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value = "yaml",
+        requires = "decode"
+    )]
     pub output: Format,
     #[command(flatten)]
     pub etcd_prefix: cli_k8s::PrefixArg,
