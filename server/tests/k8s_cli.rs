@@ -68,11 +68,30 @@ fn prune(v: &Value) -> Option<Value> {
     (!empty).then_some(v)
 }
 
+/// Every write to one key, with the resource and namespace the test expects for it.
+struct Writes {
+    resource: String,
+    namespace: Option<String>,
+    /// Value bytes of each put; `None` for a delete.
+    writes: Vec<Option<u64>>,
+}
+
+/// (objects, live bytes, history revisions, history bytes).
+type Counts = [u64; 4];
+
+/// What the stats should say, computed from the writes.
+struct Expected {
+    resources: BTreeMap<String, Counts>,
+    namespaces: BTreeMap<Option<String>, Counts>,
+    total: Counts,
+    /// Live keys by value size, biggest first, then by key.
+    largest: Vec<(u64, String)>,
+}
+
 /// What the test wrote, key by key, for the stats check.
 #[derive(Default)]
 struct Model {
-    /// key → (resource, namespace, each write: Some(value bytes) or None for a delete).
-    keys: BTreeMap<String, (String, Option<String>, Vec<Option<u64>>)>,
+    keys: BTreeMap<String, Writes>,
 }
 
 impl Model {
@@ -80,32 +99,26 @@ impl Model {
         etcd.put_bytes(key, value);
         self.keys
             .entry(key.to_string())
-            .or_insert_with(|| (resource.to_string(), ns.map(str::to_string), Vec::new()))
-            .2
+            .or_insert_with(|| Writes {
+                resource: resource.to_string(),
+                namespace: ns.map(str::to_string),
+                writes: Vec::new(),
+            })
+            .writes
             .push(Some(value.len() as u64));
     }
     fn delete(&mut self, etcd: &Etcd, key: &str) {
         assert_eq!(etcd.delete(key), 1);
-        self.keys.get_mut(key).unwrap().2.push(None);
+        self.keys.get_mut(key).unwrap().writes.push(None);
     }
 
-    /// (objects, live bytes, history revisions, history bytes) per resource, per
-    /// namespace and in total; and the live keys by size (biggest first, then key).
-    #[allow(clippy::type_complexity)]
-    fn expected(
-        &self,
-    ) -> (
-        BTreeMap<String, [u64; 4]>,
-        BTreeMap<Option<String>, [u64; 4]>,
-        [u64; 4],
-        Vec<(u64, String)>,
-    ) {
-        let mut res: BTreeMap<String, [u64; 4]> = BTreeMap::new();
-        let mut nss: BTreeMap<Option<String>, [u64; 4]> = BTreeMap::new();
+    fn expected(&self) -> Expected {
+        let mut res: BTreeMap<String, Counts> = BTreeMap::new();
+        let mut nss: BTreeMap<Option<String>, Counts> = BTreeMap::new();
         let mut total = [0u64; 4];
         let mut largest = Vec::new();
-        for (key, (resource, ns, writes)) in &self.keys {
-            let (last, older) = writes.split_last().unwrap();
+        for (key, w) in &self.keys {
+            let (last, older) = w.writes.split_last().unwrap();
             let mut u = [0u64; 4];
             if let Some(n) = last {
                 u[0] += 1;
@@ -119,21 +132,26 @@ impl Model {
                 u[3] += w.unwrap_or(0);
             }
             for acc in [
-                res.entry(resource.clone()).or_default(),
-                nss.entry(ns.clone()).or_default(),
+                res.entry(w.resource.clone()).or_default(),
+                nss.entry(w.namespace.clone()).or_default(),
                 &mut total,
             ] {
-                for i in 0..4 {
-                    acc[i] += u[i];
+                for (a, x) in acc.iter_mut().zip(u) {
+                    *a += x;
                 }
             }
         }
         largest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        (res, nss, total, largest)
+        Expected {
+            resources: res,
+            namespaces: nss,
+            total,
+            largest,
+        }
     }
 }
 
-fn usage(v: &Value) -> [u64; 4] {
+fn usage(v: &Value) -> Counts {
     [
         "objects",
         "live_value_bytes",
@@ -418,17 +436,22 @@ fn check_ls(p: &str) {
 }
 
 fn check_stats(p: &str, m: &Model, first_len: u64, pod_len: u64) {
-    let (res, nss, total, largest) = m.expected();
+    let Expected {
+        resources: res,
+        namespaces: nss,
+        total,
+        largest,
+    } = m.expected();
     let s: Value = serde_json::from_str(&lens_ok(&["stats", p, "--json", "--top", "3"])).unwrap();
     assert_eq!(usage(&s["total"]), total);
-    let got_res: BTreeMap<String, [u64; 4]> = s["resources"]
+    let got_res: BTreeMap<String, Counts> = s["resources"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| (r["resource"].as_str().unwrap().to_string(), usage(r)))
         .collect();
     assert_eq!(got_res, res);
-    let got_ns: BTreeMap<Option<String>, [u64; 4]> = s["namespaces"]
+    let got_ns: BTreeMap<Option<String>, Counts> = s["namespaces"]
         .as_array()
         .unwrap()
         .iter()
