@@ -96,10 +96,10 @@ pub fn detect(prefix: &[u8]) -> Layer {
     if prefix.starts_with(ZSTD_MAGIC) {
         return Layer::Compressed(Codec::Zstd);
     }
-    if let Some(m) = prefix.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
-        if u32::from_le_bytes(m) & ZSTD_SKIPPABLE_MAGIC_MASK == ZSTD_SKIPPABLE_MAGIC {
-            return Layer::Compressed(Codec::Zstd);
-        }
+    if let Some(m) = prefix.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok())
+        && u32::from_le_bytes(m) & ZSTD_SKIPPABLE_MAGIC_MASK == ZSTD_SKIPPABLE_MAGIC
+    {
+        return Layer::Compressed(Codec::Zstd);
     }
     if prefix.starts_with(ZIP_MAGIC) || prefix.starts_with(ZIP_EMPTY_MAGIC) {
         return Layer::Compressed(Codec::Zip);
@@ -389,12 +389,11 @@ fn zstd(src: &dyn ReadAt, out: &mut Limited<'_>) -> Result<(), ContainerError> {
                 let fd = &dec.decoder;
                 if let (Some(want), Some(got)) =
                     (fd.get_checksum_from_data(), fd.get_calculated_checksum())
+                    && want != got
                 {
-                    if want != got {
-                        return Err(corrupt(format!(
-                            "frame checksum is {got:08x}, the frame says {want:08x}"
-                        )));
-                    }
+                    return Err(corrupt(format!(
+                        "frame checksum is {got:08x}, the frame says {want:08x}"
+                    )));
                 }
                 frames += 1;
             }
@@ -532,11 +531,11 @@ pub fn zip_member(src: &dyn ReadAt) -> Result<ZipMember, ContainerError> {
             if tag == 1 {
                 let mut k = 0usize;
                 for field in [&mut usize_, &mut csize, &mut local] {
-                    if *field == 0xFFFF_FFFF {
-                        if let Some(v) = le64(body, k) {
-                            *field = v;
-                            k += 8;
-                        }
+                    if *field == 0xFFFF_FFFF
+                        && let Some(v) = le64(body, k)
+                    {
+                        *field = v;
+                        k += 8;
                     }
                 }
             }
