@@ -64,4 +64,6 @@ if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
   mkdir -p "$TOOLS_DIR"
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" binaryen@116.0.0
 fi
+# Python cryptography/pynacl: tools/audit-vectors makes the audit tests' encrypted values.
+python3 -c 'import cryptography, nacl' 2>/dev/null || python3 -m pip install --quiet cryptography pynacl
 echo "setup: ready"

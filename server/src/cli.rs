@@ -38,6 +38,10 @@ pub enum Command {
     Get(commands::get::GetArgs),
     /// Verify the SHA-256 trailer and the bbolt structure (like `bbolt check`).
     Check(commands::check::CheckArgs),
+    /// Secret audit: which Secrets the snapshot exposes, as a report and a CI gate.
+    Audit(commands::audit::AuditArgs),
+    /// What fills the database: objects and bytes (live and history) per resource and namespace.
+    Stats(commands::stats::StatsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,5 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ls(args) => commands::ls::run(&args),
         Command::Get(args) => commands::get::run(&args),
         Command::Check(args) => commands::check::run(&args),
+        Command::Audit(args) => commands::audit::run(&args),
+        Command::Stats(args) => commands::stats::run(&args),
     }
 }

@@ -100,6 +100,39 @@ impl Etcd {
         self.ctl(&["put", key, value]);
     }
 
+    /// `etcdctl put KEY` with a binary value on standard input (etcdctl reads
+    /// all of it, unchanged, when no value argument is given).
+    pub fn put_bytes(&self, key: &str, value: &[u8]) {
+        use std::io::Write;
+        let mut child = Command::new(&self.etcdctl)
+            .env("ETCDCTL_API", "3")
+            .args([
+                "--endpoints",
+                &self.endpoint,
+                "--dial-timeout=2s",
+                "--command-timeout=10s",
+                "put",
+                key,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running etcdctl");
+        child
+            .stdin
+            .take()
+            .expect("etcdctl stdin")
+            .write_all(value)
+            .expect("writing the value to etcdctl");
+        let out = child.wait_with_output().expect("waiting for etcdctl");
+        assert!(
+            out.status.success(),
+            "etcdctl put {key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `etcdctl del KEY`; the number of keys deleted.
     pub fn delete(&self, key: &str) -> u64 {
         self.ctl(&["del", key])

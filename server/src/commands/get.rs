@@ -1,14 +1,26 @@
-//! `etcd-lens get FILE KEY [--rev N] [--history] [--json]`.
+//! `etcd-lens get FILE KEY [--rev N] [--history] [--json]` and
+//! `etcd-lens get FILE KEY --decode [-o yaml|json] [--rev N] [--etcd-prefix ROOT]`.
+//!
+//! A KEY that is not in the snapshot and does not start with `/` is also tried under
+//! `--etcd-prefix` (`get FILE pods/default/web --decode`).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::bail;
 use base64::Engine;
-use etcd_lens_core::mvcc::KeyValue;
+use etcd_lens_core::k8s::{self, DecodeError, Schema};
+use etcd_lens_core::mvcc::{KeyIndex, KeyValue};
 use etcd_lens_core::snapshot::Snapshot;
 
-use super::{input, key_fields, out};
+use super::{input, k8s as cli_k8s, key_fields, key_text, out};
+
+/// `-o` of `--decode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
@@ -23,8 +35,105 @@ pub struct GetArgs {
     #[arg(long, conflicts_with = "rev")]
     pub history: bool,
     /// JSON objects, one per line, values in base64 (`value_base64`) and as text when UTF-8.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "decode")]
     pub json: bool,
+    /// Decode the Kubernetes object stored in the value (protobuf, JSON or CBOR).
+    /// Encrypted or undecodable values: a message on stderr, exit 1; other values
+    /// (not Kubernetes objects): printed as text, or hex when binary.
+    #[arg(long, conflicts_with = "history")]
+    pub decode: bool,
+    /// Output format of --decode.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value = "yaml",
+        requires = "decode"
+    )]
+    pub output: Format,
+    #[command(flatten)]
+    pub etcd_prefix: cli_k8s::PrefixArg,
+}
+
+/// KEY as given, or under `--etcd-prefix` when only that exists.
+fn resolve_key(ix: &KeyIndex, key: &str, prefix: &str) -> Vec<u8> {
+    if ix.history(key.as_bytes()).is_none() && !key.starts_with('/') {
+        let under = format!("{}/{key}", prefix.trim_end_matches('/'));
+        if ix.history(under.as_bytes()).is_some() {
+            return under.into_bytes();
+        }
+    }
+    key.as_bytes().to_vec()
+}
+
+/// Write `text` (ending with a newline, or given one) to stdout.
+fn print_block(text: &str) -> anyhow::Result<()> {
+    out(text.strip_suffix('\n').unwrap_or(text))
+}
+
+/// `--decode`: the object, or the fallback for a value that is not one.
+fn print_decoded(key: &[u8], value: &[u8], args: &GetArgs) -> anyhow::Result<ExitCode> {
+    let prefix = &args.etcd_prefix.etcd_prefix;
+    let mut label = key_text(key);
+    if let Some(info) = k8s::parse_key(key, prefix) {
+        let mut what = info.qualified_resource();
+        match (&info.namespace, &info.name) {
+            (Some(ns), Some(n)) => what.push_str(&format!(" {ns}/{n}")),
+            (None, Some(n)) => what.push_str(&format!(" {n}")),
+            _ => {}
+        }
+        label.push_str(&format!(" ({what})"));
+    }
+    match k8s::decode(value) {
+        Ok(obj) => {
+            if obj.schema == Schema::GenericProtobuf {
+                eprintln!(
+                    "etcd-lens: {label}: no schema for {} {}: decoded generically (field numbers and guesses)",
+                    obj.api_version, obj.kind
+                );
+            }
+            match args.output {
+                Format::Yaml => print_block(&etcd_lens_core::yaml::to_yaml(&obj.object))?,
+                Format::Json => out(&serde_json::to_string_pretty(&obj.object)?)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(DecodeError::Opaque { .. }) => {
+            eprintln!(
+                "etcd-lens: {label}: not a Kubernetes object ({} bytes); shown as {}",
+                value.len(),
+                if std::str::from_utf8(value).is_ok() {
+                    "text"
+                } else {
+                    "hex"
+                }
+            );
+            let (field, shown) = match std::str::from_utf8(value) {
+                Ok(t) => ("text", t.to_string()),
+                Err(_) => ("hex", hex::encode(value)),
+            };
+            match args.output {
+                Format::Yaml => print_block(&shown)?,
+                Format::Json => out(&serde_json::to_string_pretty(&serde_json::json!({
+                    "encoding": "opaque",
+                    field: shown,
+                }))?)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ DecodeError::Encrypted { .. }) => {
+            eprintln!("etcd-lens: {label}: {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!(
+                "etcd-lens: {label}: cannot decode this {} value ({} bytes): {e}",
+                k8s::classify(value).name(),
+                value.len()
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 fn json_of(kv: &KeyValue, mod_revision: i64, deleted: bool) -> String {
@@ -54,7 +163,8 @@ pub fn run(args: &GetArgs) -> anyhow::Result<ExitCode> {
     let ix = snap.key_index();
     src.finish();
     let ix = ix?;
-    let key = args.key.as_bytes();
+    let key_buf = resolve_key(&ix, &args.key, &args.etcd_prefix.etcd_prefix);
+    let key = key_buf.as_slice();
     if args.history {
         let h = snap.history(&ix, key)?;
         if h.is_empty() {
@@ -82,6 +192,9 @@ pub fn run(args: &GetArgs) -> anyhow::Result<ExitCode> {
     let Some(kv) = snap.get(&ix, key, args.rev)? else {
         bail!("key {:?} not found", args.key);
     };
+    if args.decode {
+        return print_decoded(key, &kv.value, args);
+    }
     if args.json {
         out(&json_of(&kv, kv.mod_revision, false))?;
     } else {

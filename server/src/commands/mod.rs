@@ -2,10 +2,13 @@
 //! (a path or `-`), calls `etcd-lens-core` and prints. Output is stable:
 //! `--json` gives one JSON object per line.
 
+pub mod audit;
 pub mod check;
 pub mod get;
 pub mod input;
+pub mod k8s;
 pub mod ls;
+pub mod stats;
 pub mod status;
 
 use std::io::Write;
