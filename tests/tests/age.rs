@@ -1,0 +1,145 @@
+//! Scenario: an auditor opens an age-encrypted snapshot in the page, with a
+//! passphrase, an X25519 identity or an SSH key, and sees the same overview as
+//! for the plain file; wrong secrets and tampered files give clear errors.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+
+use age::secrecy::SecretString;
+use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::etcd::Etcd;
+use etcd_lens_e2e::server::Server;
+use fantoccini::Locator;
+
+fn encrypt(recipient: &dyn age::Recipient, data: &[u8]) -> Vec<u8> {
+    let enc = age::Encryptor::with_recipients(std::iter::once(recipient)).unwrap();
+    let mut out = Vec::new();
+    let mut w = enc.wrap_output(&mut out).unwrap();
+    w.write_all(data).unwrap();
+    w.finish().unwrap();
+    out
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+async fn type_into(b: &Browser, testid: &str, text: &str) {
+    let el = b
+        .client
+        .find(Locator::Css(&format!("[data-testid={testid}]")))
+        .await
+        .unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+async fn click(b: &Browser, testid: &str) {
+    b.client
+        .find(Locator::Css(&format!("[data-testid={testid}]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
+    let etcd = Etcd::start();
+    for i in 0..30 {
+        etcd.put(
+            &format!("/registry/configmaps/default/cm-{i}"),
+            &"v".repeat(3000),
+        );
+    }
+    let dir = etcd.dir().to_path_buf();
+    let plain = dir.join("plain.db");
+    etcd.snapshot(&plain);
+    let db = std::fs::read(&plain).unwrap();
+    let status: serde_json::Value = serde_json::from_str(&etcd.ctl(&[
+        "snapshot",
+        "status",
+        "-w",
+        "json",
+        plain.to_str().unwrap(),
+    ]))
+    .unwrap();
+    let hash = status["hash"].to_string();
+
+    // Passphrase (scrypt work factor 2^10 keeps the test quick).
+    let mut r = age::scrypt::Recipient::new(SecretString::from("correct horse".to_owned()));
+    r.set_work_factor(10);
+    let by_pass = write(&dir, "snap.db.age", &encrypt(&r, &db));
+    // X25519 identity.
+    let id = age::x25519::Identity::generate();
+    let by_x25519 = write(&dir, "x.db.age", &encrypt(&id.to_public(), &db));
+    let id_file = format!(
+        "# created for a test\n# public key: {}\n{}\n",
+        id.to_public(),
+        age::secrecy::ExposeSecret::expose_secret(&id.to_string())
+    );
+    // SSH ed25519 key made by ssh-keygen.
+    let key = dir.join("id_ed25519");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let pubkey = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let ssh_recipient = age::ssh::Recipient::from_str(pubkey.trim()).unwrap();
+    let by_ssh = write(&dir, "ssh.db.age", &encrypt(&ssh_recipient, &db));
+    let ssh_key = std::fs::read_to_string(&key).unwrap();
+
+    let server = Server::start().await;
+    let b = Browser::start().await;
+    b.goto(&server.url).await;
+
+    // Wrong passphrase first: a clear error, and the form stays for another try.
+    b.pick_file(&by_pass).await;
+    b.wait_text("unlock", |t| t.contains("passphrase")).await;
+    type_into(&b, "age-passphrase", "wrong horse").await;
+    click(&b, "age-unlock").await;
+    let err = b.wait_text("unlock-error", |t| !t.is_empty()).await;
+    assert!(
+        err.to_lowercase().contains("passphrase") || err.contains("No matching keys"),
+        "{err}"
+    );
+    type_into(&b, "age-passphrase", "correct horse").await;
+    click(&b, "age-unlock").await;
+    assert_eq!(b.text("status-hash").await, hash);
+    assert!(b.text("layers").await.contains("passphrase"));
+    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
+        .await;
+
+    for (file, secret, how) in [
+        (&by_x25519, id_file.as_str(), "X25519"),
+        (&by_ssh, ssh_key.as_str(), "SSH"),
+    ] {
+        b.pick_file(file).await;
+        b.wait_text("unlock", |_| true).await;
+        type_into(&b, "age-identity", secret).await;
+        click(&b, "age-unlock").await;
+        assert_eq!(b.text("status-hash").await, hash, "{how}");
+        assert!(b.text("layers").await.contains(how), "{how}");
+        b.wait_attr("trailer-status", "data-state", |s| s == "verified")
+            .await;
+    }
+
+    // A tampered chunk in the middle: the page names what failed, nothing is shown as data.
+    let mut bad = std::fs::read(&by_x25519).unwrap();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x40;
+    let bad = write(&dir, "tampered.db.age", &bad);
+    b.pick_file(&bad).await;
+    b.wait_text("unlock", |_| true).await;
+    type_into(&b, "age-identity", &id_file).await;
+    click(&b, "age-unlock").await;
+    let err = b.wait_text("error", |t| !t.is_empty()).await;
+    assert!(err.contains("chunk"), "{err}");
+}
