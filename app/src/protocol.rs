@@ -19,6 +19,11 @@ pub enum ToWorker {
     List { seq: u32, query: KeyQuery },
     /// One key in detail.
     Key { seq: u32, key_hex: String },
+    /// Run the secret audit, with the API server's EncryptionConfiguration YAML if given.
+    Audit {
+        seq: u32,
+        encryption_config: Option<String>,
+    },
     /// The secret for an age-encrypted file (after `NeedSecret`).
     Unlock { secret: UnlockSecret },
 }
@@ -103,6 +108,11 @@ pub enum FromWorker {
     Key {
         seq: u32,
         detail: Box<KeyDetail>,
+    },
+    /// The audit for the request with this `seq`.
+    Audit {
+        seq: u32,
+        audit: Box<AuditView>,
     },
     /// A request after opening failed (the file stays open).
     RequestFailed {
@@ -271,4 +281,33 @@ pub struct KeyDetail {
     pub hex: String,
     pub truncated: bool,
     pub history: Vec<RevisionView>,
+}
+
+/// One audit finding, as the page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingRow {
+    pub rule: String,
+    pub severity: String,
+    pub key: String,
+    /// For the link to the key browser; empty when the finding has no key.
+    pub key_hex: String,
+    pub namespace: String,
+    pub name: String,
+    pub revision: Option<i64>,
+    pub provider: String,
+    pub key_name: String,
+    pub message: String,
+}
+
+/// The audit's results and its exports, ready to download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    /// `(label, value)` lines of the census.
+    pub census: Vec<(String, String)>,
+    pub findings: Vec<FindingRow>,
+    pub warnings: Vec<String>,
+    pub json: String,
+    pub csv: String,
+    pub sarif: String,
+    pub html: String,
 }

@@ -9,6 +9,7 @@ pub enum Route {
         key_hex: Option<String>,
     },
     Space,
+    Audit,
 }
 
 impl Route {
@@ -25,6 +26,7 @@ impl Route {
             }
             (Some("browse"), _) => Route::Browse { key_hex: None },
             (Some("space"), _) => Route::Space,
+            (Some("audit"), _) => Route::Audit,
             _ => Route::Overview,
         }
     }
@@ -35,6 +37,7 @@ impl Route {
             Route::Browse { key_hex: None } => "#/browse".into(),
             Route::Browse { key_hex: Some(k) } => format!("#/browse/{k}"),
             Route::Space => "#/space".into(),
+            Route::Audit => "#/audit".into(),
         }
     }
 }
@@ -52,6 +55,7 @@ mod tests {
                 key_hex: Some("2f6b".into()),
             },
             Route::Space,
+            Route::Audit,
         ] {
             assert_eq!(Route::parse(&r.href()), r);
         }

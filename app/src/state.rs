@@ -4,7 +4,7 @@
 use etcd_lens_core::inspect::Header;
 use etcd_lens_core::trailer::TrailerStatus;
 
-use crate::protocol::{FromWorker, KeyDetail, KeyPage, Overview, Phase, SecretPrompt};
+use crate::protocol::{AuditView, FromWorker, KeyDetail, KeyPage, Overview, Phase, SecretPrompt};
 
 #[derive(Debug, Clone, Default)]
 pub struct Inspection {
@@ -32,6 +32,8 @@ pub struct Inspection {
     pub unlock_error: Option<String>,
     /// Layers peeled off (age, compression).
     pub layers: Vec<String>,
+    pub audit_seq: u32,
+    pub audit: Option<AuditView>,
 }
 
 impl Inspection {
@@ -45,6 +47,7 @@ impl Inspection {
             busy: true,
             list_seq: self.list_seq,
             detail_seq: self.detail_seq,
+            audit_seq: self.audit_seq,
             worker_ready: self.worker_ready,
             ..Self::default()
         }
@@ -95,8 +98,14 @@ impl Inspection {
                     self.request_error = None;
                 }
             }
+            FromWorker::Audit { seq, audit } => {
+                if seq == self.audit_seq {
+                    self.audit = Some(*audit);
+                    self.request_error = None;
+                }
+            }
             FromWorker::RequestFailed { seq, message } => {
-                if seq == self.list_seq || seq == self.detail_seq {
+                if seq == self.list_seq || seq == self.detail_seq || seq == self.audit_seq {
                     self.request_error = Some(message);
                 }
             }

@@ -14,8 +14,8 @@ use etcd_lens_core::{MemSource, ReadAt, bolt};
 use prost::Message;
 
 use crate::protocol::{
-    KeyDetail, KeyPage, KeyQuery, KeyRow, MemberView, Overview, RevisionView, RoleView,
-    SecretPrompt, SpaceRow, StatusView, UnlockSecret, UserView,
+    AuditView, FindingRow, KeyDetail, KeyPage, KeyQuery, KeyRow, MemberView, Overview,
+    RevisionView, RoleView, SecretPrompt, SpaceRow, StatusView, UnlockSecret, UserView,
 };
 
 /// Longest list page the page may ask for.
@@ -113,6 +113,8 @@ pub fn unlock(
 
 /// An open snapshot and what was learned about it.
 pub struct Opened {
+    /// The file was age-encrypted (for the `snapshot-not-encrypted` finding).
+    pub opened_with_age: bool,
     pub snap: Snapshot<'static>,
     pub index: KeyIndex,
     pub overview: Overview,
@@ -213,6 +215,7 @@ pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
             .collect(),
     };
     Ok(Opened {
+        opened_with_age: false,
         snap,
         index,
         overview,
@@ -514,6 +517,25 @@ mod tests {
     }
 
     #[test]
+    fn audit_of_the_auger_file_reports_no_encryption_and_exports() {
+        let o = auger();
+        let a = audit(&o, None).unwrap();
+        let rules: Vec<_> = a.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert!(rules.contains(&"snapshot-not-encrypted"), "{rules:?}");
+        assert!(
+            !rules.contains(&"secret-plaintext"),
+            "the auger file has no Secrets: {rules:?}"
+        );
+        assert!(
+            a.json.starts_with("{\"census\":"),
+            "{}",
+            &a.json[..40.min(a.json.len())]
+        );
+        assert!(a.sarif.contains("2.1.0"));
+        assert!(audit(&o, Some("not: [valid")).is_err());
+    }
+
+    #[test]
     fn key_detail_decodes_the_pod() {
         let o = auger();
         let d = key_detail(&o, &hex::encode("/registry/pods/default/pi-dqtsw")).unwrap();
@@ -527,4 +549,91 @@ mod tests {
         assert!(key_detail(&o, "zz").is_err());
         assert!(key_detail(&o, &hex::encode("/nope")).is_err());
     }
+}
+
+/// Run the secret audit and prepare its exports.
+pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, String> {
+    let encryption = match encryption_config.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(yaml) => Some(
+            etcd_lens_core::audit::EncryptionConfig::parse(yaml)
+                .map_err(|e| format!("the EncryptionConfiguration does not parse: {e}"))?,
+        ),
+        None => None,
+    };
+    let opts = etcd_lens_core::audit::AuditOptions {
+        encryption,
+        opened_with_age: o.opened_with_age,
+        ..Default::default()
+    };
+    let r = etcd_lens_core::audit::audit(&o.snap, &o.index, &opts).map_err(|e| e.to_string())?;
+    let c = &r.census;
+    let map = |m: &std::collections::BTreeMap<String, u64>| {
+        if m.is_empty() {
+            "none".to_string()
+        } else {
+            m.iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let mut census = vec![
+        ("Secrets".to_string(), c.secrets_total.to_string()),
+        ("stored in plaintext".to_string(), c.plaintext.to_string()),
+        ("encrypted".to_string(), c.encrypted.to_string()),
+        ("unreadable".to_string(), c.unreadable.to_string()),
+        ("per provider".to_string(), map(&c.per_provider)),
+        ("per key".to_string(), map(&c.per_key)),
+        ("plaintext by type".to_string(), map(&c.plaintext_types)),
+        (
+            "objects scanned for credentials".to_string(),
+            c.objects_scanned.to_string(),
+        ),
+        (
+            "free/unreachable pages scanned".to_string(),
+            c.unreachable_pages_scanned.to_string(),
+        ),
+    ];
+    if let Some(d) = &c.decrypted {
+        census.push(("decrypted with the configuration".to_string(), map(d)));
+    }
+    if let Some(n) = c.undecryptable {
+        census.push((
+            "not decryptable with the configuration".to_string(),
+            n.to_string(),
+        ));
+    }
+    if let Some(n) = c.needs_kms {
+        census.push(("need the KMS to decrypt".to_string(), n.to_string()));
+    }
+    let findings = r
+        .findings
+        .iter()
+        .map(|f| FindingRow {
+            rule: f.rule.id().to_string(),
+            severity: f.severity.as_str().to_string(),
+            key: f.key.clone().unwrap_or_default(),
+            key_hex: f
+                .key
+                .as_deref()
+                .map(|k| hex::encode(k.as_bytes()))
+                .unwrap_or_default(),
+            namespace: f.namespace.clone().unwrap_or_default(),
+            name: f.name.clone().unwrap_or_default(),
+            revision: f.revision,
+            provider: f.provider.clone().unwrap_or_default(),
+            key_name: f.key_name.clone().unwrap_or_default(),
+            message: f.message.clone(),
+        })
+        .collect();
+    use etcd_lens_core::audit::export;
+    Ok(AuditView {
+        census,
+        findings,
+        warnings: r.warnings.clone(),
+        json: export::to_json(&r),
+        csv: export::to_csv(&r),
+        sarif: export::to_sarif(&r, "snapshot.db"),
+        html: export::to_html(&r, "etcd-lens secret audit"),
+    })
 }

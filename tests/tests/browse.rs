@@ -201,6 +201,62 @@ async fn secret_values_are_masked_until_revealed_and_nothing_is_sent() {
     b.wait_text("secret-data.password", |t| t == "hunter2")
         .await;
 
+    // The audit names the plaintext Secret and that the file itself was not encrypted.
+    b.client
+        .find(Locator::Css("[data-testid=tab-audit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text("finding-count", |t| t.ends_with("findings"))
+        .await;
+    let findings = b
+        .client
+        .find_all(Locator::Css("[data-testid=finding]"))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for f in findings {
+        seen.push((
+            f.attr("data-rule").await.unwrap().unwrap(),
+            f.attr("data-key").await.unwrap().unwrap(),
+        ));
+    }
+    assert!(
+        seen.contains(&(
+            "secret-plaintext".into(),
+            "/registry/secrets/default/db-password".into()
+        )),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|(r, _)| r == "snapshot-not-encrypted"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|(r, _)| r == "etcd-auth-disabled"),
+        "{seen:?}"
+    );
+    let body = b.body_text().await;
+    assert!(
+        !body.contains("hunter2") || body.contains("secret-data"),
+        "the audit shows a Secret value"
+    );
+    let export = b
+        .client
+        .find(Locator::Css("[data-testid=export-sarif]"))
+        .await
+        .unwrap();
+    assert!(
+        export
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap()
+            .starts_with("data:application/sarif+json")
+    );
+
     // Everything above ran in the tab: not one request reached the server or left the page.
     assert_eq!(
         server.state.requests(),

@@ -91,6 +91,15 @@ fn handle(ev: &MessageEvent, post: &dyn Fn(&FromWorker)) {
                 },
             }
         }
+        ToWorker::Audit {
+            seq,
+            encryption_config,
+        } => reply(seq, post, |o| {
+            worker_model::audit(o, encryption_config.as_deref()).map(|a| FromWorker::Audit {
+                seq,
+                audit: Box::new(a),
+            })
+        }),
         ToWorker::List { seq, query } => reply(seq, post, |o| {
             list(o, &query).map(|page| FromWorker::Keys { seq, page })
         }),
@@ -136,18 +145,24 @@ fn peel_and_open(
             Ok(())
         }
         Peeled::Ready(src) => {
+            let with_age = layers.iter().any(|l| l.starts_with("age ("));
             post(&FromWorker::Layers { layers });
-            open(src, post)
+            open(src, with_age, post)
         }
     }
 }
 
-fn open(src: &'static dyn ReadAt, post: &dyn Fn(&FromWorker)) -> Result<(), String> {
+fn open(
+    src: &'static dyn ReadAt,
+    with_age: bool,
+    post: &dyn Fn(&FromWorker),
+) -> Result<(), String> {
     let header = inspect::open(src).map_err(|e| e.to_string())?;
     post(&FromWorker::Header {
         header: Box::new(header),
     });
-    let opened = worker_model::open(src)?;
+    let mut opened = worker_model::open(src)?;
+    opened.opened_with_age = with_age;
     post(&FromWorker::Overview {
         overview: Box::new(opened.overview.clone()),
     });

@@ -1,5 +1,6 @@
 //! View pieces: one file per screen part. They read signals and never touch bytes.
 
+pub mod audit;
 pub mod drop_zone;
 pub mod file_report;
 pub mod key_detail;

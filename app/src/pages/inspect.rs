@@ -4,6 +4,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use web_sys::File;
 
+use crate::components::audit::AuditPanel;
 use crate::components::drop_zone::DropZone;
 use crate::components::file_report::FileReport;
 use crate::components::key_detail::KeyDetailView;
@@ -108,6 +109,17 @@ pub fn InspectPage() -> impl IntoView {
         }
     });
 
+    let run_audit = move |encryption_config: Option<String>| {
+        let seq = state.with_untracked(|s| s.audit_seq) + 1;
+        state.update(|s| {
+            s.audit_seq = seq;
+            s.audit = None;
+        });
+        send(ToWorker::Audit {
+            seq,
+            encryption_config,
+        });
+    };
     let busy = Memo::new(move |_| state.with(|s| s.busy));
     let tab = move |r: Route, label: &'static str, id: &'static str| {
         let href = r.href();
@@ -137,6 +149,7 @@ pub fn InspectPage() -> impl IntoView {
                     {tab(Route::Overview, "Overview", "tab-overview")}
                     {tab(Route::Browse { key_hex: None }, "Browse keys", "tab-browse")}
                     {tab(Route::Space, "Space", "tab-space")}
+                    {tab(Route::Audit, "Secret audit", "tab-audit")}
                 </nav>
                 {move || match route.get() {
                     Route::Overview => view! { <OverviewView state /> }.into_any(),
@@ -148,6 +161,7 @@ pub fn InspectPage() -> impl IntoView {
                     }
                     .into_any(),
                     Route::Space => view! { <SpaceView state /> }.into_any(),
+                    Route::Audit => view! { <AuditPanel state on_run=run_audit /> }.into_any(),
                 }}
             </Show>
         </main>
