@@ -62,14 +62,21 @@ impl Browser {
         self.client.goto(url).await.expect("navigating");
     }
 
-    /// Give a file to the page's file input.
+    /// Give a file to the page's file input (waiting for the page to render it).
     pub async fn pick_file(&self, path: &std::path::Path) {
-        let input = self
-            .client
-            .find(Locator::Css("[data-testid=file-input]"))
-            .await
-            .expect("file input");
         let path = path.canonicalize().expect("an existing file");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let input = loop {
+            match self
+                .client
+                .find(Locator::Css("[data-testid=file-input]"))
+                .await
+            {
+                Ok(el) => break el,
+                Err(e) if Instant::now() > deadline => panic!("no file input on the page: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
         input
             .send_keys(path.to_str().expect("utf-8 path"))
             .await
