@@ -270,6 +270,10 @@ pub struct KeyDetail {
     /// For encrypted values: provider and key name.
     pub provider: Option<String>,
     pub key_name: Option<String>,
+    /// Decrypted here with this key of the pasted EncryptionConfiguration.
+    pub decrypted_with: Option<String>,
+    /// Why an encrypted value was not decrypted with the pasted configuration.
+    pub decrypt_error: Option<String>,
     pub api_version: Option<String>,
     pub kind: Option<String>,
     /// The decoded object as JSON text (pretty), when it decodes.

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use etcd_lens_core::age::{self, AgeFormat, AgeSource, Secret, SecretNeeded};
+use etcd_lens_core::audit::{Decryption, EncryptionConfig};
 use etcd_lens_core::container::{self, Layer};
 use etcd_lens_core::k8s::{self, DEFAULT_PREFIX, Encoding, StatsBuilder};
 use etcd_lens_core::mvcc::{KeyIndex, KeyValue};
@@ -115,6 +116,9 @@ pub fn unlock(
 pub struct Opened {
     /// The file was age-encrypted (for the `snapshot-not-encrypted` finding).
     pub opened_with_age: bool,
+    /// The EncryptionConfiguration the user pasted for the audit: also used to
+    /// show encrypted objects decrypted (masked like plaintext ones).
+    pub encryption: std::cell::RefCell<Option<EncryptionConfig>>,
     pub snap: Snapshot<'static>,
     pub index: KeyIndex,
     pub overview: Overview,
@@ -216,6 +220,7 @@ pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
     };
     Ok(Opened {
         opened_with_age: false,
+        encryption: std::cell::RefCell::new(None),
         snap,
         index,
         overview,
@@ -355,8 +360,50 @@ pub fn key_detail(o: &Opened, key_hex: &str) -> Result<KeyDetail, String> {
         _ => (None, None),
     };
     let (mut api_version, mut kind, mut object_json, mut decode_error) = (None, None, None, None);
+    let (mut decrypted_with, mut decrypt_error) = (None, None);
+    let mut plaintext = None;
+    if live.is_some()
+        && matches!(encoding, Encoding::Encrypted(_))
+        && let Some(cfg) = o.encryption.borrow().as_ref()
+    {
+        let resource = k8s::parse_key(&key, DEFAULT_PREFIX)
+            .map(|k| k.qualified_resource())
+            .unwrap_or_default();
+        match cfg.decrypt(&resource, &key, value) {
+            Decryption::Decrypted {
+                key: k,
+                plaintext: p,
+            } => {
+                decrypted_with = Some(format!("{} key {:?}", k.provider, k.key_name));
+                plaintext = Some(p);
+            }
+            Decryption::NoKey { key: k } => {
+                decrypt_error = Some(format!(
+                    "the EncryptionConfiguration has no {} key named {:?} for {resource}: a restore with it would lose this object",
+                    k.provider, k.key_name
+                ));
+            }
+            Decryption::Failed { key: k, reason } => {
+                decrypt_error = Some(format!(
+                    "{} key {:?} does not decrypt this value: {reason}",
+                    k.provider, k.key_name
+                ));
+            }
+            Decryption::NeedsKms { key: k } => {
+                decrypt_error = Some(format!(
+                    "{} {:?}: only the KMS plugin can decrypt this value",
+                    k.provider, k.key_name
+                ));
+            }
+            Decryption::Unsupported { key: k } => {
+                decrypt_error = Some(format!("provider {} is not supported", k.provider));
+            }
+            Decryption::NotEncrypted => {}
+        }
+    }
+    let decodable: &[u8] = plaintext.as_deref().unwrap_or(value);
     if live.is_some() {
-        match k8s::decode(value) {
+        match k8s::decode(decodable) {
             Ok(obj) => {
                 api_version = Some(obj.api_version.clone());
                 kind = Some(obj.kind.clone());
@@ -379,6 +426,8 @@ pub fn key_detail(o: &Opened, key_hex: &str) -> Result<KeyDetail, String> {
         encoding: encoding.name().to_string(),
         provider,
         key_name,
+        decrypted_with,
+        decrypt_error,
         api_version,
         kind,
         object_json,
@@ -422,6 +471,94 @@ fn cap_text(t: &str, cap: usize) -> String {
         end -= 1;
     }
     format!("{}\n… ({} more bytes)", &t[..end], t.len() - end)
+}
+
+/// Run the secret audit and prepare its exports.
+pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, String> {
+    let encryption = match encryption_config.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(yaml) => Some(
+            EncryptionConfig::parse(yaml)
+                .map_err(|e| format!("the EncryptionConfiguration does not parse: {e}"))?,
+        ),
+        None => None,
+    };
+    o.encryption.replace(encryption.clone());
+    let opts = etcd_lens_core::audit::AuditOptions {
+        encryption,
+        opened_with_age: o.opened_with_age,
+        ..Default::default()
+    };
+    let r = etcd_lens_core::audit::audit(&o.snap, &o.index, &opts).map_err(|e| e.to_string())?;
+    let c = &r.census;
+    let map = |m: &std::collections::BTreeMap<String, u64>| {
+        if m.is_empty() {
+            "none".to_string()
+        } else {
+            m.iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let mut census = vec![
+        ("Secrets".to_string(), c.secrets_total.to_string()),
+        ("stored in plaintext".to_string(), c.plaintext.to_string()),
+        ("encrypted".to_string(), c.encrypted.to_string()),
+        ("unreadable".to_string(), c.unreadable.to_string()),
+        ("per provider".to_string(), map(&c.per_provider)),
+        ("per key".to_string(), map(&c.per_key)),
+        ("plaintext by type".to_string(), map(&c.plaintext_types)),
+        (
+            "objects scanned for credentials".to_string(),
+            c.objects_scanned.to_string(),
+        ),
+        (
+            "free/unreachable pages scanned".to_string(),
+            c.unreachable_pages_scanned.to_string(),
+        ),
+    ];
+    if let Some(d) = &c.decrypted {
+        census.push(("decrypted with the configuration".to_string(), map(d)));
+    }
+    if let Some(n) = c.undecryptable {
+        census.push((
+            "not decryptable with the configuration".to_string(),
+            n.to_string(),
+        ));
+    }
+    if let Some(n) = c.needs_kms {
+        census.push(("need the KMS to decrypt".to_string(), n.to_string()));
+    }
+    let findings = r
+        .findings
+        .iter()
+        .map(|f| FindingRow {
+            rule: f.rule.id().to_string(),
+            severity: f.severity.as_str().to_string(),
+            key: f.key.clone().unwrap_or_default(),
+            key_hex: f
+                .key
+                .as_deref()
+                .map(|k| hex::encode(k.as_bytes()))
+                .unwrap_or_default(),
+            namespace: f.namespace.clone().unwrap_or_default(),
+            name: f.name.clone().unwrap_or_default(),
+            revision: f.revision,
+            provider: f.provider.clone().unwrap_or_default(),
+            key_name: f.key_name.clone().unwrap_or_default(),
+            message: f.message.clone(),
+        })
+        .collect();
+    use etcd_lens_core::audit::export;
+    Ok(AuditView {
+        census,
+        findings,
+        warnings: r.warnings.clone(),
+        json: export::to_json(&r),
+        csv: export::to_csv(&r),
+        sarif: export::to_sarif(&r, "snapshot.db"),
+        html: export::to_html(&r, "etcd-lens secret audit"),
+    })
 }
 
 #[cfg(test)]
@@ -549,91 +686,4 @@ mod tests {
         assert!(key_detail(&o, "zz").is_err());
         assert!(key_detail(&o, &hex::encode("/nope")).is_err());
     }
-}
-
-/// Run the secret audit and prepare its exports.
-pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, String> {
-    let encryption = match encryption_config.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(yaml) => Some(
-            etcd_lens_core::audit::EncryptionConfig::parse(yaml)
-                .map_err(|e| format!("the EncryptionConfiguration does not parse: {e}"))?,
-        ),
-        None => None,
-    };
-    let opts = etcd_lens_core::audit::AuditOptions {
-        encryption,
-        opened_with_age: o.opened_with_age,
-        ..Default::default()
-    };
-    let r = etcd_lens_core::audit::audit(&o.snap, &o.index, &opts).map_err(|e| e.to_string())?;
-    let c = &r.census;
-    let map = |m: &std::collections::BTreeMap<String, u64>| {
-        if m.is_empty() {
-            "none".to_string()
-        } else {
-            m.iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
-    let mut census = vec![
-        ("Secrets".to_string(), c.secrets_total.to_string()),
-        ("stored in plaintext".to_string(), c.plaintext.to_string()),
-        ("encrypted".to_string(), c.encrypted.to_string()),
-        ("unreadable".to_string(), c.unreadable.to_string()),
-        ("per provider".to_string(), map(&c.per_provider)),
-        ("per key".to_string(), map(&c.per_key)),
-        ("plaintext by type".to_string(), map(&c.plaintext_types)),
-        (
-            "objects scanned for credentials".to_string(),
-            c.objects_scanned.to_string(),
-        ),
-        (
-            "free/unreachable pages scanned".to_string(),
-            c.unreachable_pages_scanned.to_string(),
-        ),
-    ];
-    if let Some(d) = &c.decrypted {
-        census.push(("decrypted with the configuration".to_string(), map(d)));
-    }
-    if let Some(n) = c.undecryptable {
-        census.push((
-            "not decryptable with the configuration".to_string(),
-            n.to_string(),
-        ));
-    }
-    if let Some(n) = c.needs_kms {
-        census.push(("need the KMS to decrypt".to_string(), n.to_string()));
-    }
-    let findings = r
-        .findings
-        .iter()
-        .map(|f| FindingRow {
-            rule: f.rule.id().to_string(),
-            severity: f.severity.as_str().to_string(),
-            key: f.key.clone().unwrap_or_default(),
-            key_hex: f
-                .key
-                .as_deref()
-                .map(|k| hex::encode(k.as_bytes()))
-                .unwrap_or_default(),
-            namespace: f.namespace.clone().unwrap_or_default(),
-            name: f.name.clone().unwrap_or_default(),
-            revision: f.revision,
-            provider: f.provider.clone().unwrap_or_default(),
-            key_name: f.key_name.clone().unwrap_or_default(),
-            message: f.message.clone(),
-        })
-        .collect();
-    use etcd_lens_core::audit::export;
-    Ok(AuditView {
-        census,
-        findings,
-        warnings: r.warnings.clone(),
-        json: export::to_json(&r),
-        csv: export::to_csv(&r),
-        sarif: export::to_sarif(&r, "snapshot.db"),
-        html: export::to_html(&r, "etcd-lens secret audit"),
-    })
 }

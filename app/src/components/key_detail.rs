@@ -71,6 +71,8 @@ fn render(
             <dt>"value"</dt><dd data-testid="detail-size">{format!("{} ({})", d.value_size, human_bytes(d.value_size))}</dd>
             <dt>"encoding"</dt><dd data-testid="detail-encoding">{d.encoding.clone()}
                 {d.provider.clone().map(|p| format!(" — provider {p}, key {}", d.key_name.clone().unwrap_or_default()))}</dd>
+            {d.decrypted_with.clone().map(|k| view! { <dt>"decrypted"</dt><dd data-testid="detail-decrypted">{format!("in this tab with {k}")}</dd> })}
+            {d.decrypt_error.clone().map(|e| view! { <dt>"not decrypted"</dt><dd class="error" data-testid="detail-decrypt-error">{e}</dd> })}
             <dt>"kind"</dt><dd data-testid="detail-kind">{match (&d.api_version, &d.kind) {
                 (Some(a), Some(k)) => format!("{a} {k}"),
                 _ => "—".into(),
