@@ -109,6 +109,28 @@ async fn pasted_encryption_config_decrypts_locally_and_masks() {
         Some("/registry/secrets/prod/orphan")
     );
 
+    // Sorting by key orders the rows by key; the severity order puts the worst first.
+    b.client
+        .find(Locator::Css("[data-testid=sort-key]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut keys = Vec::new();
+    for f in b
+        .client
+        .find_all(Locator::Css("[data-testid=finding]"))
+        .await
+        .unwrap()
+    {
+        keys.push(f.attr("data-key").await.unwrap().unwrap_or_default());
+    }
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert!(keys.len() >= 3, "{keys:?}");
+
     // The decrypted Secret, masked like a plaintext one until revealed.
     let hex: String = "/registry/secrets/prod/api-key"
         .bytes()

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::AuditView;
+use crate::protocol::{AuditView, FindingRow};
 use crate::route::Route;
 use crate::state::Inspection;
 
@@ -17,6 +17,7 @@ where
     let config = RwSignal::new(String::new());
     let rule = RwSignal::new(String::new());
     let namespace = RwSignal::new(String::new());
+    let sort = RwSignal::new((Column::Severity, false));
     let run = move |_| {
         let c = config.get_untracked();
         on_run((!c.trim().is_empty()).then_some(c));
@@ -37,7 +38,7 @@ where
                 <p class="hint">"It is used here, in this tab, to decrypt aescbc, aesgcm and secretbox values; it is not sent anywhere."</p>
             </details>
             <button data-testid="run-audit" on:click=run>"Run the audit"</button>
-            {move || audit.get().map(|a| render(a, rule, namespace))}
+            {move || audit.get().map(|a| render(a, rule, namespace, sort))}
         </section>
     }
 }
@@ -65,7 +66,62 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-fn render(a: AuditView, rule: RwSignal<String>, namespace: RwSignal<String>) -> impl IntoView {
+/// A sortable column of the findings table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Severity,
+    Rule,
+    Key,
+    Namespace,
+    Revision,
+}
+
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+/// Sort findings by `column`; ties keep the core's order (severity, then key).
+pub fn sort_rows(rows: &mut [FindingRow], column: Column, ascending: bool) {
+    rows.sort_by(|a, b| {
+        let o = match column {
+            Column::Severity => severity_rank(&a.severity).cmp(&severity_rank(&b.severity)),
+            Column::Rule => a.rule.cmp(&b.rule),
+            Column::Key => a.key.cmp(&b.key),
+            Column::Namespace => a.namespace.cmp(&b.namespace),
+            Column::Revision => a.revision.cmp(&b.revision),
+        };
+        if ascending { o } else { o.reverse() }
+    });
+}
+
+fn header(label: &'static str, column: Column, sort: RwSignal<(Column, bool)>) -> impl IntoView {
+    let id = format!("sort-{}", label.to_lowercase());
+    let state = move || match sort.get() {
+        (c, true) if c == column => "ascending",
+        (c, false) if c == column => "descending",
+        _ => "none",
+    };
+    view! {
+        <th scope="col" aria-sort=state>
+            <button class="sort" data-testid=id on:click=move |_| sort.update(|(c, asc)| {
+                if *c == column { *asc = !*asc } else { *c = column; *asc = column != Column::Severity }
+            })>{label}</button>
+        </th>
+    }
+}
+
+fn render(
+    a: AuditView,
+    rule: RwSignal<String>,
+    namespace: RwSignal<String>,
+    sort: RwSignal<(Column, bool)>,
+) -> impl IntoView {
     let mut rules: Vec<String> = a.findings.iter().map(|f| f.rule.clone()).collect();
     rules.sort();
     rules.dedup();
@@ -80,9 +136,15 @@ fn render(a: AuditView, rule: RwSignal<String>, namespace: RwSignal<String>) -> 
     let findings = a.findings.clone();
     let rows = move || {
         let (r, n) = (rule.get(), namespace.get());
-        findings
+        let mut shown: Vec<FindingRow> = findings
             .iter()
             .filter(|f| (r.is_empty() || f.rule == r) && (n.is_empty() || f.namespace == n))
+            .cloned()
+            .collect();
+        let (column, ascending) = sort.get();
+        sort_rows(&mut shown, column, ascending);
+        shown
+            .iter()
             .map(|f| {
                 let key = if f.key_hex.is_empty() {
                     view! { <span>{f.key.clone()}</span> }.into_any()
@@ -133,11 +195,56 @@ fn render(a: AuditView, rule: RwSignal<String>, namespace: RwSignal<String>) -> 
         </div>
         <table class="grid findings" data-testid="findings">
             <thead><tr>
-                <th scope="col">"severity"</th><th scope="col">"rule"</th><th scope="col">"key"</th>
-                <th scope="col">"namespace"</th><th scope="col">"revision"</th><th scope="col">"provider / key"</th><th scope="col">"finding"</th>
+                {header("Severity", Column::Severity, sort)}
+                {header("Rule", Column::Rule, sort)}
+                {header("Key", Column::Key, sort)}
+                {header("Namespace", Column::Namespace, sort)}
+                {header("Revision", Column::Revision, sort)}
+                <th scope="col">"provider / key"</th><th scope="col">"finding"</th>
             </tr></thead>
             <tbody>{rows}</tbody>
         </table>
         {(!a.warnings.is_empty()).then(|| view! { <ul class="warnings">{a.warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul> })}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(sev: &str, key: &str, rev: i64) -> FindingRow {
+        FindingRow {
+            rule: "r".into(),
+            severity: sev.into(),
+            key: key.into(),
+            key_hex: String::new(),
+            namespace: String::new(),
+            name: String::new(),
+            revision: Some(rev),
+            provider: String::new(),
+            key_name: String::new(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn sorts_by_severity_rank_not_by_name() {
+        let mut rows = vec![
+            row("low", "a", 3),
+            row("critical", "b", 1),
+            row("medium", "c", 2),
+        ];
+        sort_rows(&mut rows, Column::Severity, false);
+        assert_eq!(
+            rows.iter().map(|r| r.severity.as_str()).collect::<Vec<_>>(),
+            ["critical", "medium", "low"]
+        );
+        sort_rows(&mut rows, Column::Revision, true);
+        assert_eq!(
+            rows.iter().map(|r| r.revision.unwrap()).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        sort_rows(&mut rows, Column::Key, false);
+        assert_eq!(rows[0].key, "c");
     }
 }
