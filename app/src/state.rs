@@ -119,21 +119,7 @@ impl Inspection {
     }
 }
 
-/// "1.2 MiB"-style sizes, exact bytes beside them in the page.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
+pub use etcd_lens_core::units::human_bytes;
 
 #[cfg(test)]
 mod tests {
@@ -183,12 +169,5 @@ mod tests {
             },
         });
         assert_eq!(s.keys.unwrap().total, 3);
-    }
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(20480), "20.0 KiB");
-        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
     }
 }

@@ -23,6 +23,7 @@ pub mod snapshot;
 pub mod source;
 pub mod status;
 pub mod trailer;
+pub mod units;
 pub mod yaml;
 
 pub use source::{MemSource, ReadAt, SourceError};

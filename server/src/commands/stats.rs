@@ -5,6 +5,7 @@
 //! history until a later one of the same key is met; the last one is live unless it
 //! is a deletion. Memory: one size per key, never a value. Nothing is decoded.
 
+use etcd_lens_core::units::human_bytes;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::process::ExitCode;
@@ -73,21 +74,6 @@ pub fn db_stats(db: &Db<'_>, prefix: &str, top: usize) -> anyhow::Result<DbStats
     Ok(stats.finish())
 }
 
-fn human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 fn table(title: &str, rows: &[(String, &Usage)]) -> anyhow::Result<()> {
     let w = rows
         .iter()
@@ -103,9 +89,9 @@ fn table(title: &str, rows: &[(String, &Usage)]) -> anyhow::Result<()> {
         out(&format!(
             "{name:<w$}  {:>8}  {:>11}  {:>9}  {:>13}",
             u.objects,
-            human(u.live_value_bytes),
+            human_bytes(u.live_value_bytes),
             u.history_revisions,
-            human(u.history_value_bytes)
+            human_bytes(u.history_value_bytes)
         ))?;
     }
     Ok(())
@@ -125,9 +111,9 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<ExitCode> {
     out(&format!(
         "{} live objects, {} of live values; {} retained older revisions, {} of history",
         t.objects,
-        human(t.live_value_bytes),
+        human_bytes(t.live_value_bytes),
         t.history_revisions,
-        human(t.history_value_bytes)
+        human_bytes(t.history_value_bytes)
     ))?;
     out("")?;
     let rows: Vec<(String, &Usage)> = s
