@@ -26,6 +26,8 @@ pub enum ToWorker {
     },
     /// The secret for an age-encrypted file (after `NeedSecret`).
     Unlock { secret: UnlockSecret },
+    /// The children of one node of the key tree (`""` for the root).
+    Tree { seq: u32, prefix: String },
 }
 
 /// What the user typed or pasted to open an age file. Stays in the tab.
@@ -57,12 +59,40 @@ pub struct KeyQuery {
     pub limit: u32,
 }
 
-/// What a progress report is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The passes over the file, in the order the worker runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    /// The walk over every bucket for `etcdutl snapshot status` (the overview waits for it).
+    Status,
+    /// The scan of the `key` bucket that the key list and history need.
+    Index,
+    /// bbolt's consistency check over every page.
+    Check,
+    /// Bytes per resource and namespace.
+    Space,
     /// SHA-256 over the database bytes, for the trailer.
     Hashing,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 5] = [
+        Phase::Status,
+        Phase::Index,
+        Phase::Check,
+        Phase::Space,
+        Phase::Hashing,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Status => "snapshot status (every bucket walked)",
+            Phase::Index => "key index (the key bucket scanned)",
+            Phase::Check => "consistency check (every page)",
+            Phase::Space => "space per resource and namespace",
+            Phase::Hashing => "SHA-256 of the file",
+        }
+    }
 }
 
 /// Worker → page.
@@ -91,10 +121,40 @@ pub enum FromWorker {
     Overview {
         overview: Box<Overview>,
     },
+    /// Bytes read so far in a pass; `elapsed_ms` since the pass began.
     Progress {
         phase: Phase,
         done_bytes: u64,
         total_bytes: u64,
+        elapsed_ms: f64,
+    },
+    /// A background pass failed; the rest of the file stays usable.
+    PhaseFailed {
+        phase: Phase,
+        message: String,
+    },
+    /// A pass is over.
+    PhaseDone {
+        phase: Phase,
+        elapsed_ms: f64,
+    },
+    /// The key index is built: the key list, tree and history can be asked for.
+    Indexed {
+        index: Box<IndexView>,
+    },
+    /// The consistency check is over.
+    Checked {
+        check: Box<CheckView>,
+    },
+    /// Bytes per resource and namespace are counted.
+    Space {
+        space: Box<SpaceUsage>,
+    },
+    /// The children of a node of the key tree, for the request with this `seq`.
+    Tree {
+        seq: u32,
+        prefix: String,
+        nodes: Vec<TreeNode>,
     },
     Trailer {
         status: TrailerStatus,
@@ -172,7 +232,7 @@ pub struct RoleView {
 }
 
 /// Bytes per resource (or namespace) for the space view.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpaceRow {
     pub name: String,
     pub objects: u64,
@@ -180,7 +240,62 @@ pub struct SpaceRow {
     pub history_bytes: u64,
 }
 
-/// The first screen after opening.
+/// One node of the key tree: the keys under `prefix`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeNode {
+    /// The last path segment (`secrets/`), for display.
+    pub segment: String,
+    /// The whole prefix (`/registry/secrets/`), for the next request and the list filter.
+    pub prefix: String,
+    /// Live keys under this prefix (the key itself included).
+    pub keys: u64,
+    /// Bytes of their live values.
+    pub bytes: u64,
+    /// A live key equals this prefix exactly.
+    pub key_hex: Option<String>,
+    /// Keys below this node, i.e. it can be expanded.
+    pub has_children: bool,
+}
+
+/// Keys by how many revisions of them are retained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistogramBin {
+    /// `1`, `2`, `3–4`, …
+    pub label: String,
+    pub keys: u64,
+}
+
+/// What the key index tells: counts and the revisions histogram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexView {
+    pub live_keys: u64,
+    /// Keys with any retained revision, and revisions retained in all.
+    pub keys_with_history: u64,
+    pub revisions: u64,
+    pub revisions_histogram: Vec<HistogramBin>,
+    /// The keys with the most retained revisions: (key, revisions).
+    pub most_revisions: Vec<(String, u64)>,
+}
+
+/// bbolt's consistency check and page accounting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckView {
+    /// Problems (empty = passed) and warnings.
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+    pub in_use_pages: u64,
+    pub free_pages: u64,
+    pub unreachable_pages: u64,
+}
+
+/// Bytes per resource and per namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceUsage {
+    pub resources: Vec<SpaceRow>,
+    pub namespaces: Vec<SpaceRow>,
+}
+
+/// The first screen after opening: known once the status walk is over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
     /// `None` with `status_error` when etcd's tools would refuse the file.
@@ -200,20 +315,9 @@ pub struct Overview {
     pub alarms: Vec<String>,
     pub leases: u64,
     pub buckets: Vec<String>,
-    pub live_keys: u64,
-    /// Keys with any retained revision, and revisions retained in all.
-    pub keys_with_history: u64,
-    pub revisions: u64,
-    /// Consistency check: problems (empty = passed) and warnings.
-    pub check_problems: Vec<String>,
-    pub check_warnings: Vec<String>,
     pub page_size: u64,
+    /// The database's size by its meta page (high-water mark × page size).
     pub db_bytes: u64,
-    pub in_use_pages: u64,
-    pub free_pages: u64,
-    pub unreachable_pages: u64,
-    pub resources: Vec<SpaceRow>,
-    pub namespaces: Vec<SpaceRow>,
     pub warnings: Vec<String>,
 }
 

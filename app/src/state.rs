@@ -4,7 +4,46 @@
 use etcd_lens_core::inspect::Header;
 use etcd_lens_core::trailer::TrailerStatus;
 
-use crate::protocol::{AuditView, FromWorker, KeyDetail, KeyPage, Overview, Phase, SecretPrompt};
+use std::collections::BTreeMap;
+
+use crate::protocol::{
+    AuditView, CheckView, FromWorker, IndexView, KeyDetail, KeyPage, Overview, Phase, SecretPrompt,
+    SpaceUsage, TreeNode,
+};
+
+/// The pass running now and how far it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PassProgress {
+    pub phase: Phase,
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    pub elapsed_ms: f64,
+}
+
+impl PassProgress {
+    /// Milliseconds left at the rate so far; `None` until there is a rate.
+    pub fn eta_ms(&self) -> Option<f64> {
+        if self.done_bytes == 0 || self.elapsed_ms < 200.0 {
+            return None;
+        }
+        let left = self.total_bytes.saturating_sub(self.done_bytes) as f64;
+        Some(self.elapsed_ms * left / self.done_bytes as f64)
+    }
+
+    pub fn percent(&self) -> f64 {
+        (self.done_bytes as f64 * 100.0 / self.total_bytes.max(1) as f64).min(100.0)
+    }
+}
+
+/// "3 s", "1 min 20 s".
+pub fn human_duration(ms: f64) -> String {
+    let s = (ms / 1000.0).round() as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else {
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Inspection {
@@ -12,6 +51,16 @@ pub struct Inspection {
     pub file_size: Option<u64>,
     pub header: Option<Header>,
     pub overview: Option<Overview>,
+    /// After the overview, in this order: the key index, the check, the space.
+    pub index: Option<IndexView>,
+    pub check: Option<CheckView>,
+    pub space: Option<SpaceUsage>,
+    /// The pass running now.
+    pub progress: Option<PassProgress>,
+    /// Passes over, with their time in milliseconds.
+    pub phases_done: Vec<(Phase, f64)>,
+    /// Passes that failed, and why.
+    pub phase_errors: Vec<(Phase, String)>,
     /// (done, total) bytes of the SHA-256 pass while it runs.
     pub hashing: Option<(u64, u64)>,
     pub trailer: Option<TrailerStatus>,
@@ -34,6 +83,10 @@ pub struct Inspection {
     pub layers: Vec<String>,
     pub audit_seq: u32,
     pub audit: Option<AuditView>,
+    /// Tree requests of this file carry this number; replies for an older file are dropped.
+    pub tree_seq: u32,
+    /// The children of each tree node fetched so far, by prefix.
+    pub tree: BTreeMap<String, Vec<TreeNode>>,
 }
 
 impl Inspection {
@@ -48,6 +101,7 @@ impl Inspection {
             list_seq: self.list_seq,
             detail_seq: self.detail_seq,
             audit_seq: self.audit_seq,
+            tree_seq: self.tree_seq + 1,
             worker_ready: self.worker_ready,
             ..Self::default()
         }
@@ -70,11 +124,40 @@ impl Inspection {
             FromWorker::Header { header } => self.header = Some(*header),
             FromWorker::Overview { overview } => self.overview = Some(*overview),
             FromWorker::Progress {
-                phase: Phase::Hashing,
+                phase,
                 done_bytes,
                 total_bytes,
+                elapsed_ms,
             } => {
-                self.hashing = Some((done_bytes, total_bytes));
+                if phase == Phase::Hashing {
+                    self.hashing = Some((done_bytes, total_bytes));
+                }
+                self.progress = Some(PassProgress {
+                    phase,
+                    done_bytes,
+                    total_bytes,
+                    elapsed_ms,
+                });
+            }
+            FromWorker::PhaseDone { phase, elapsed_ms } => {
+                if self.progress.is_some_and(|p| p.phase == phase) {
+                    self.progress = None;
+                }
+                self.phases_done.push((phase, elapsed_ms));
+            }
+            FromWorker::PhaseFailed { phase, message } => {
+                if phase == Phase::Hashing {
+                    self.hashing = None;
+                }
+                self.phase_errors.push((phase, message));
+            }
+            FromWorker::Indexed { index } => self.index = Some(*index),
+            FromWorker::Checked { check } => self.check = Some(*check),
+            FromWorker::Space { space } => self.space = Some(*space),
+            FromWorker::Tree { seq, prefix, nodes } => {
+                if seq == self.tree_seq {
+                    self.tree.insert(prefix, nodes);
+                }
             }
             FromWorker::Trailer { status } => {
                 self.hashing = None;
@@ -105,16 +188,24 @@ impl Inspection {
                 }
             }
             FromWorker::RequestFailed { seq, message } => {
-                if seq == self.list_seq || seq == self.detail_seq || seq == self.audit_seq {
+                if seq == self.list_seq
+                    || seq == self.detail_seq
+                    || seq == self.audit_seq
+                    || seq == self.tree_seq
+                {
                     self.request_error = Some(message);
                 }
             }
             FromWorker::Failed { message } => {
                 self.busy = false;
                 self.hashing = None;
+                self.progress = None;
                 self.error = Some(message);
             }
-            FromWorker::Finished => self.busy = false,
+            FromWorker::Finished => {
+                self.busy = false;
+                self.progress = None;
+            }
         }
     }
 }
@@ -132,8 +223,11 @@ mod tests {
             phase: Phase::Hashing,
             done_bytes: 5,
             total_bytes: 10,
+            elapsed_ms: 1000.0,
         });
         assert_eq!(s.hashing, Some((5, 10)));
+        let p = s.progress.unwrap();
+        assert_eq!((p.percent(), p.eta_ms()), (50.0, Some(1000.0)));
         s.apply(FromWorker::Trailer {
             status: TrailerStatus::Mismatch {
                 stored: "aa".into(),
@@ -145,6 +239,45 @@ mod tests {
         assert!(s.busy);
         s.apply(FromWorker::Finished);
         assert!(!s.busy);
+    }
+
+    #[test]
+    fn passes_are_recorded_in_order_and_failures_kept() {
+        let mut s = Inspection::default().opening("a.db".into(), 10);
+        s.apply(FromWorker::Progress {
+            phase: Phase::Check,
+            done_bytes: 0,
+            total_bytes: 10,
+            elapsed_ms: 0.0,
+        });
+        assert_eq!(s.progress.unwrap().eta_ms(), None, "no rate yet");
+        s.apply(FromWorker::PhaseDone {
+            phase: Phase::Check,
+            elapsed_ms: 12.0,
+        });
+        assert!(s.progress.is_none());
+        s.apply(FromWorker::PhaseFailed {
+            phase: Phase::Index,
+            message: "bad key".into(),
+        });
+        assert_eq!(s.phases_done, vec![(Phase::Check, 12.0)]);
+        assert_eq!(s.phase_errors.len(), 1);
+        assert_eq!(human_duration(81_400.0), "1 min 21 s");
+        // A tree reply for an older file is dropped.
+        let next = s.opening("b.db".into(), 1);
+        let mut t = next.clone();
+        t.apply(FromWorker::Tree {
+            seq: s.tree_seq,
+            prefix: String::new(),
+            nodes: Vec::new(),
+        });
+        assert!(t.tree.is_empty());
+        t.apply(FromWorker::Tree {
+            seq: next.tree_seq,
+            prefix: String::new(),
+            nodes: Vec::new(),
+        });
+        assert_eq!(t.tree.len(), 1);
     }
 
     #[test]

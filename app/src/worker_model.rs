@@ -1,12 +1,13 @@
 //! What the worker computes for the page, from the core's types into the
 //! protocol's. No browser types here: it is tested natively on real files.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use etcd_lens_core::age::{self, AgeFormat, AgeSource, Secret, SecretNeeded};
 use etcd_lens_core::audit::{Decryption, EncryptionConfig};
-use etcd_lens_core::container::{self, Layer};
+use etcd_lens_core::container::{self, Codec, Layer};
 use etcd_lens_core::k8s::{self, DEFAULT_PREFIX, Encoding, StatsBuilder};
 use etcd_lens_core::mvcc::{KeyIndex, KeyValue};
 use etcd_lens_core::snapshot::Snapshot;
@@ -15,8 +16,9 @@ use etcd_lens_core::{MemSource, ReadAt, bolt};
 use prost::Message;
 
 use crate::protocol::{
-    AuditView, FindingRow, KeyDetail, KeyPage, KeyQuery, KeyRow, MemberView, Overview,
-    RevisionView, RoleView, SecretPrompt, SpaceRow, StatusView, UnlockSecret, UserView,
+    AuditView, CheckView, FindingRow, HistogramBin, IndexView, KeyDetail, KeyPage, KeyQuery,
+    KeyRow, MemberView, Overview, RevisionView, RoleView, SecretPrompt, SpaceRow, SpaceUsage,
+    StatusView, TreeNode, UnlockSecret, UserView,
 };
 
 /// Longest list page the page may ask for.
@@ -25,9 +27,12 @@ pub const MAX_PAGE_ROWS: u32 = 1000;
 const TEXT_CAP_BYTES: usize = 256 * 1024;
 const HEX_CAP_BYTES: usize = 4096;
 
-/// Largest decompressed or de-armored file held in memory. Larger inputs need
-/// spooling to the origin-private file system, which is not built yet.
+/// Largest decompressed or de-armored file held in memory (decompressed files
+/// normally go to private storage instead; see `web::opfs`).
 pub const MAX_IN_MEMORY_BYTES: u64 = 1 << 30;
+/// Largest decompressed file spooled to private storage (well above etcd's
+/// 8 GiB suggested maximum; the browser's quota may stop it sooner).
+pub const MAX_SPOOL_BYTES: u64 = 64 << 30;
 /// Layers peeled at most (e.g. age → zstd → bbolt is two).
 const MAX_LAYERS: usize = 4;
 
@@ -37,24 +42,36 @@ pub enum Peeled {
     Ready(&'static dyn ReadAt),
     /// An age file: ask for this secret.
     NeedSecret(&'static dyn ReadAt, SecretPrompt),
+    /// A compressed file: decompress it somewhere it can be read at random
+    /// (the worker spools it to private storage), then peel on.
+    Compressed(&'static dyn ReadAt, Codec),
+}
+
+/// Decompress into memory (up to [`MAX_IN_MEMORY_BYTES`]): where private
+/// storage is not available, and in native tests.
+pub fn decompress_in_memory(
+    src: &'static dyn ReadAt,
+    codec: Codec,
+    why: &str,
+    layers: &mut Vec<String>,
+) -> Result<&'static dyn ReadAt, String> {
+    let mut out = Vec::new();
+    container::decompress(src, codec, &mut out, MAX_IN_MEMORY_BYTES).map_err(|e| e.to_string())?;
+    layers.push(format!(
+        "{} (decompressed in memory: {} bytes; {why})",
+        codec.name(),
+        out.len()
+    ));
+    Ok(Box::leak(Box::new(MemSource(out))))
 }
 
 /// Peel compression and armor layers, noting each in `layers`.
 pub fn peel(mut src: &'static dyn ReadAt, layers: &mut Vec<String>) -> Result<Peeled, String> {
-    for _ in 0..MAX_LAYERS {
+    // Counted over the whole chain: peeling resumes after each decompression.
+    for _ in layers.len()..MAX_LAYERS {
         match container::detect_source(src).map_err(|e| e.to_string())? {
             Layer::Bbolt | Layer::Unknown => return Ok(Peeled::Ready(src)),
-            Layer::Compressed(codec) => {
-                let mut out = Vec::new();
-                container::decompress(src, codec, &mut out, MAX_IN_MEMORY_BYTES)
-                    .map_err(|e| e.to_string())?;
-                layers.push(format!(
-                    "{} (decompressed in memory: {} bytes)",
-                    codec.name(),
-                    out.len()
-                ));
-                src = Box::leak(Box::new(MemSource(out)));
-            }
+            Layer::Compressed(codec) => return Ok(Peeled::Compressed(src, codec)),
             Layer::Age(AgeFormat::Armored) => {
                 let mut out = Vec::new();
                 age::dearmor(src, &mut out).map_err(|e| e.to_string())?;
@@ -112,19 +129,31 @@ pub fn unlock(
     Ok(Box::leak(Box::new(opened)))
 }
 
-/// An open snapshot and what was learned about it.
+/// An open snapshot and what was learned about it so far.
 pub struct Opened {
     /// The file was age-encrypted (for the `snapshot-not-encrypted` finding).
     pub opened_with_age: bool,
     /// The EncryptionConfiguration the user pasted for the audit: also used to
     /// show encrypted objects decrypted (masked like plaintext ones).
-    pub encryption: std::cell::RefCell<Option<EncryptionConfig>>,
+    pub encryption: RefCell<Option<EncryptionConfig>>,
     pub snap: Snapshot<'static>,
-    pub index: KeyIndex,
+    /// Built by [`index`], after the overview is shown.
+    pub index: Option<KeyIndex>,
     pub overview: Overview,
+    /// The last list query's matches, so scrolling a million keys stays cheap.
+    list_cache: RefCell<Option<ListCache>>,
 }
 
-/// Open, check and index a snapshot: everything the overview shows.
+impl Opened {
+    fn index(&self) -> Result<&KeyIndex, String> {
+        self.index
+            .as_ref()
+            .ok_or_else(|| "the key index is still being built; try again in a moment".into())
+    }
+}
+
+/// Open a snapshot and compute what `etcdutl snapshot status` shows, plus the
+/// etcd meta, members and auth: the overview. One walk over every bucket.
 pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
     let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
     let db = snap.db();
@@ -141,11 +170,8 @@ pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
         ),
         Err(e) => (None, Some(e.to_string())),
     };
-    let report = bolt::check::check(db);
-    let index = snap.key_index().map_err(|e| e.to_string())?;
-    let (resources, namespaces) = space(&snap, &index)?;
     let info = &snap.info;
-    let st = &report.stats;
+    let page_size = u64::from(db.header().page_size);
     let overview = Overview {
         status,
         status_error,
@@ -198,18 +224,8 @@ pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
             .collect(),
         leases: info.leases.len() as u64,
         buckets: info.buckets.iter().map(|b| b.name.clone()).collect(),
-        live_keys: index.live_count(),
-        keys_with_history: index.key_count() as u64,
-        revisions: index.entries,
-        check_problems: report.problems.iter().map(|p| p.message.clone()).collect(),
-        check_warnings: report.warnings.iter().map(|p| p.message.clone()).collect(),
-        page_size: st.page_size,
-        db_bytes: st.high_water.saturating_mul(st.page_size),
-        in_use_pages: st.in_use_pages,
-        free_pages: st.free_pages,
-        unreachable_pages: st.unreachable_pages,
-        resources,
-        namespaces,
+        page_size,
+        db_bytes: db.meta().pgid.0.saturating_mul(page_size),
         warnings: db
             .header()
             .warnings
@@ -220,19 +236,86 @@ pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
     };
     Ok(Opened {
         opened_with_age: false,
-        encryption: std::cell::RefCell::new(None),
+        encryption: RefCell::new(None),
         snap,
-        index,
+        index: None,
         overview,
+        list_cache: RefCell::new(None),
     })
 }
 
+/// Keys listed by name in "most revisions".
+const MOST_REVISIONS: usize = 10;
+
+/// Scan the `key` bucket into the index the key list, tree and history use.
+pub fn index(o: &mut Opened) -> Result<IndexView, String> {
+    let index = o.snap.key_index().map_err(|e| e.to_string())?;
+    let view = index_view(&index);
+    o.index = Some(index);
+    Ok(view)
+}
+
+fn index_view(index: &KeyIndex) -> IndexView {
+    // Bins: 1, 2, 3–4, 5–8, … 65–128, 129+.
+    const BINS: usize = 9;
+    let mut bins = [0u64; BINS];
+    let mut most: Vec<(u64, &[u8])> = Vec::new();
+    for (key, h) in index.histories() {
+        let n = h.revisions.len() as u64;
+        let bin = (64 - (n.max(1) - 1).leading_zeros()) as usize;
+        bins[bin.min(BINS - 1)] += 1;
+        if n > 1 {
+            most.push((n, key));
+            if most.len() > 4 * MOST_REVISIONS {
+                most.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+                most.truncate(MOST_REVISIONS);
+            }
+        }
+    }
+    most.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    most.truncate(MOST_REVISIONS);
+    let label = |i: usize| match i {
+        0 => "1".to_string(),
+        1 => "2".to_string(),
+        i if i == BINS - 1 => format!("{}+", (1u64 << (i - 1)) + 1),
+        i => format!("{}–{}", (1u64 << (i - 1)) + 1, 1u64 << i),
+    };
+    IndexView {
+        live_keys: index.live_count(),
+        keys_with_history: index.key_count() as u64,
+        revisions: index.entries,
+        revisions_histogram: bins
+            .iter()
+            .enumerate()
+            .map(|(i, &keys)| HistogramBin {
+                label: label(i),
+                keys,
+            })
+            .collect(),
+        most_revisions: most
+            .into_iter()
+            .map(|(n, k)| (String::from_utf8_lossy(k).into_owned(), n))
+            .collect(),
+    }
+}
+
+/// bbolt's consistency check over every page, and the page accounting.
+pub fn check(o: &Opened) -> CheckView {
+    let report = bolt::check::check(o.snap.db());
+    let st = &report.stats;
+    CheckView {
+        problems: report.problems.iter().map(|p| p.message.clone()).collect(),
+        warnings: report.warnings.iter().map(|p| p.message.clone()).collect(),
+        in_use_pages: st.in_use_pages,
+        free_pages: st.free_pages,
+        unreachable_pages: st.unreachable_pages,
+    }
+}
+
 /// Bytes per resource and per namespace, live and retained history.
-fn space(
-    snap: &Snapshot<'static>,
-    index: &KeyIndex,
-) -> Result<(Vec<SpaceRow>, Vec<SpaceRow>), String> {
-    let db = snap.db();
+pub fn space(o: &Opened) -> Result<SpaceUsage, String> {
+    let index = o.index()?;
+    let db = o.snap.db();
     let mut stats = StatsBuilder::new(DEFAULT_PREFIX, 20);
     if let Some(kb) = db.bucket(&db.root(), b"key").map_err(|e| e.to_string())? {
         db.for_each(&kb, None, |e| {
@@ -260,12 +343,14 @@ fn space(
         live_bytes: u.live_value_bytes,
         history_bytes: u.history_value_bytes,
     };
-    Ok((
-        s.resources
+    Ok(SpaceUsage {
+        resources: s
+            .resources
             .iter()
             .map(|r| row(r.resource.clone(), &r.usage))
             .collect(),
-        s.namespaces
+        namespaces: s
+            .namespaces
             .iter()
             .map(|n| {
                 row(
@@ -276,7 +361,49 @@ fn space(
                 )
             })
             .collect(),
-    ))
+    })
+}
+
+/// The children of the tree node `prefix`: keys grouped by their next path
+/// segment (up to and including the next `/`), with counts and bytes.
+pub fn tree(o: &Opened, prefix: &str) -> Result<Vec<TreeNode>, String> {
+    let index = o.index()?;
+    let p = prefix.as_bytes();
+    let mut nodes: Vec<TreeNode> = Vec::new();
+    for (key, live) in index.live_with_prefix(p) {
+        let rest = &key[p.len()..];
+        // A leading '/' belongs to the first segment: `/registry/`, not `/`.
+        let from = usize::from(rest.first() == Some(&b'/'));
+        let end = rest[from..]
+            .iter()
+            .position(|&b| b == b'/')
+            .map_or(rest.len(), |i| from + i + 1);
+        let child = &key[..p.len() + end];
+        let is_key = child.len() == key.len();
+        let child_text = String::from_utf8_lossy(child);
+        let node = match nodes.last_mut() {
+            Some(n) if n.prefix == child_text => n,
+            _ => {
+                nodes.push(TreeNode {
+                    segment: String::from_utf8_lossy(&rest[..end]).into_owned(),
+                    prefix: child_text.into_owned(),
+                    keys: 0,
+                    bytes: 0,
+                    key_hex: None,
+                    has_children: false,
+                });
+                nodes.last_mut().expect("just pushed")
+            }
+        };
+        node.keys += 1;
+        node.bytes += live.value_size;
+        if is_key {
+            node.key_hex = Some(hex::encode(key));
+        } else {
+            node.has_children = true;
+        }
+    }
+    Ok(nodes)
 }
 
 fn resource_and_namespace(key: &[u8]) -> (String, String) {
@@ -289,61 +416,139 @@ fn resource_and_namespace(key: &[u8]) -> (String, String) {
     }
 }
 
-/// A page of live keys matching `q`, in key order.
-pub fn list(o: &Opened, q: &KeyQuery) -> KeyPage {
-    let limit = q.limit.clamp(1, MAX_PAGE_ROWS) as usize;
-    let mut page = KeyPage {
-        offset: q.offset,
-        ..KeyPage::default()
-    };
+/// Matches between two remembered resume points of a list.
+const CHECKPOINT_EVERY: u64 = 512;
+
+/// One query's matches: the count, the filter choices, and every
+/// `CHECKPOINT_EVERY`th matching key to resume from.
+struct ListCache {
+    filter: KeyQuery,
+    total: u64,
+    resources: Vec<String>,
+    namespaces: Vec<String>,
+    checkpoints: Vec<Vec<u8>>,
+}
+
+fn filter_of(q: &KeyQuery) -> KeyQuery {
+    KeyQuery {
+        offset: 0,
+        limit: 0,
+        ..q.clone()
+    }
+}
+
+fn matches(q: &KeyQuery, key: &[u8]) -> Option<(String, String)> {
+    let contains = q.contains.as_bytes();
+    if !contains.is_empty() && !key.windows(contains.len()).any(|w| w == contains) {
+        return None;
+    }
+    let (resource, namespace) = resource_and_namespace(key);
+    if (!q.resource.is_empty() && q.resource != resource)
+        || (!q.namespace.is_empty() && q.namespace != namespace)
+    {
+        return None;
+    }
+    Some((resource, namespace))
+}
+
+/// One pass over the keys under the query's prefix: count, filter choices, checkpoints.
+fn build_list_cache(index: &KeyIndex, q: &KeyQuery) -> ListCache {
     let mut resources = BTreeSet::new();
     let mut namespaces = BTreeSet::new();
-    let contains = q.contains.as_bytes();
-    for (key, live) in o.index.live_with_prefix(q.prefix.as_bytes()) {
-        if !contains.is_empty() && !key.windows(contains.len()).any(|w| w == contains) {
-            continue;
-        }
+    let mut checkpoints = Vec::new();
+    let mut total = 0u64;
+    for (key, _) in index.live_with_prefix(q.prefix.as_bytes()) {
+        // The filter choices come from every key under the prefix, so a
+        // chosen filter never hides the others.
         let (resource, namespace) = resource_and_namespace(key);
-        if !resource.is_empty() {
-            resources.insert(resource.clone());
+        let contains = q.contains.as_bytes();
+        if contains.is_empty() || key.windows(contains.len()).any(|w| w == contains) {
+            if !resource.is_empty() {
+                resources.insert(resource.clone());
+            }
+            if !namespace.is_empty() {
+                namespaces.insert(namespace.clone());
+            }
         }
-        if !namespace.is_empty() {
-            namespaces.insert(namespace.clone());
-        }
-        if (!q.resource.is_empty() && q.resource != resource)
-            || (!q.namespace.is_empty() && q.namespace != namespace)
-        {
+        if matches(q, key).is_none() {
             continue;
         }
-        if page.total >= u64::from(q.offset) && page.rows.len() < limit {
-            page.rows.push(KeyRow {
-                key: String::from_utf8_lossy(key).into_owned(),
-                key_hex: hex::encode(key),
-                mod_revision: live.mod_revision,
-                version: live.version,
-                value_size: live.value_size,
-                resource,
-                namespace,
-            });
+        if total.is_multiple_of(CHECKPOINT_EVERY) {
+            checkpoints.push(key.to_vec());
         }
-        page.total += 1;
+        total += 1;
     }
-    page.resources = resources.into_iter().collect();
-    page.namespaces = namespaces.into_iter().collect();
+    ListCache {
+        filter: filter_of(q),
+        total,
+        resources: resources.into_iter().collect(),
+        namespaces: namespaces.into_iter().collect(),
+        checkpoints,
+    }
+}
+
+/// A page of live keys matching `q`, in key order. The first request for a
+/// query walks its keys once; later pages resume from a checkpoint, so a
+/// scroll to row 900 000 reads a few hundred keys, not 900 000.
+pub fn list(o: &Opened, q: &KeyQuery) -> Result<KeyPage, String> {
+    Ok(list_in(o.index()?, &o.list_cache, q))
+}
+
+fn list_in(index: &KeyIndex, cache: &RefCell<Option<ListCache>>, q: &KeyQuery) -> KeyPage {
+    let limit = q.limit.clamp(1, MAX_PAGE_ROWS) as usize;
+    let mut cache = cache.borrow_mut();
+    if cache.as_ref().is_none_or(|c| c.filter != filter_of(q)) {
+        *cache = Some(build_list_cache(index, q));
+    }
+    let c = cache.as_ref().expect("just built");
+    let offset = u64::from(q.offset);
+    let mut page = KeyPage {
+        total: c.total,
+        offset: q.offset,
+        rows: Vec::new(),
+        resources: c.resources.clone(),
+        namespaces: c.namespaces.clone(),
+    };
+    let Some(start) = c.checkpoints.get((offset / CHECKPOINT_EVERY) as usize) else {
+        return page;
+    };
+    let mut skip = offset % CHECKPOINT_EVERY;
+    for (key, live) in index.live_from(start, q.prefix.as_bytes()) {
+        let Some((resource, namespace)) = matches(q, key) else {
+            continue;
+        };
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        page.rows.push(KeyRow {
+            key: String::from_utf8_lossy(key).into_owned(),
+            key_hex: hex::encode(key),
+            mod_revision: live.mod_revision,
+            version: live.version,
+            value_size: live.value_size,
+            resource,
+            namespace,
+        });
+        if page.rows.len() >= limit {
+            break;
+        }
+    }
     page
 }
 
 /// One key in detail: metadata, decoded object, raw value, every retained revision.
 pub fn key_detail(o: &Opened, key_hex: &str) -> Result<KeyDetail, String> {
     let key = hex::decode(key_hex).map_err(|_| "not a key (bad hex in the link)".to_string())?;
-    let Some(hist) = o.index.history(&key) else {
+    let index = o.index()?;
+    let Some(hist) = index.history(&key) else {
         return Err(format!(
             "no key {:?} in this snapshot",
             String::from_utf8_lossy(&key)
         ));
     };
     let live = hist.live;
-    let history = o.snap.history(&o.index, &key).map_err(|e| e.to_string())?;
+    let history = o.snap.history(index, &key).map_err(|e| e.to_string())?;
     let value: &[u8] = history
         .iter()
         .rev()
@@ -488,7 +693,7 @@ pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, S
         opened_with_age: o.opened_with_age,
         ..Default::default()
     };
-    let r = etcd_lens_core::audit::audit(&o.snap, &o.index, &opts).map_err(|e| e.to_string())?;
+    let r = etcd_lens_core::audit::audit(&o.snap, o.index()?, &opts).map_err(|e| e.to_string())?;
     let c = &r.census;
     let map = |m: &std::collections::BTreeMap<String, u64>| {
         if m.is_empty() {
@@ -574,30 +779,205 @@ mod tests {
         );
         let bytes = std::fs::read(path).expect("auger fixture");
         let src: &'static MemSource<Vec<u8>> = Box::leak(Box::new(MemSource(bytes)));
-        open(src).expect("opens")
+        let mut o = open(src).expect("opens");
+        index(&mut o).expect("indexes");
+        o
     }
 
     #[test]
-    fn auger_overview_lists_the_check_problem_and_keys() {
-        let o = auger();
-        assert_eq!(o.overview.live_keys, 4);
+    fn auger_passes_list_the_check_problem_keys_and_space() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/auger/boltdb/db"
+        ))
+        .unwrap();
+        let src: &'static MemSource<Vec<u8>> = Box::leak(Box::new(MemSource(bytes)));
+        let mut o = open(src).unwrap();
         assert!(o.overview.status.is_none(), "etcd's tools refuse this file");
+        assert_eq!(o.overview.page_size, 4096);
         assert!(
-            o.overview
-                .check_problems
-                .iter()
-                .any(|p| p.contains("page 2")),
-            "{:?}",
-            o.overview.check_problems
+            list(&o, &KeyQuery::default()).is_err(),
+            "no list before the index"
         );
+        let ix = index(&mut o).unwrap();
+        assert_eq!(ix.live_keys, 4);
+        assert_eq!(ix.revisions_histogram[0].keys, ix.keys_with_history);
+        let c = check(&o);
         assert!(
-            o.overview
-                .resources
+            c.problems.iter().any(|p| p.contains("page 2")),
+            "{:?}",
+            c.problems
+        );
+        let s = space(&o).unwrap();
+        assert!(
+            s.resources
                 .iter()
                 .any(|r| r.name == "pods" && r.objects == 1),
             "{:?}",
-            o.overview.resources
+            s.resources
         );
+    }
+
+    #[test]
+    fn tree_groups_keys_by_segment() {
+        let o = auger();
+        let root = tree(&o, "").unwrap();
+        let names: Vec<_> = root
+            .iter()
+            .map(|n| {
+                (
+                    n.prefix.as_str(),
+                    n.keys,
+                    n.has_children,
+                    n.key_hex.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("/registry/", 3, true, false),
+                ("compact_rev_key", 1, false, true)
+            ]
+        );
+        let registry = tree(&o, "/registry/").unwrap();
+        let segs: Vec<_> = registry.iter().map(|n| n.segment.as_str()).collect();
+        assert_eq!(segs, ["jobs/", "namespaces/", "pods/"]);
+        let bytes: u64 = registry.iter().map(|n| n.bytes).sum();
+        assert_eq!(bytes, root[0].bytes);
+        let leaf = tree(&o, "/registry/pods/default/").unwrap();
+        assert_eq!(leaf.len(), 1);
+        assert_eq!(
+            leaf[0].key_hex,
+            Some(hex::encode("/registry/pods/default/pi-dqtsw"))
+        );
+    }
+
+    #[test]
+    fn pages_resumed_from_checkpoints_equal_a_plain_filter() {
+        let mut ix = KeyIndex::new();
+        let mut rev = 1;
+        let mut keys = Vec::new();
+        for i in 0..3000 {
+            let ns = ["default", "kube-system", "prod"][i % 3];
+            let res = if i % 7 == 0 { "secrets" } else { "configmaps" };
+            keys.push(format!("/registry/{res}/{ns}/obj-{i:05}"));
+        }
+        for k in &keys {
+            rev += 1;
+            let rk = etcd_lens_core::mvcc::revision::RevisionKey {
+                rev: etcd_lens_core::mvcc::revision::Revision { main: rev, sub: 0 },
+                tombstone: rev % 11 == 0,
+            };
+            let kv = KeyValue {
+                key: k.as_bytes().to_vec(),
+                create_revision: rev,
+                mod_revision: rev,
+                version: 1,
+                value: b"v".to_vec(),
+                lease: 0,
+            };
+            ix.add(rk, &kv);
+        }
+        let cache = RefCell::new(None);
+        for q in [
+            KeyQuery {
+                prefix: "/registry/".into(),
+                ..KeyQuery::default()
+            },
+            KeyQuery {
+                namespace: "prod".into(),
+                ..KeyQuery::default()
+            },
+            KeyQuery {
+                resource: "secrets".into(),
+                contains: "obj-01".into(),
+                ..KeyQuery::default()
+            },
+        ] {
+            let expected: Vec<String> = ix
+                .live_with_prefix(q.prefix.as_bytes())
+                .filter(|(k, _)| matches(&q, k).is_some())
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect();
+            assert!(expected.len() > 100, "{}", expected.len());
+            for offset in [
+                0u32,
+                1,
+                511,
+                512,
+                513,
+                1023,
+                1500,
+                expected.len() as u32 - 3,
+                5000,
+            ] {
+                let page = list_in(
+                    &ix,
+                    &cache,
+                    &KeyQuery {
+                        offset,
+                        limit: 7,
+                        ..q.clone()
+                    },
+                );
+                let got: Vec<_> = page.rows.iter().map(|r| r.key.clone()).collect();
+                let want: Vec<_> = expected
+                    .iter()
+                    .skip(offset as usize)
+                    .take(7)
+                    .cloned()
+                    .collect();
+                assert_eq!(got, want, "{q:?} at {offset}");
+                assert_eq!(page.total, expected.len() as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn histogram_bins_count_revisions_per_key() {
+        let mut ix = KeyIndex::new();
+        let kv = |k: &str| KeyValue {
+            key: k.into(),
+            create_revision: 2,
+            mod_revision: 2,
+            version: 1,
+            value: b"v".to_vec(),
+            lease: 0,
+        };
+        let mut rev = 1;
+        for (k, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5), ("f", 300)] {
+            for _ in 0..n {
+                rev += 1;
+                let rk = etcd_lens_core::mvcc::revision::RevisionKey {
+                    rev: etcd_lens_core::mvcc::revision::Revision { main: rev, sub: 0 },
+                    tombstone: false,
+                };
+                ix.add(rk, &kv(k));
+            }
+        }
+        let v = index_view(&ix);
+        let bins: Vec<_> = v
+            .revisions_histogram
+            .iter()
+            .map(|b| (b.label.as_str(), b.keys))
+            .collect();
+        assert_eq!(
+            bins,
+            [
+                ("1", 1),
+                ("2", 1),
+                ("3–4", 2),
+                ("5–8", 1),
+                ("9–16", 0),
+                ("17–32", 0),
+                ("33–64", 0),
+                ("65–128", 0),
+                ("129+", 1)
+            ]
+        );
+        assert_eq!(v.most_revisions[0], ("f".to_string(), 300));
+        assert_eq!(v.most_revisions.len(), 5);
     }
 
     #[test]
@@ -609,7 +989,8 @@ mod tests {
                 limit: 100,
                 ..KeyQuery::default()
             },
-        );
+        )
+        .unwrap();
         let keys: Vec<_> = all.rows.iter().map(|r| r.key.as_str()).collect();
         assert_eq!(
             keys,
@@ -627,7 +1008,8 @@ mod tests {
                 limit: 100,
                 ..KeyQuery::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!(
             (pods.total, pods.rows[0].namespace.as_str()),
             (1, "default")
@@ -639,7 +1021,8 @@ mod tests {
                 limit: 1,
                 ..KeyQuery::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!((second.total, second.rows.len()), (4, 1));
         assert_eq!(second.rows[0].key, "/registry/namespaces/default");
         let sub = list(
@@ -649,7 +1032,8 @@ mod tests {
                 limit: 100,
                 ..KeyQuery::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!(sub.total, 2);
     }
 

@@ -133,6 +133,49 @@ impl Etcd {
         );
     }
 
+    /// Many puts, 100 to a transaction (`etcdctl txn`; etcd allows 128 ops per txn).
+    /// Keys and values must be single words (no spaces or newlines).
+    pub fn put_many(&self, pairs: &[(String, String)]) {
+        use std::io::Write;
+        for batch in pairs.chunks(100) {
+            let mut script = String::from("\n");
+            for (k, v) in batch {
+                assert!(
+                    !k.contains(char::is_whitespace) && !v.contains(char::is_whitespace),
+                    "put_many takes single words: {k:?} {v:?}"
+                );
+                script.push_str(&format!("put {k} {v}\n"));
+            }
+            script.push_str("\n\n");
+            let mut child = Command::new(&self.etcdctl)
+                .env("ETCDCTL_API", "3")
+                .args([
+                    "--endpoints",
+                    &self.endpoint,
+                    "--command-timeout=30s",
+                    "txn",
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("running etcdctl");
+            child
+                .stdin
+                .take()
+                .expect("etcdctl stdin")
+                .write_all(script.as_bytes())
+                .expect("writing the txn");
+            let out = child.wait_with_output().expect("waiting for etcdctl");
+            assert!(
+                out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("SUCCESS"),
+                "etcdctl txn: {} {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
     /// `etcdctl del KEY`; the number of keys deleted.
     pub fn delete(&self, key: &str) -> u64 {
         self.ctl(&["del", key])

@@ -33,6 +33,8 @@ impl Browser {
         wait_for_port("chromedriver", port, Duration::from_secs(20));
         let profile = tempfile::tempdir().expect("profile dir");
         let caps = serde_json::json!({
+            // Chrome's performance log carries every network event: the tests count requests with it.
+            "goog:loggingPrefs": { "performance": "ALL" },
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": [
@@ -139,6 +141,42 @@ impl Browser {
         }
     }
 
+    /// URLs of the requests the page (and its workers) started since the
+    /// last call, from Chrome's performance log (`Network.requestWillBeSent`).
+    pub async fn requests_since_last_call(&self) -> Vec<String> {
+        let log = self
+            .client
+            .issue_cmd(ChromeCmd::PerformanceLog)
+            .await
+            .expect("reading the performance log");
+        let mut urls = Vec::new();
+        for entry in log.as_array().into_iter().flatten() {
+            let Some(msg) = entry["message"].as_str() else {
+                continue;
+            };
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(msg) else {
+                continue;
+            };
+            if msg["message"]["method"] == "Network.requestWillBeSent" {
+                urls.push(
+                    msg["message"]["params"]["request"]["url"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_string(),
+                );
+            }
+        }
+        urls
+    }
+
+    /// Cut the page off the network (Chrome's network emulation), or restore it.
+    pub async fn set_offline(&self, offline: bool) {
+        self.client
+            .issue_cmd(ChromeCmd::NetworkConditions { offline })
+            .await
+            .expect("setting network conditions");
+    }
+
     pub async fn body_text(&self) -> String {
         match self.client.find(Locator::Css("body")).await {
             Ok(b) => b.text().await.unwrap_or_default(),
@@ -154,5 +192,42 @@ impl Drop for Browser {
             .args(["-KILL", "--", &format!("-{}", self.driver.id())])
             .status();
         let _ = self.driver.wait();
+    }
+}
+
+/// chromedriver's own endpoints, which fantoccini has no methods for.
+#[derive(Debug)]
+enum ChromeCmd {
+    PerformanceLog,
+    NetworkConditions { offline: bool },
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ChromeCmd {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let path = match self {
+            ChromeCmd::PerformanceLog => "se/log",
+            ChromeCmd::NetworkConditions { .. } => "chromium/network_conditions",
+        };
+        base_url.join(&format!(
+            "session/{}/{path}",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        let body = match self {
+            ChromeCmd::PerformanceLog => serde_json::json!({ "type": "performance" }),
+            ChromeCmd::NetworkConditions { offline } => serde_json::json!({
+                "network_conditions": {
+                    "offline": offline, "latency": 0,
+                    "download_throughput": -1, "upload_throughput": -1
+                }
+            }),
+        };
+        (http::Method::POST, Some(body.to_string()))
     }
 }

@@ -61,13 +61,12 @@ async fn overview_matches_etcdctl_and_a_key_shows_its_history() {
             .await
             .starts_with(&expected["totalSize"].to_string())
     );
-    assert_eq!(b.text("live-keys").await, "4");
+    b.wait_text("live-keys", |t| t == "4").await;
     assert_eq!(b.text("leases").await, "1");
-    assert!(
-        b.text("check-result")
-            .await
-            .starts_with("Consistency check passed")
-    );
+    b.wait_text("check-result", |t| {
+        t.starts_with("Consistency check passed")
+    })
+    .await;
     assert!(b.text("auth-enabled").await.contains("disabled"));
     b.wait_attr("trailer-status", "data-state", |s| s == "verified")
         .await;
@@ -168,6 +167,12 @@ async fn secret_values_are_masked_until_revealed_and_nothing_is_sent() {
         .await;
     let requests_before = server.state.requests();
     let resources_before = resource_count(&b).await;
+    // The log sees the page's own loading, so an empty log later means something.
+    let loading = b.requests_since_last_call().await;
+    assert!(
+        loading.iter().any(|u| u.starts_with(&server.url)),
+        "the performance log missed the page load: {loading:?}"
+    );
 
     b.pick_file(&snap).await;
     b.wait_attr("trailer-status", "data-state", |s| s == "verified")
@@ -267,6 +272,11 @@ async fn secret_values_are_masked_until_revealed_and_nothing_is_sent() {
         resource_count(&b).await,
         resources_before,
         "the page fetched resources while inspecting"
+    );
+    let sent = b.requests_since_last_call().await;
+    assert!(
+        sent.is_empty(),
+        "Chrome's performance log shows requests while inspecting: {sent:?}"
     );
 }
 

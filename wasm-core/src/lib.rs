@@ -26,4 +26,4 @@ pub mod trailer;
 pub mod units;
 pub mod yaml;
 
-pub use source::{MemSource, ReadAt, SourceError};
+pub use source::{BlockCache, MemSource, ReadAt, SourceError};

@@ -90,6 +90,91 @@ impl<B: AsRef<[u8]>> ReadAt for MemSource<B> {
     }
 }
 
+/// Reads the inner source in aligned blocks and keeps the most recent ones:
+/// for sources where each read has a high fixed cost (a browser `Blob.slice`
+/// through `FileReaderSync`), so a walk over 4 KiB pages costs one read per
+/// block, not one per page. Reads larger than a block go straight through.
+pub struct BlockCache<S: ReadAt> {
+    inner: S,
+    block_len: u64,
+    max_blocks: usize,
+    /// Most recently used last: (block index, bytes).
+    blocks: std::cell::RefCell<Vec<(u64, Vec<u8>)>>,
+    fetched: std::cell::Cell<u64>,
+}
+
+impl<S: ReadAt> BlockCache<S> {
+    /// `block_len` bytes per read (at least 4 KiB), `max_blocks` kept (at least 1).
+    pub fn new(inner: S, block_len: usize, max_blocks: usize) -> Self {
+        Self {
+            inner,
+            block_len: block_len.max(4096) as u64,
+            max_blocks: max_blocks.max(1),
+            blocks: std::cell::RefCell::new(Vec::new()),
+            fetched: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Bytes read from the inner source so far.
+    pub fn fetched_bytes(&self) -> u64 {
+        self.fetched.get()
+    }
+
+    fn with_block<T>(&self, index: u64, f: impl FnOnce(&[u8]) -> T) -> Result<T, SourceError> {
+        let mut blocks = self.blocks.borrow_mut();
+        if let Some(pos) = blocks.iter().position(|(i, _)| *i == index) {
+            let hit = blocks.remove(pos);
+            blocks.push(hit);
+        } else {
+            let start = index * self.block_len;
+            let len = self.block_len.min(self.inner.len().saturating_sub(start));
+            let bytes = self.inner.read_vec(start, len)?;
+            self.fetched.set(self.fetched.get() + len);
+            if blocks.len() >= self.max_blocks {
+                blocks.remove(0);
+            }
+            blocks.push((index, bytes));
+        }
+        let (_, bytes) = blocks.last().expect("just pushed");
+        Ok(f(bytes))
+    }
+}
+
+impl<S: ReadAt> ReadAt for BlockCache<S> {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
+        let len = buf.len() as u64;
+        offset
+            .checked_add(len)
+            .filter(|&e| e <= self.len())
+            .ok_or_else(|| SourceError {
+                offset,
+                len,
+                reason: format!("past the end of the {}-byte file", self.len()),
+            })?;
+        if len > self.block_len {
+            self.fetched.set(self.fetched.get() + len);
+            return self.inner.read_exact_at(offset, buf);
+        }
+        let block = usize::try_from(self.block_len).unwrap_or(usize::MAX);
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let index = at / self.block_len;
+            let in_block = usize::try_from(at % self.block_len).unwrap_or(0);
+            let n = (buf.len() - done).min(block - in_block);
+            self.with_block(index, |b| {
+                buf[done..done + n].copy_from_slice(&b[in_block..in_block + n]);
+            })?;
+            done += n;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +196,33 @@ mod tests {
         assert!(src.read_vec(8, 1 << 40).is_err());
         assert!(src.read_vec(u64::MAX, 2).is_err());
         assert_eq!(src.read_vec(8, 8).unwrap().len(), 8);
+    }
+
+    #[test]
+    fn block_cache_reads_across_blocks_and_fetches_each_block_once() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let src = BlockCache::new(MemSource(data.clone()), 4096, 2);
+        for (off, len) in [
+            (0usize, 10usize),
+            (4090, 20),
+            (8191, 1),
+            (19_990, 10),
+            (100, 4096),
+            (0, 9000),
+        ] {
+            let mut buf = vec![0u8; len];
+            src.read_exact_at(off as u64, &mut buf).unwrap();
+            assert_eq!(buf, data[off..off + len], "at {off}+{len}");
+        }
+        let before = src.fetched_bytes();
+        let mut one = [0u8; 1];
+        src.read_exact_at(0, &mut one).unwrap();
+        src.read_exact_at(8, &mut one).unwrap();
+        assert!(
+            src.fetched_bytes() - before <= 4096,
+            "a cached block is not read again"
+        );
+        assert!(src.read_exact_at(19_995, &mut [0u8; 10]).is_err());
+        assert!(src.read_exact_at(u64::MAX, &mut one).is_err());
     }
 }

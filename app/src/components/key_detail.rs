@@ -108,9 +108,9 @@ fn render(
             </table>
         }
     });
-    let body = {
+    let shown_text = {
         let d = d.clone();
-        move || {
+        Memo::new(move |_| {
             let f = format.get();
             let masked_object = object.as_ref().map(|o| {
                 if is_secret {
@@ -142,13 +142,16 @@ fn render(
                     if d.truncated { "\n…" } else { "" }
                 )),
             };
-            let text = text.unwrap_or_else(|| match &d.decode_error {
+            text.unwrap_or_else(|| match &d.decode_error {
                 Some(e) => format!("Not decoded: {e}"),
                 None if deleted => "(deleted: the latest revision is a tombstone)".into(),
                 None => "(no decoded object: see text or hex)".into(),
-            });
-            view! { <pre class="value" data-testid="detail-value" tabindex="0">{text}</pre> }
-        }
+            })
+        })
+    };
+    let copied = RwSignal::new(false);
+    let body = move || {
+        view! { <pre class="value" data-testid="detail-value" tabindex="0">{shown_text.get()}</pre> }
     };
     let tab = move |f: Format, label: &'static str, id: &'static str| {
         view! {
@@ -168,6 +171,10 @@ fn render(
                 {tab(Format::Json, "JSON", "fmt-json")}
                 {tab(Format::Text, "Text", "fmt-text")}
                 {tab(Format::Hex, "Hex", "fmt-hex")}
+                <button data-testid="copy-value" title="Copy the value as shown (masked values stay masked)"
+                    on:click=move |_| { copy(&shown_text.get_untracked()); copied.set(true); }>
+                    {move || if copied.get() { "Copied" } else { "Copy value" }}
+                </button>
                 {is_secret.then(|| view! {
                     <button data-testid="reveal-raw" on:click=move |_| revealed.update(|r| { r.insert("raw".into()); r.insert("last-applied".into()); })>
                         "Reveal raw value"

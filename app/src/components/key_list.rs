@@ -1,11 +1,47 @@
-//! Search and filter the live keys; one page of rows at a time, each a link
-//! (`#/browse/<key hex>`), so keyboard, deep links and back/forward just work.
+//! Search and filter the live keys, in a virtualised list: only the rows in
+//! view (and a margin) are in the page, fetched from the worker a window at a
+//! time, so a million keys scroll like ten. Each row is a link
+//! (`#/browse/<key hex>`), so deep links and back/forward just work; arrow
+//! keys, Page Up/Down, Home and End move through the list.
 
+use leptos::ev;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
-use crate::protocol::KeyQuery;
+use crate::protocol::{KeyPage, KeyQuery};
 use crate::route::Route;
 use crate::state::{Inspection, human_bytes};
+
+/// Height of one row, in CSS pixels (the stylesheet fixes it too).
+pub const ROW_PX: f64 = 26.0;
+/// Height of the scrolling viewport.
+const VIEWPORT_PX: f64 = 520.0;
+/// Rows fetched per request, and how close to a fetched window's edge the
+/// view may come before the next window is asked for.
+pub const WINDOW_ROWS: u32 = 200;
+const MARGIN_ROWS: u32 = 40;
+
+/// The offset to fetch so rows `first..first + visible` are inside the window
+/// with a margin, or `None` when the current window already covers them.
+pub fn window_for(
+    first: u32,
+    visible: u32,
+    current: Option<(u32, u32)>,
+    total: u64,
+) -> Option<u32> {
+    let last = first + visible;
+    if let Some((offset, len)) = current {
+        let end = offset + len;
+        let covers_top = first >= offset + MARGIN_ROWS.min(offset);
+        let covers_bottom =
+            u64::from(last + MARGIN_ROWS) <= u64::from(end) || u64::from(end) >= total;
+        if covers_top && covers_bottom {
+            return None;
+        }
+    }
+    let centred = first.saturating_sub((WINDOW_ROWS - visible.min(WINDOW_ROWS)) / 2);
+    Some(centred)
+}
 
 #[component]
 pub fn KeyList(
@@ -14,6 +50,8 @@ pub fn KeyList(
     selected: Memo<Option<String>>,
 ) -> impl IntoView {
     let page = Memo::new(move |_| state.with(|s| s.keys.clone()));
+    let scroll_top = RwSignal::new(0.0f64);
+    let viewport = NodeRef::<leptos::html::Div>::new();
     let set = move |f: fn(&mut KeyQuery, String)| {
         move |ev| {
             let v = event_target_value(&ev);
@@ -21,9 +59,13 @@ pub fn KeyList(
                 f(q, v);
                 q.offset = 0;
             });
+            scroll_top.set(0.0);
+            if let Some(el) = viewport.get_untracked() {
+                el.set_scroll_top(0);
+            }
         }
     };
-    let options = move |pick: fn(&crate::protocol::KeyPage) -> Vec<String>, current: String| {
+    let options = move |pick: fn(&KeyPage) -> Vec<String>, current: String| {
         page.get()
             .map(|p| pick(&p))
             .unwrap_or_default()
@@ -35,40 +77,123 @@ pub fn KeyList(
             })
             .collect_view()
     };
-    let rows = move || {
-        let sel = selected.get();
-        page.get().map(|p| {
-            p.rows
-                .into_iter()
-                .map(|r| {
-                    let href = Route::Browse { key_hex: Some(r.key_hex.clone()) }.href();
-                    let current = sel.as_deref() == Some(r.key_hex.as_str());
-                    let data_key = r.key.clone();
-                    view! {
-                        <li class:current=current>
-                            <a href=href data-testid="key-row" data-key=data_key aria-current=current.then_some("true")>
-                                <span class="key">{r.key}</span>
-                                <span class="meta">{format!("rev {} · v{} · {}", r.mod_revision, r.version, human_bytes(r.value_size))}</span>
-                            </a>
-                        </li>
-                    }
-                })
-                .collect_view()
-        })
-    };
     let total = move || page.get().map(|p| p.total).unwrap_or(0);
-    let range = move || {
-        let q = query.get();
+    let visible_rows = (VIEWPORT_PX / ROW_PX).ceil() as u32;
+    // Ask for another window when the view nears the edge of the one we have.
+    Effect::new(move |_| {
+        let first = (scroll_top.get() / ROW_PX).floor().max(0.0) as u32;
+        let current = page.with(|p| p.as_ref().map(|p| (p.offset, p.rows.len() as u32)));
         let t = total();
-        let first = if t == 0 { 0 } else { u64::from(q.offset) + 1 };
-        let last = (u64::from(q.offset) + u64::from(q.limit)).min(t);
-        format!("{first}–{last} of {t} keys")
-    };
-    let prev = move |_| query.update(|q| q.offset = q.offset.saturating_sub(q.limit));
-    let next = move |_| {
-        if u64::from(query.get_untracked().offset + query.get_untracked().limit) < total() {
-            query.update(|q| q.offset += q.limit);
+        if let Some(offset) = window_for(first, visible_rows, current, t)
+            && offset != query.with_untracked(|q| q.offset)
+        {
+            query.update(|q| {
+                q.offset = offset;
+                q.limit = WINDOW_ROWS;
+            });
         }
+    });
+    // Rendered rows sit between two spacers that stand for the rows above
+    // and below, so the scroll height is that of the whole list. Rows are
+    // keyed by position, so a focused row keeps its element while the view moves.
+    let shown = Memo::new(move |_| {
+        let first = (scroll_top.get() / ROW_PX).floor().max(0.0) as u32;
+        let lo = first.saturating_sub(MARGIN_ROWS);
+        let hi = first + visible_rows + MARGIN_ROWS;
+        page.with(|p| {
+            p.as_ref().map_or_else(Vec::new, |p| {
+                p.rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (p.offset + i as u32, r.clone()))
+                    .filter(|(i, _)| (lo..hi).contains(i))
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+    let above = move || shown.with(|s| s.first().map_or(0, |(i, _)| *i));
+    let below = move || {
+        let n = shown.with(|s| s.len() as u64);
+        total().saturating_sub(u64::from(above()) + n)
+    };
+    let row = move |(i, r): (u32, crate::protocol::KeyRow)| {
+        let href = Route::Browse {
+            key_hex: Some(r.key_hex.clone()),
+        }
+        .href();
+        let hex = r.key_hex.clone();
+        let current = Memo::new(move |_| selected.with(|s| s.as_deref() == Some(hex.as_str())));
+        let data_key = r.key.clone();
+        let title = r.key.clone();
+        view! {
+            <li class:current=move || current.get()>
+                <a href=href data-testid="key-row" data-key=data_key data-index=i.to_string()
+                    aria-current=move || current.get().then_some("true") title=title
+                    aria-setsize=move || total().to_string() aria-posinset=(i + 1).to_string()>
+                    <span class="key">{r.key}</span>
+                    <span class="meta">{format!("rev {} · v{} · {}", r.mod_revision, r.version, human_bytes(r.value_size))}</span>
+                </a>
+            </li>
+        }
+    };
+    let rows = move || {
+        view! {
+            <li class="spacer" aria-hidden="true" style=move || format!("height: {}px", f64::from(above()) * ROW_PX)></li>
+            <For each=move || shown.get() key=|(i, r)| (*i, r.key_hex.clone()) children=row />
+            <li class="spacer" aria-hidden="true" style=move || format!("height: {}px", below() as f64 * ROW_PX)></li>
+        }
+    };
+    let range = move || {
+        let t = total();
+        let first = ((scroll_top.get() / ROW_PX).floor() as u64 + 1).min(t);
+        let last = (first + u64::from(visible_rows)).saturating_sub(1).min(t);
+        if t == 0 {
+            "no keys match".to_string()
+        } else {
+            format!("{first}–{last} of {t} keys")
+        }
+    };
+    // Keyboard: move focus between rows, scrolling the next one into view.
+    let on_key = move |ev: ev::KeyboardEvent| {
+        // Handled already (the same event seen twice on its way up).
+        if ev.default_prevented() {
+            return;
+        }
+        let Some(el) = viewport.get_untracked() else {
+            return;
+        };
+        let t = total();
+        if t == 0 {
+            return;
+        }
+        let focused = document()
+            .active_element()
+            .and_then(|a| a.get_attribute("data-index"))
+            .and_then(|i| i.parse::<u64>().ok());
+        let at = focused.unwrap_or((scroll_top.get_untracked() / ROW_PX) as u64);
+        let target = match ev.key().as_str() {
+            "ArrowDown" => at + u64::from(focused.is_some()),
+            "ArrowUp" => at.saturating_sub(1),
+            "PageDown" => at + u64::from(visible_rows),
+            "PageUp" => at.saturating_sub(u64::from(visible_rows)),
+            "Home" => 0,
+            "End" => t - 1,
+            _ => return,
+        }
+        .min(t - 1);
+        ev.prevent_default();
+        let top = target as f64 * ROW_PX;
+        let view_top = f64::from(el.scroll_top());
+        if top < view_top || top + ROW_PX > view_top + VIEWPORT_PX {
+            let new_top = if top < view_top {
+                top
+            } else {
+                top + ROW_PX - VIEWPORT_PX
+            };
+            el.set_scroll_top(new_top as i32);
+            scroll_top.set(new_top);
+        }
+        focus_row(el, target, 0);
     };
     view! {
         <section class="key-list" aria-label="Keys">
@@ -94,12 +219,59 @@ pub fn KeyList(
                     </select>
                 </label>
             </div>
-            <p class="hint" data-testid="key-count">{range}</p>
-            <ul class="keys" data-testid="keys">{rows}</ul>
-            <div class="pager">
-                <button data-testid="page-prev" on:click=prev>"◀ Previous"</button>
-                <button data-testid="page-next" on:click=next>"Next ▶"</button>
+            <p class="hint" data-testid="key-count" aria-live="polite">{range}</p>
+            <div class="viewport" node_ref=viewport data-testid="keys-viewport" tabindex="0"
+                aria-label="Key list: arrow keys move, Enter opens"
+                style=format!("height: {VIEWPORT_PX}px")
+                on:scroll=move |_| {
+                    if let Some(el) = viewport.get_untracked() {
+                        scroll_top.set(f64::from(el.scroll_top()));
+                    }
+                }
+                on:keydown=on_key>
+                <ul class="keys" data-testid="keys">{rows}</ul>
             </div>
         </section>
+    }
+}
+
+/// Focus row `index` once it is rendered (a fetch may be under way).
+fn focus_row(viewport: web_sys::HtmlDivElement, index: u64, tries: u32) {
+    let sel = format!("[data-index=\"{index}\"]");
+    if let Ok(Some(el)) = viewport.query_selector(&sel)
+        && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>()
+    {
+        let _ = el.focus();
+        return;
+    }
+    if tries < 40 {
+        set_timeout(
+            move || focus_row(viewport, index, tries + 1),
+            std::time::Duration::from_millis(25),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_fetched_only_near_the_edges() {
+        // Nothing fetched yet: a window around the view.
+        assert_eq!(window_for(0, 20, None, 1000), Some(0));
+        // Inside the current window with margin: no fetch.
+        assert_eq!(window_for(50, 20, Some((0, 200)), 1000), None);
+        // Near the bottom edge: a new window centred on the view.
+        assert_eq!(window_for(150, 20, Some((0, 200)), 1000), Some(60));
+        // The window reaches the end of the list: no fetch even near its edge.
+        assert_eq!(window_for(190, 20, Some((0, 200)), 200), None);
+        // Scrolled far away (a jump to row 900 000).
+        assert_eq!(
+            window_for(900_000, 20, Some((0, 200)), 1_000_000),
+            Some(899_910)
+        );
+        // Near the top edge of a later window.
+        assert_eq!(window_for(500, 20, Some((490, 200)), 1000), Some(410));
     }
 }

@@ -5,6 +5,8 @@ pub mod drop_zone;
 pub mod file_report;
 pub mod key_detail;
 pub mod key_list;
+pub mod key_tree;
 pub mod overview;
+pub mod passes;
 pub mod space;
 pub mod unlock;

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::Overview;
+use crate::protocol::{CheckView, IndexView, Overview};
 use crate::state::{Inspection, human_bytes};
 
 /// etcd's default backend quota (`--quota-backend-bytes` unset).
@@ -14,7 +14,13 @@ pub const SUGGESTED_MAX_BYTES: u64 = 8 << 30;
 #[component]
 pub fn OverviewView(state: RwSignal<Inspection>) -> impl IntoView {
     let ov = Memo::new(move |_| state.with(|s| s.overview.clone()));
-    move || ov.get().map(render)
+    let index = Memo::new(move |_| state.with(|s| s.index.clone()));
+    let check = Memo::new(move |_| state.with(|s| s.check.clone()));
+    move || ov.get().map(|o| render(o, index.get(), check.get()))
+}
+
+fn pending(what: &'static str) -> String {
+    format!("… ({what})")
 }
 
 fn fact(label: &'static str, id: &'static str, value: String) -> impl IntoView {
@@ -32,7 +38,7 @@ fn percent(part: u64, whole: u64) -> String {
     format!("{:.1}%", part as f64 * 100.0 / whole.max(1) as f64)
 }
 
-fn render(o: Overview) -> impl IntoView {
+fn render(o: Overview, index: Option<IndexView>, check: Option<CheckView>) -> impl IntoView {
     let status = match (&o.status, &o.status_error) {
         (Some(s), _) => view! {
             <dl class="facts" data-testid="status">
@@ -51,26 +57,44 @@ fn render(o: Overview) -> impl IntoView {
         }
         .into_any(),
     };
-    let check = if o.check_problems.is_empty() {
-        view! { <p class="ok" data-testid="check-result">"Consistency check passed (bbolt check: every page referenced once, none both free and in use)."</p> }.into_any()
-    } else {
-        let n = o.check_problems.len();
-        view! {
-            <div class="error" data-testid="check-result">
-                <p>{format!("Consistency check found {n} problem{}:", if n == 1 { "" } else { "s" })}</p>
-                <ul>{o.check_problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
-            </div>
+    let check_result = match &check {
+        None => view! { <p class="hint" data-testid="check-pending">"The consistency check runs in the background; see its progress above."</p> }.into_any(),
+        Some(c) if c.problems.is_empty() => view! { <p class="ok" data-testid="check-result">"Consistency check passed (bbolt check: every page referenced once, none both free and in use)."</p> }.into_any(),
+        Some(c) => {
+            let n = c.problems.len();
+            view! {
+                <div class="error" data-testid="check-result">
+                    <p>{format!("Consistency check found {n} problem{}:", if n == 1 { "" } else { "s" })}</p>
+                    <ul>{c.problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
+                </div>
+            }
+            .into_any()
         }
-        .into_any()
     };
-    let reclaim = (o.free_pages + o.unreachable_pages).saturating_mul(o.page_size);
+    let pages = |f: fn(&CheckView) -> u64| {
+        check
+            .as_ref()
+            .map_or_else(|| pending("checking"), |c| f(c).to_string())
+    };
+    let reclaim = check.as_ref().map_or_else(
+        || pending("checking"),
+        |c| {
+            let r = (c.free_pages + c.unreachable_pages).saturating_mul(o.page_size);
+            format!("{r} ({})", human_bytes(r))
+        },
+    );
+    let counted = |f: fn(&IndexView) -> u64| {
+        index
+            .as_ref()
+            .map_or_else(|| pending("indexing"), |i| f(i).to_string())
+    };
     let members = o.members.clone();
     let users = o.users.clone();
     let roles = o.roles.clone();
     let warnings: Vec<String> = o
         .warnings
         .iter()
-        .chain(o.check_warnings.iter())
+        .chain(check.iter().flat_map(|c| c.warnings.iter()))
         .cloned()
         .collect();
     view! {
@@ -79,7 +103,7 @@ fn render(o: Overview) -> impl IntoView {
             <p class="hint">"As " <code>"etcdutl snapshot status"</code> " computes it."</p>
             {status}
             <h3>"Integrity"</h3>
-            {check}
+            {check_result}
             <h3>"etcd"</h3>
             <dl class="facts">
                 {fact("consistent index", "consistent-index", opt(o.consistent_index))}
@@ -88,9 +112,9 @@ fn render(o: Overview) -> impl IntoView {
                 {fact("compaction finished at", "compact-finished", opt(o.compact_finished))}
                 {fact("storage version", "storage-version", opt(o.storage_version.clone()))}
                 {fact("cluster version", "cluster-version", opt(o.cluster_version.clone()))}
-                {fact("live keys", "live-keys", o.live_keys.to_string())}
-                {fact("keys with retained history", "keys-with-history", o.keys_with_history.to_string())}
-                {fact("revisions retained", "revisions", o.revisions.to_string())}
+                {fact("live keys", "live-keys", counted(|i| i.live_keys))}
+                {fact("keys with retained history", "keys-with-history", counted(|i| i.keys_with_history))}
+                {fact("revisions retained", "revisions", counted(|i| i.revisions))}
                 {fact("leases", "leases", o.leases.to_string())}
                 {fact("alarms", "alarms", if o.alarms.is_empty() { "none".into() } else { o.alarms.join(", ") })}
                 {fact("buckets", "buckets", o.buckets.join(", "))}
@@ -118,10 +142,10 @@ fn render(o: Overview) -> impl IntoView {
                 {fact("database size", "db-bytes", format!("{} ({})", o.db_bytes, human_bytes(o.db_bytes)))}
                 {fact("of the 2 GiB default quota", "quota-default", percent(o.db_bytes, DEFAULT_QUOTA_BYTES))}
                 {fact("of the 8 GiB suggested maximum", "quota-max", percent(o.db_bytes, SUGGESTED_MAX_BYTES))}
-                {fact("pages in use", "pages-in-use", o.in_use_pages.to_string())}
-                {fact("free pages", "pages-free", o.free_pages.to_string())}
-                {fact("unreachable pages", "pages-unreachable", o.unreachable_pages.to_string())}
-                {fact("a defrag would reclaim about", "defrag-reclaim", format!("{} ({})", reclaim, human_bytes(reclaim)))}
+                {fact("pages in use", "pages-in-use", pages(|c| c.in_use_pages))}
+                {fact("free pages", "pages-free", pages(|c| c.free_pages))}
+                {fact("unreachable pages", "pages-unreachable", pages(|c| c.unreachable_pages))}
+                {fact("a defrag would reclaim about", "defrag-reclaim", reclaim)}
             </dl>
             {(!warnings.is_empty()).then(|| view! {
                 <h3>"Warnings"</h3>

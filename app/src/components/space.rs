@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::SpaceRow;
+use crate::protocol::{HistogramBin, IndexView, SpaceRow};
 use crate::state::{Inspection, human_bytes};
 
 /// Bars drawn per chart; the rest are summed into one.
@@ -14,19 +14,70 @@ const LABEL_WIDTH: f64 = 260.0;
 
 #[component]
 pub fn SpaceView(state: RwSignal<Inspection>) -> impl IntoView {
-    let ov = Memo::new(move |_| state.with(|s| s.overview.clone()));
-    move || {
-        ov.get().map(|o| {
-            view! {
-                <section class="space" data-testid="space">
+    let space = Memo::new(move |_| state.with(|s| s.space.clone()));
+    let index = Memo::new(move |_| state.with(|s| s.index.clone()));
+    view! {
+        <section class="space" data-testid="space">
+            {move || match space.get() {
+                None => view! { <p class="hint" data-testid="space-pending">"Counting bytes per resource and namespace…"</p> }.into_any(),
+                Some(sp) => view! {
                     <h3>"Bytes per resource"</h3>
-                    {chart(o.resources, "space-resources")}
+                    {chart(sp.resources, "space-resources")}
                     <h3>"Bytes per namespace"</h3>
-                    {chart(o.namespaces, "space-namespaces")}
+                    {chart(sp.namespaces, "space-namespaces")}
                     <p class="hint">"Dark: live values. Light: older revisions still retained (a compaction would drop them; a defrag then returns the space)."</p>
-                </section>
+                }.into_any(),
+            }}
+            {move || index.get().map(revisions)}
+        </section>
+    }
+}
+
+/// The histogram of revisions retained per key, and the keys with the most.
+fn revisions(ix: IndexView) -> impl IntoView {
+    let bins = ix.revisions_histogram.clone();
+    let max = bins.iter().map(|b| b.keys).max().unwrap_or(1).max(1) as f64;
+    let col = 56.0;
+    let plot = 160.0;
+    let width = col * bins.len() as f64;
+    let height = plot + 40.0;
+    let bars = bins
+        .into_iter()
+        .enumerate()
+        .map(|(i, HistogramBin { label, keys })| {
+            let h = if keys == 0 { 0.0 } else { (keys as f64 / max * plot).max(1.0) };
+            let x = i as f64 * col;
+            let title = format!("{keys} keys with {label} revisions retained");
+            view! {
+                <g data-testid="revisions-bin" data-label=label.clone() data-keys=keys.to_string()>
+                    <title>{title}</title>
+                    <rect x=format!("{:.1}", x + 6.0) y=format!("{:.1}", plot - h + 14.0) width=format!("{:.1}", col - 12.0) height=format!("{h:.1}") class="live" />
+                    <text x=format!("{:.1}", x + col / 2.0) y="12" class="value" text-anchor="middle">{keys.to_string()}</text>
+                    <text x=format!("{:.1}", x + col / 2.0) y=format!("{:.1}", plot + 32.0) class="label" text-anchor="middle">{label.clone()}</text>
+                </g>
             }
         })
+        .collect_view();
+    let most = ix.most_revisions.clone();
+    view! {
+        <h3>"Revisions retained per key"</h3>
+        <p class="hint">{format!(
+            "{} revisions retained for {} keys ({} live). Keys with many revisions are what a compaction frees.",
+            ix.revisions, ix.keys_with_history, ix.live_keys
+        )}</p>
+        <svg class="chart" data-testid="revisions-histogram" role="img" aria-label="Keys by number of revisions retained"
+            viewBox=format!("0 0 {width} {height}") width=width.to_string() height=height.to_string()>
+            {bars}
+        </svg>
+        {(!most.is_empty()).then(|| view! {
+            <table class="grid" data-testid="most-revisions">
+                <caption>"Keys with the most retained revisions"</caption>
+                <thead><tr><th scope="col">"key"</th><th scope="col">"revisions"</th></tr></thead>
+                <tbody>
+                    {most.into_iter().map(|(k, n)| view! { <tr><td><code>{k}</code></td><td>{n}</td></tr> }).collect_view()}
+                </tbody>
+            </table>
+        })}
     }
 }
 

@@ -8,17 +8,16 @@ use crate::components::audit::AuditPanel;
 use crate::components::drop_zone::DropZone;
 use crate::components::file_report::FileReport;
 use crate::components::key_detail::KeyDetailView;
-use crate::components::key_list::KeyList;
+use crate::components::key_list::{KeyList, WINDOW_ROWS};
+use crate::components::key_tree::KeyTree;
 use crate::components::overview::OverviewView;
+use crate::components::passes::Passes;
 use crate::components::space::SpaceView;
 use crate::components::unlock::Unlock;
 use crate::protocol::{KeyQuery, ToWorker};
 use crate::route::Route;
 use crate::state::Inspection;
 use crate::web::worker_client::WorkerHandle;
-
-/// Rows per page of the key list.
-pub const PAGE_ROWS: u32 = 200;
 
 fn current_route() -> Route {
     Route::parse(&window().location().hash().unwrap_or_default())
@@ -31,7 +30,7 @@ pub fn InspectPage() -> impl IntoView {
     let route = RwSignal::new(current_route());
     let _ = window_event_listener(ev::hashchange, move |_| route.set(current_route()));
     let query = RwSignal::new(KeyQuery {
-        limit: PAGE_ROWS,
+        limit: WINDOW_ROWS,
         ..KeyQuery::default()
     });
 
@@ -62,7 +61,7 @@ pub fn InspectPage() -> impl IntoView {
             restart();
         }
         query.set(KeyQuery {
-            limit: PAGE_ROWS,
+            limit: WINDOW_ROWS,
             ..KeyQuery::default()
         });
         worker.with_value(|w| {
@@ -76,15 +75,17 @@ pub fn InspectPage() -> impl IntoView {
         state.update(|s| {
             s.busy = false;
             s.hashing = None;
-            s.error = Some("Cancelled. Choose a file to start again.".into());
+            s.progress = None;
+            s.error = Some("Cancelled: the file was closed and its work stopped. Choose a file to start again.".into());
         });
     };
 
     let has_overview = Memo::new(move |_| state.with(|s| s.overview.is_some()));
+    let has_index = Memo::new(move |_| state.with(|s| s.index.is_some()));
     // Keep the list in step with the query once the snapshot is indexed.
     Effect::new(move |_| {
         let q = query.get();
-        if has_overview.get() {
+        if has_index.get() {
             let seq = state.with_untracked(|s| s.list_seq) + 1;
             state.update(|s| s.list_seq = seq);
             send(ToWorker::List { seq, query: q });
@@ -97,7 +98,7 @@ pub fn InspectPage() -> impl IntoView {
     });
     Effect::new(move |_| {
         let key = selected.get();
-        if has_overview.get()
+        if has_index.get()
             && let Some(key_hex) = key
         {
             let seq = state.with_untracked(|s| s.detail_seq) + 1;
@@ -108,6 +109,23 @@ pub fn InspectPage() -> impl IntoView {
             send(ToWorker::Key { seq, key_hex });
         }
     });
+
+    // The tree's root, once indexed; deeper nodes when opened.
+    let expand = move |prefix: String| {
+        let seq = state.with_untracked(|s| s.tree_seq);
+        send(ToWorker::Tree { seq, prefix });
+    };
+    Effect::new(move |_| {
+        if has_index.get() {
+            expand(String::new());
+        }
+    });
+    let choose_prefix = move |prefix: String| {
+        query.update(|q| {
+            q.prefix = prefix;
+            q.offset = 0;
+        });
+    };
 
     let run_audit = move |encryption_config: Option<String>| {
         let seq = state.with_untracked(|s| s.audit_seq) + 1;
@@ -144,6 +162,7 @@ pub fn InspectPage() -> impl IntoView {
             </Show>
             <Unlock state on_secret=move |secret| send(ToWorker::Unlock { secret }) />
             <FileReport state />
+            <Passes state />
             <Show when=move || has_overview.get()>
                 <nav class="tabs" aria-label="Views">
                     {tab(Route::Overview, "Overview", "tab-overview")}
@@ -153,9 +172,16 @@ pub fn InspectPage() -> impl IntoView {
                 </nav>
                 {move || match route.get() {
                     Route::Overview => view! { <OverviewView state /> }.into_any(),
+                    Route::Browse { .. } if !has_index.get() => view! {
+                        <p class="hint" data-testid="index-pending">"The key index is being built; the list appears when it is ready (see the progress above)."</p>
+                    }
+                    .into_any(),
                     Route::Browse { .. } => view! {
                         <div class="browse">
-                            <KeyList state query selected />
+                            <div class="browse-left">
+                                <KeyTree state on_expand=Callback::new(expand) on_choose=Callback::new(choose_prefix) />
+                                <KeyList state query selected />
+                            </div>
                             <KeyDetailView state />
                         </div>
                     }

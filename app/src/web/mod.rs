@@ -1,6 +1,7 @@
 //! All browser glue: JS values become Rust values or errors here and nowhere else.
 
 pub mod blob_source;
+pub mod opfs;
 pub mod worker_client;
 
 /// Turn a JS exception into a message for the user.

@@ -90,6 +90,20 @@ impl KeyIndex {
             .filter_map(|(k, h)| h.live.as_ref().map(|l| (k.as_slice(), l)))
     }
 
+    /// Live keys starting with `prefix`, from `start` (inclusive) on, in key order:
+    /// resumes a listing without walking the keys before `start`.
+    pub fn live_from<'s>(
+        &'s self,
+        start: &'s [u8],
+        prefix: &'s [u8],
+    ) -> impl Iterator<Item = (&'s [u8], &'s LiveKey)> + 's {
+        let start = start.max(prefix);
+        self.keys
+            .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .filter_map(|(k, h)| h.live.as_ref().map(|l| (k.as_slice(), l)))
+    }
+
     /// Every key with any retained revision (live or deleted), in key order.
     pub fn histories(&self) -> impl Iterator<Item = (&[u8], &KeyHistory)> {
         self.keys.iter().map(|(k, h)| (k.as_slice(), h))
@@ -150,5 +164,22 @@ mod tests {
         assert_eq!(ix.last, Some(rk(5, true)));
         assert_eq!(ix.live_with_prefix(b"a").count(), 1);
         assert_eq!(ix.live_with_prefix(b"b").count(), 0);
+    }
+
+    #[test]
+    fn live_from_resumes_inside_the_prefix() {
+        let mut ix = KeyIndex::new();
+        for (i, k) in ["/a/1", "/a/2", "/a/3", "/b/1"].into_iter().enumerate() {
+            ix.add(rk(i as i64 + 2, false), &kv(k, 2, 2, 1, "v"));
+        }
+        let from = |start: &str, prefix: &str| -> Vec<String> {
+            ix.live_from(start.as_bytes(), prefix.as_bytes())
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .collect()
+        };
+        assert_eq!(from("/a/2", "/a/"), ["/a/2", "/a/3"]);
+        assert_eq!(from("", "/a/"), ["/a/1", "/a/2", "/a/3"]);
+        assert_eq!(from("/a/3\0", "/a/"), Vec::<String>::new());
+        assert_eq!(from("/a/3", ""), ["/a/3", "/b/1"]);
     }
 }

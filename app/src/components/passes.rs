@@ -1,0 +1,58 @@
+//! The passes over the file: which are done (and how long they took), which
+//! runs now (bytes read, percent, time left at the rate so far), which wait.
+
+use leptos::prelude::*;
+
+use crate::protocol::Phase;
+use crate::state::{Inspection, human_bytes, human_duration};
+
+#[component]
+pub fn Passes(state: RwSignal<Inspection>) -> impl IntoView {
+    let rows = move || {
+        state.with(|s| {
+            if s.header.is_none() {
+                return Vec::new();
+            }
+            Phase::ALL
+                .iter()
+                .map(|&phase| {
+                    let done = s.phases_done.iter().find(|(p, _)| *p == phase).map(|(_, ms)| *ms);
+                    let failed = s.phase_errors.iter().find(|(p, _)| *p == phase).map(|(_, m)| m.clone());
+                    let running = s.progress.filter(|p| p.phase == phase);
+                    let (st, text) = match (failed, done, running) {
+                        (Some(m), _, _) => ("failed", format!("failed: {m}")),
+                        (None, Some(ms), _) => ("done", format!("done in {}", if ms < 1000.0 { format!("{} ms", ms.max(0.0).round()) } else { human_duration(ms) })),
+                        (None, None, Some(p)) => (
+                            "running",
+                            format!(
+                                "{} of {} read ({:.0}%){}",
+                                human_bytes(p.done_bytes),
+                                human_bytes(p.total_bytes),
+                                p.percent(),
+                                p.eta_ms().map(|ms| format!(", about {} left", human_duration(ms))).unwrap_or_default()
+                            ),
+                        ),
+                        (None, None, None) if s.busy => ("pending", "waiting".to_string()),
+                        (None, None, None) => ("pending", "not run".to_string()),
+                    };
+                    let bar = running.map(|p| {
+                        view! { <progress max=p.total_bytes.to_string() value=p.done_bytes.to_string()></progress> }
+                    });
+                    let id = format!("pass-{}", serde_json::to_value(phase).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
+                    view! {
+                        <li data-testid=id data-state=st>
+                            <span class="pass-name">{phase.label()}</span>": "
+                            <span class="pass-text">{text}</span>
+                            {bar}
+                        </li>
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="passes" aria-label="Work on this file" aria-live="polite">
+            <ul data-testid="passes">{rows}</ul>
+        </section>
+    }
+}
