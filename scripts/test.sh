@@ -17,6 +17,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "the core builds for wasm32"
 cargo build -p etcd-lens-core --target wasm32-unknown-unknown --locked
 
+step "app component tests (wasm-bindgen-test in headless Chromium)"
+# The runner (.cargo/config.toml) is wasm-bindgen-test-runner from setup.sh's
+# wasm-bindgen-cli; it reads Chromium's options from app/webdriver.json.
+CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver} \
+  cargo test -p etcd-lens-app --target wasm32-unknown-unknown --locked --test components
+
 step "build the app for the browser tests (target/e2e-dist)"
 trunk build --dist target/e2e-dist
 
