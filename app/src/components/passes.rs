@@ -10,7 +10,8 @@ use crate::state::{Inspection, human_bytes, human_duration};
 pub fn Passes(state: RwSignal<Inspection>) -> impl IntoView {
     let rows = move || {
         state.with(|s| {
-            if s.header.is_none() {
+            // Nothing to show until the file turned out to be a database.
+            if s.header.is_none() && s.progress.is_none() && s.phases_done.is_empty() {
                 return Vec::new();
             }
             Phase::ALL
