@@ -65,10 +65,10 @@ pub struct KeyQuery {
 pub enum Phase {
     /// The walk over every bucket for `etcdutl snapshot status` (the overview waits for it).
     Status,
+    /// bbolt's consistency check over every page (done by the same walk).
+    Check,
     /// The scan of the `key` bucket that the key list and history need.
     Index,
-    /// bbolt's consistency check over every page.
-    Check,
     /// Bytes per resource and namespace.
     Space,
     /// SHA-256 over the database bytes, for the trailer.
@@ -78,8 +78,8 @@ pub enum Phase {
 impl Phase {
     pub const ALL: [Phase; 5] = [
         Phase::Status,
-        Phase::Index,
         Phase::Check,
+        Phase::Index,
         Phase::Space,
         Phase::Hashing,
     ];
@@ -88,7 +88,7 @@ impl Phase {
         match self {
             Phase::Status => "snapshot status (every bucket walked)",
             Phase::Index => "key index (the key bucket scanned)",
-            Phase::Check => "consistency check (every page)",
+            Phase::Check => "consistency check (every page, in the status walk)",
             Phase::Space => "space per resource and namespace",
             Phase::Hashing => "SHA-256 of the file",
         }
@@ -201,7 +201,15 @@ pub struct SecretPrompt {
 pub struct StatusView {
     pub hash: u32,
     pub revision: i64,
+    /// As `tool` counts it.
     pub total_key: u64,
+    /// Which tool's numbers these are: `etcdutl 3.6` when the snapshot has a
+    /// storage version (3.6 wrote it), else `etcdctl 3.4 / etcdutl 3.5`.
+    pub tool: String,
+    /// The other tool's count: every key of every bucket (3.4/3.5) or the
+    /// live keys of the key bucket (3.6).
+    pub other_total_key: u64,
+    pub other_tool: String,
     pub total_size: u64,
     /// Storage version (etcd 3.6), empty when absent.
     pub version: String,

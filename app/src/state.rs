@@ -149,6 +149,14 @@ impl Inspection {
                 if phase == Phase::Hashing {
                     self.hashing = None;
                 }
+                // Without the index nothing can be browsed, and a failed hash
+                // means the file could not be read: say so in place.
+                if matches!(phase, Phase::Index | Phase::Hashing) && self.error.is_none() {
+                    self.error = Some(format!(
+                        "{} failed: {message}. The overview above is what could be read; use another copy of the backup.",
+                        phase.label()
+                    ));
+                }
                 self.phase_errors.push((phase, message));
             }
             FromWorker::Indexed { index } => self.index = Some(*index),
@@ -262,6 +270,11 @@ mod tests {
         });
         assert_eq!(s.phases_done, vec![(Phase::Check, 12.0)]);
         assert_eq!(s.phase_errors.len(), 1);
+        assert!(
+            s.error.as_deref().unwrap().contains("failed: bad key"),
+            "{:?}",
+            s.error
+        );
         assert_eq!(human_duration(81_400.0), "1 min 21 s");
         // A tree reply for an older file is dropped.
         let next = s.opening("b.db".into(), 1);

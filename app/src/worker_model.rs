@@ -11,7 +11,7 @@ use etcd_lens_core::container::{self, Codec, Layer};
 use etcd_lens_core::k8s::{self, DEFAULT_PREFIX, Encoding, StatsBuilder};
 use etcd_lens_core::mvcc::{KeyIndex, KeyValue};
 use etcd_lens_core::snapshot::Snapshot;
-use etcd_lens_core::status::{self, Compat};
+use etcd_lens_core::status;
 use etcd_lens_core::{MemSource, ReadAt, bolt};
 use prost::Message;
 
@@ -140,15 +140,17 @@ pub struct Opened {
     /// Built by [`index`], after the overview is shown.
     pub index: Option<KeyIndex>,
     pub overview: Overview,
+    /// bbolt's consistency check, from the same walk as the status.
+    pub check: CheckView,
     /// The last list query's matches, so scrolling a million keys stays cheap.
     list_cache: RefCell<Option<ListCache>>,
 }
 
 impl Opened {
     fn index(&self) -> Result<&KeyIndex, String> {
-        self.index
-            .as_ref()
-            .ok_or_else(|| "the key index is still being built; try again in a moment".into())
+        self.index.as_ref().ok_or_else(|| {
+            "the key index is not available: it is still being built, or its pass failed".into()
+        })
     }
 }
 
@@ -157,19 +159,34 @@ impl Opened {
 pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
     let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
     let db = snap.db();
-    let (status, status_error) = match status::status(db, Compat::V36) {
-        Ok(s) => (
-            Some(StatusView {
-                hash: s.hash,
-                revision: s.revision,
-                total_key: s.total_key,
-                total_size: s.total_size,
-                version: s.version,
-            }),
-            None,
-        ),
-        Err(e) => (None, Some(e.to_string())),
+    let walked = status::status_and_check(db);
+    const V35: &str = "etcdctl 3.4 / etcdutl 3.5";
+    const V36: &str = "etcdutl 3.6";
+    let (status, status_error) = match (walked.v35, walked.v36) {
+        (Ok(a), Ok(b)) => {
+            // A storage version means etcd 3.6 wrote the file: show its tool's count first.
+            let (main, other, tool, other_tool) = if b.version.is_empty() {
+                (a, b.total_key, V35, V36)
+            } else {
+                (b, a.total_key, V36, V35)
+            };
+            (
+                Some(StatusView {
+                    hash: main.hash,
+                    revision: main.revision,
+                    total_key: main.total_key,
+                    tool: tool.into(),
+                    other_total_key: other,
+                    other_tool: other_tool.into(),
+                    total_size: main.total_size,
+                    version: main.version,
+                }),
+                None,
+            )
+        }
+        (Err(e), _) | (_, Err(e)) => (None, Some(e.to_string())),
     };
+    let check = check_view(&walked.check);
     let info = &snap.info;
     let page_size = u64::from(db.header().page_size);
     let overview = Overview {
@@ -240,6 +257,7 @@ pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
         snap,
         index: None,
         overview,
+        check,
         list_cache: RefCell::new(None),
     })
 }
@@ -299,9 +317,8 @@ fn index_view(index: &KeyIndex) -> IndexView {
     }
 }
 
-/// bbolt's consistency check over every page, and the page accounting.
-pub fn check(o: &Opened) -> CheckView {
-    let report = bolt::check::check(o.snap.db());
+/// bbolt's consistency check (done in the status walk) and the page accounting.
+fn check_view(report: &bolt::CheckReport) -> CheckView {
     let st = &report.stats;
     CheckView {
         problems: report.problems.iter().map(|p| p.message.clone()).collect(),
@@ -802,7 +819,7 @@ mod tests {
         let ix = index(&mut o).unwrap();
         assert_eq!(ix.live_keys, 4);
         assert_eq!(ix.revisions_histogram[0].keys, ix.keys_with_history);
-        let c = check(&o);
+        let c = o.check.clone();
         assert!(
             c.problems.iter().any(|p| p.contains("page 2")),
             "{:?}",

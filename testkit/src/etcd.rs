@@ -100,9 +100,8 @@ impl Etcd {
         self.ctl(&["put", key, value]);
     }
 
-    /// `etcdctl put KEY` with a binary value on standard input (etcdctl reads
-    /// all of it, unchanged, when no value argument is given).
-    pub fn put_bytes(&self, key: &str, value: &[u8]) {
+    /// Run etcdctl with `input` on its standard input; panics with its stderr on failure.
+    fn ctl_with_stdin(&self, args: &[&str], input: &[u8]) -> String {
         use std::io::Write;
         let mut child = Command::new(&self.etcdctl)
             .env("ETCDCTL_API", "3")
@@ -110,10 +109,9 @@ impl Etcd {
                 "--endpoints",
                 &self.endpoint,
                 "--dial-timeout=2s",
-                "--command-timeout=10s",
-                "put",
-                key,
+                "--command-timeout=30s",
             ])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -123,20 +121,26 @@ impl Etcd {
             .stdin
             .take()
             .expect("etcdctl stdin")
-            .write_all(value)
-            .expect("writing the value to etcdctl");
+            .write_all(input)
+            .expect("writing to etcdctl");
         let out = child.wait_with_output().expect("waiting for etcdctl");
         assert!(
             out.status.success(),
-            "etcdctl put {key}: {}",
+            "etcdctl {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `etcdctl put KEY` with a binary value on standard input (etcdctl reads
+    /// all of it, unchanged, when no value argument is given).
+    pub fn put_bytes(&self, key: &str, value: &[u8]) {
+        self.ctl_with_stdin(&["put", key], value);
     }
 
     /// Many puts, 100 to a transaction (`etcdctl txn`; etcd allows 128 ops per txn).
     /// Keys and values must be single words (no spaces or newlines).
     pub fn put_many(&self, pairs: &[(String, String)]) {
-        use std::io::Write;
         for batch in pairs.chunks(100) {
             let mut script = String::from("\n");
             for (k, v) in batch {
@@ -147,33 +151,15 @@ impl Etcd {
                 script.push_str(&format!("put {k} {v}\n"));
             }
             script.push_str("\n\n");
-            let mut child = Command::new(&self.etcdctl)
-                .env("ETCDCTL_API", "3")
-                .args([
-                    "--endpoints",
-                    &self.endpoint,
-                    "--command-timeout=30s",
-                    "txn",
-                ])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("running etcdctl");
-            child
-                .stdin
-                .take()
-                .expect("etcdctl stdin")
-                .write_all(script.as_bytes())
-                .expect("writing the txn");
-            let out = child.wait_with_output().expect("waiting for etcdctl");
-            assert!(
-                out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("SUCCESS"),
-                "etcdctl txn: {} {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let out = self.ctl_with_stdin(&["txn"], script.as_bytes());
+            assert!(out.starts_with("SUCCESS"), "etcdctl txn: {out}");
         }
+    }
+
+    /// `etcdctl snapshot status -w json FILE`, parsed.
+    pub fn snapshot_status(&self, file: &Path) -> serde_json::Value {
+        let json = self.ctl(&["snapshot", "status", "-w", "json", &file.to_string_lossy()]);
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("etcdctl's status JSON: {e}: {json}"))
     }
 
     /// `etcdctl del KEY`; the number of keys deleted.

@@ -61,14 +61,7 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     let plain = dir.join("plain.db");
     etcd.snapshot(&plain);
     let db = std::fs::read(&plain).unwrap();
-    let status: serde_json::Value = serde_json::from_str(&etcd.ctl(&[
-        "snapshot",
-        "status",
-        "-w",
-        "json",
-        plain.to_str().unwrap(),
-    ]))
-    .unwrap();
+    let status: serde_json::Value = etcd.snapshot_status(&plain);
     let hash = status["hash"].to_string();
 
     // Passphrase (scrypt work factor 2^10 keeps the test quick).

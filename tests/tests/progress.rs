@@ -72,14 +72,7 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
     let etcd = Etcd::start();
     let snap = many_keys_snapshot(&etcd);
     let big = padded(&snap, 1024 << 20);
-    let expected: serde_json::Value = serde_json::from_str(&etcd.ctl(&[
-        "snapshot",
-        "status",
-        "-w",
-        "json",
-        snap.to_str().unwrap(),
-    ]))
-    .unwrap();
+    let expected: serde_json::Value = etcd.snapshot_status(&snap);
     let server = Server::start().await;
     let b = Browser::start().await;
     b.goto(&server.url).await;
@@ -335,14 +328,7 @@ async fn a_gzip_backup_is_spooled_to_private_storage_and_deleted_on_close() {
         .expect("running gzip");
     assert!(out.status.success());
     std::fs::write(&gz, &out.stdout).unwrap();
-    let expected: serde_json::Value = serde_json::from_str(&etcd.ctl(&[
-        "snapshot",
-        "status",
-        "-w",
-        "json",
-        snap.to_str().unwrap(),
-    ]))
-    .unwrap();
+    let expected: serde_json::Value = etcd.snapshot_status(&snap);
     let server = Server::start().await;
     let b = Browser::start().await;
     b.goto(&server.url).await;

@@ -96,6 +96,41 @@ fn join(p: &[Problem]) -> String {
 
 /// Compute the status. Reads every page once.
 pub fn status(db: &Db<'_>, compat: Compat) -> Result<Status, StatusError> {
+    let w = walk(db, compat == Compat::V36);
+    finish(db, &w, compat)
+}
+
+/// Both tools' status and bbolt's consistency check, from one walk over
+/// every page: what a viewer shows first.
+pub struct StatusAndCheck {
+    /// etcdctl 3.4 / etcdutl 3.5.
+    pub v35: Result<Status, StatusError>,
+    /// etcdutl 3.6.
+    pub v36: Result<Status, StatusError>,
+    pub check: crate::bolt::CheckReport,
+}
+
+pub fn status_and_check(db: &Db<'_>) -> StatusAndCheck {
+    let w = walk(db, true);
+    StatusAndCheck {
+        v35: finish(db, &w, Compat::V35),
+        v36: finish(db, &w, Compat::V36),
+        check: w.report,
+    }
+}
+
+struct Walk {
+    hash: u32,
+    revision: i64,
+    /// Every key of every bucket (3.5).
+    total_key: u64,
+    /// Live keys of the key bucket (3.6), when asked for.
+    live_keys: Option<u64>,
+    failure: Option<StatusError>,
+    report: crate::bolt::CheckReport,
+}
+
+fn walk(db: &Db<'_>, v36: bool) -> Walk {
     let mut hasher = 0u32;
     let mut total_key = 0u64;
     let mut revision = 0i64;
@@ -127,7 +162,7 @@ pub fn status(db: &Db<'_>, compat: Compat) -> Result<Status, StatusError> {
                         }
                     };
                     revision = rev.main;
-                    if compat == Compat::V36 {
+                    if v36 {
                         let kv = match KeyValue::decode(e.value.unwrap_or_default()) {
                             Ok(kv) => kv,
                             Err(err) => {
@@ -153,19 +188,31 @@ pub fn status(db: &Db<'_>, compat: Compat) -> Result<Status, StatusError> {
         }
         ControlFlow::Continue(())
     });
+    Walk {
+        hash: hasher,
+        revision,
+        total_key,
+        live_keys: v36.then_some(seen.len() as u64),
+        failure,
+        report,
+    }
+}
+
+fn finish(db: &Db<'_>, w: &Walk, compat: Compat) -> Result<Status, StatusError> {
     // A visitor failure stops the walk early, which would make the rest of the
     // file look unreachable: report it first.
-    if let Some(f) = failure {
-        return Err(f);
+    if let Some(f) = &w.failure {
+        return Err(f.clone());
     }
-    if !report.problems.is_empty() {
+    if !w.report.problems.is_empty() {
         return Err(StatusError::Integrity {
-            problems: report.problems,
+            problems: w.report.problems.clone(),
         });
     }
     let mut version = String::new();
+    let mut total_key = w.total_key;
     if compat == Compat::V36 {
-        total_key = seen.len() as u64;
+        total_key = w.live_keys.unwrap_or_default();
         if let Some(meta) = db.bucket(&db.root(), b"meta")?
             && let Some(v) = db.get(&meta, b"storageVersion")?
         {
@@ -173,8 +220,8 @@ pub fn status(db: &Db<'_>, compat: Compat) -> Result<Status, StatusError> {
         }
     }
     Ok(Status {
-        hash: hasher,
-        revision,
+        hash: w.hash,
+        revision: w.revision,
         total_key,
         total_size: db.hwm().0.saturating_mul(db.page_size()),
         version,
