@@ -10,7 +10,8 @@
 //! 1. Raw `FileReaderSync` throughput: a tiny page served by this program (its
 //!    own loopback HTTP server; the app's CSP forbids ad-hoc workers) hands the
 //!    file to a plain JS dedicated worker that reads it whole, sequentially, in
-//!    `Blob.slice`s of 64 KiB, 1, 4 and 16 MiB. Warm: one discarded pass, then
+//!    `Blob.slice`s of 4 KiB (a bbolt page), 64 KiB, 1, 4 and 16 MiB (at most
+//!    16384 reads a pass: small slices read the file's start). Warm: one discarded pass, then
 //!    the median of 3 passes per size. Cold: the file's pages are dropped before
 //!    every pass.
 //! 2. The app: `etcd-lens serve` on a loopback port; for every run the page is
@@ -252,22 +253,23 @@ const READER_PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>FileRea
 <script>
 const w = new Worker("reader.js");
 w.onmessage = (e) => { window.__result = e.data; };
-window.readPass = (slice) => {
+window.readPass = (slice, limit) => {
   window.__result = null;
-  w.postMessage({ file: document.getElementById("f").files[0], slice });
+  w.postMessage({ file: document.getElementById("f").files[0], slice, limit });
 };
 </script>
 "#;
 
 const READER_WORKER: &str = r#"// Read the whole file in order, one Blob.slice at a time, as the app's worker does.
 onmessage = (e) => {
-  const { file, slice } = e.data;
+  const { file, slice, limit } = e.data;
+  const stop = Math.min(file.size, limit);
   const reader = new FileReaderSync();
   const t0 = performance.now();
   let off = 0, calls = 0, touch = 0;
   try {
-    while (off < file.size) {
-      const end = Math.min(off + slice, file.size);
+    while (off < stop) {
+      const end = Math.min(off + slice, stop);
       const ab = reader.readAsArrayBuffer(file.slice(off, end));
       if (ab.byteLength !== end - off) throw new Error(`short read at ${off}: ${ab.byteLength}`);
       touch ^= new Uint8Array(ab)[ab.byteLength - 1];
@@ -313,9 +315,13 @@ fn serve_reader_page() -> u16 {
     port
 }
 
-/// One pass over the file at `slice` bytes: MiB/s.
+/// At most this many reads per pass: small slices read only the file's start.
+const MAX_CALLS: u64 = 16384;
+
+/// One pass over the file (or its first `MAX_CALLS` slices) at `slice` bytes: MiB/s.
 async fn read_pass(b: &Browser, slice: u64) -> f64 {
-    b.js(&format!("window.readPass({slice}); return true;")).await;
+    let limit = slice * MAX_CALLS;
+    b.js(&format!("window.readPass({slice}, {limit}); return true;")).await;
     let t0 = Instant::now();
     loop {
         let r = b.js("return window.__result;").await;
@@ -463,13 +469,25 @@ async fn app_run(b: &Browser, url: &str, snap: &Path, cold: bool, limit: Duratio
     b.js(OBSERVE).await;
     b.pick(r#"[data-testid="file-input"]"#, snap).await;
     let t0 = Instant::now();
+    let mut said = Instant::now();
     let m = loop {
         let m = b.js("return window.__m;").await;
         let marks = &m["marks"];
         let done = marks.get("error").is_some()
             || (marks.get("trailer").is_some() && marks.get("keys").is_some());
         if done || t0.elapsed() > limit {
+            if !done {
+                eprintln!("  timed out after {limit:?}");
+            }
             break m;
+        }
+        if said.elapsed() > Duration::from_secs(30) {
+            said = Instant::now();
+            let seen: Vec<&String> = marks.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+            let tr = b
+                .js(r#"const e = document.querySelector('[data-testid="trailer-status"]'); return e ? e.textContent : "";"#)
+                .await;
+            eprintln!("  … {:.0} s: seen {seen:?}; trailer {tr}", t0.elapsed().as_secs_f64());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
@@ -587,13 +605,24 @@ async fn main() {
     let server = opt("--server").map_or_else(|| repo_path("target/release/etcd-lens"), PathBuf::from);
     let etcdctl = opt("--etcdctl").unwrap_or_else(|| "/usr/bin/etcdctl".into());
     let slices: Vec<u64> = opt("--slices-kib")
-        .unwrap_or_else(|| "64,1024,4096,16384".into())
+        .unwrap_or_else(|| "4,64,1024,4096,16384".into())
         .split(',')
         .map(|s| s.trim().parse::<u64>().expect("KiB") << 10)
         .collect();
     let skip_throughput = flag("--skip-throughput");
     let skip_app = flag("--skip-app");
     let big = flag("--big");
+    // Skip the app's discarded run (one run can take minutes on a busy machine).
+    let no_discard = flag("--no-discard");
+    let modes: Vec<bool> = opt("--modes")
+        .unwrap_or_else(|| "warm,cold".into())
+        .split(',')
+        .map(|m| match m {
+            "warm" => false,
+            "cold" => true,
+            _ => panic!("--modes takes warm and/or cold"),
+        })
+        .collect();
 
     assert!(dist.join("index.html").exists(), "no {}/index.html: trunk build --release", dist.display());
     assert!(server.exists(), "no {}: cargo build --release -p etcd-lens-server --bin etcd-lens", server.display());
@@ -619,15 +648,18 @@ async fn main() {
 
     if !skip_throughput {
         eprintln!("FileReaderSync throughput, whole file, sequential:");
-        let t = throughput(&browser, &snap, &slices, 3).await;
-        report += "\n### Raw FileReaderSync throughput (dedicated worker, whole file, sequential; median of 3)\n\n";
-        report += "| slice | warm | cold | whole file, warm |\n|---|---|---|---|\n";
+        let t = throughput(&browser, &snap, &slices, usize::try_from(num("--passes", 3)).unwrap()).await;
+        report += &format!("\n### Raw FileReaderSync throughput (dedicated worker, sequential; median of {})\n\n", num("--passes", 3));
+        report += "| slice | bytes per pass | warm | cold | per read, warm | whole file at this rate, warm |\n|---|---|---|---|---|---|\n";
         for r in &t {
+            let read = size.min(r.slice * MAX_CALLS);
             report += &format!(
-                "| {} KiB | {:.0} MiB/s | {:.0} MiB/s | {:.2} s |\n",
+                "| {} KiB | {} MiB | {:.0} MiB/s | {:.0} MiB/s | {:.1} µs | {:.2} s |\n",
                 r.slice >> 10,
+                read >> 20,
                 r.warm,
                 r.cold,
+                r.slice as f64 / MIB / r.warm * 1e6,
                 size as f64 / MIB / r.warm
             );
         }
@@ -642,33 +674,37 @@ async fn main() {
     if !skip_app {
         let s = snap.to_str().unwrap();
         let theirs = [etcdctl.as_str(), "snapshot", "status", s, "-w", "json"];
-        let mut section = String::from(
-            "\n### The app vs `etcdctl snapshot status` (median of runs; memory: worst run)\n\n\
+        let mut section = format!(
+            "\n### The app vs `etcdctl snapshot status` (median of {runs} run(s){}; memory: worst run)\n\n\
              | mode | overview (status) | first key list | SHA-256 verified | etcdctl | overview ÷ etcdctl | peak memory, Chromium (renderers) | etcdctl peak RSS |\n\
              |---|---|---|---|---|---|---|---|\n",
+            if no_discard { ", no discarded app run" } else { ", after one discarded run" }
         );
-        for cold in [false, true] {
+        for &cold in &modes {
             let mode = if cold { "cold" } else { "warm" };
             eprintln!("{mode} runs (first of each discarded):");
             if cold {
                 drop_cache(&snap);
             }
-            let r = app_run(&browser, &url, &snap, cold, limit).await;
-            log_run("discarded", &r);
-            if cold {
-                drop_cache(&snap);
-            }
+            // The discarded etcdctl run also brings the file into the page cache (warm).
             let (t, _, out) = measure(&theirs);
             eprintln!("  discarded etcdctl {:.2} s", t.as_secs_f64());
-            let (agree, line) = compare_status(&r.status_fields, &out);
-            eprintln!("  status: {line}");
-            if !agree {
-                println!("WARNING: the page's status differs from etcdctl's: {line}");
+            if !no_discard {
+                if cold {
+                    drop_cache(&snap);
+                }
+                let r = app_run(&browser, &url, &snap, cold, limit).await;
+                log_run("discarded", &r);
             }
             let (mut apps, mut ctl, mut ctl_rss) = (Vec::new(), Vec::new(), 0);
             for i in 0..runs {
                 let r = app_run(&browser, &url, &snap, cold, limit).await;
                 log_run(&format!("run {}", i + 1), &r);
+                let (agree, line) = compare_status(&r.status_fields, &out);
+                eprintln!("  status: {line}");
+                if !agree {
+                    println!("WARNING: the page's status differs from etcdctl's: {line}");
+                }
                 apps.push(r);
                 if cold {
                     drop_cache(&snap);
