@@ -14,9 +14,7 @@ cargo fmt --all --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "the core builds for wasm32"
-cargo build -p etcd-lens-core --target wasm32-unknown-unknown --locked
-
+# The core is built for wasm32 by the two steps below (the app depends on it).
 step "app component tests (wasm-bindgen-test in headless Chromium)"
 # The runner (.cargo/config.toml) is wasm-bindgen-test-runner from setup.sh's
 # wasm-bindgen-cli; it reads Chromium's options from app/webdriver.json.
