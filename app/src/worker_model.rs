@@ -454,40 +454,46 @@ fn filter_of(q: &KeyQuery) -> KeyQuery {
     }
 }
 
+fn contains(q: &KeyQuery, key: &[u8]) -> bool {
+    let needle = q.contains.as_bytes();
+    needle.is_empty() || key.windows(needle.len()).any(|w| w == needle)
+}
+
+fn fits(q: &KeyQuery, resource: &str, namespace: &str) -> bool {
+    (q.resource.is_empty() || q.resource == resource)
+        && (q.namespace.is_empty() || q.namespace == namespace)
+}
+
 fn matches(q: &KeyQuery, key: &[u8]) -> Option<(String, String)> {
-    let contains = q.contains.as_bytes();
-    if !contains.is_empty() && !key.windows(contains.len()).any(|w| w == contains) {
+    if !contains(q, key) {
         return None;
     }
     let (resource, namespace) = resource_and_namespace(key);
-    if (!q.resource.is_empty() && q.resource != resource)
-        || (!q.namespace.is_empty() && q.namespace != namespace)
-    {
-        return None;
-    }
-    Some((resource, namespace))
+    fits(q, &resource, &namespace).then_some((resource, namespace))
 }
 
-/// One pass over the keys under the query's prefix: count, filter choices, checkpoints.
+/// One pass over the keys under the query's prefix: count, filter choices,
+/// checkpoints. Each key is parsed once.
 fn build_list_cache(index: &KeyIndex, q: &KeyQuery) -> ListCache {
     let mut resources = BTreeSet::new();
     let mut namespaces = BTreeSet::new();
     let mut checkpoints = Vec::new();
     let mut total = 0u64;
     for (key, _) in index.live_with_prefix(q.prefix.as_bytes()) {
+        if !contains(q, key) {
+            continue;
+        }
         // The filter choices come from every key under the prefix, so a
         // chosen filter never hides the others.
         let (resource, namespace) = resource_and_namespace(key);
-        let contains = q.contains.as_bytes();
-        if contains.is_empty() || key.windows(contains.len()).any(|w| w == contains) {
-            if !resource.is_empty() {
-                resources.insert(resource.clone());
-            }
-            if !namespace.is_empty() {
-                namespaces.insert(namespace.clone());
-            }
+        let fit = fits(q, &resource, &namespace);
+        if !resource.is_empty() {
+            resources.insert(resource);
         }
-        if matches(q, key).is_none() {
+        if !namespace.is_empty() {
+            namespaces.insert(namespace);
+        }
+        if !fit {
             continue;
         }
         if total.is_multiple_of(CHECKPOINT_EVERY) {
