@@ -355,15 +355,35 @@ pub struct KeyPage {
 }
 
 /// One retained revision of a key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RevisionView {
     pub main: i64,
     pub sub: i64,
     pub deleted: bool,
     pub version: i64,
     pub value_size: u64,
-    /// The value as text (lossy) — for the line diff; capped.
-    pub text: String,
+    /// What the revision holds, for its line in the history and the diff.
+    pub value: RevisionValue,
+}
+
+/// A retained revision's value, as the history diff shows it. The page masks
+/// a Secret's `data`/`stringData` in [`RevisionValue::Object`] exactly as it
+/// does in the detail view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RevisionValue {
+    /// A tombstone: the key was deleted at this revision.
+    Deleted,
+    /// The decoded Kubernetes object (decrypted in the tab when the pasted
+    /// EncryptionConfiguration could).
+    Object {
+        object: serde_json::Value,
+        decrypted_with: Option<String>,
+    },
+    /// Encrypted at rest and not decrypted here.
+    Encrypted { provider: String, key_name: String },
+    /// Not a Kubernetes object: the value as text (lossy), capped.
+    Text { text: String },
 }
 
 /// A key in detail.
@@ -391,6 +411,9 @@ pub struct KeyDetail {
     /// The decoded object as JSON text (pretty), when it decodes.
     pub object_json: Option<String>,
     pub decode_error: Option<String>,
+    /// A Secret, by its key (`/registry/secrets/…`) or by the kind any of its
+    /// revisions decodes to: its values are masked everywhere until revealed.
+    pub is_secret: bool,
     /// The value as text when it is UTF-8, else `None` (see `hex`).
     pub text: Option<String>,
     /// The first bytes of the value in hex.

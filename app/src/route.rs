@@ -17,13 +17,11 @@ impl Route {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
         let mut parts = path.splitn(2, '/');
         match (parts.next(), parts.next()) {
-            (Some("browse"), Some(k))
-                if !k.is_empty() && k.bytes().all(|b| b.is_ascii_hexdigit()) =>
-            {
-                Route::Browse {
-                    key_hex: Some(k.to_ascii_lowercase()),
-                }
-            }
+            // Not hex is kept as it is: the detail view then says the link is
+            // invalid instead of showing the key opened before.
+            (Some("browse"), Some(k)) if !k.is_empty() => Route::Browse {
+                key_hex: Some(k.to_ascii_lowercase()),
+            },
             (Some("browse"), _) => Route::Browse { key_hex: None },
             (Some("space"), _) => Route::Space,
             (Some("audit"), _) => Route::Audit,
@@ -61,8 +59,11 @@ mod tests {
         }
         assert_eq!(Route::parse(""), Route::Overview);
         assert_eq!(
-            Route::parse("#/browse/not-hex"),
-            Route::Browse { key_hex: None }
+            Route::parse("#/browse/zzzz"),
+            Route::Browse {
+                key_hex: Some("zzzz".into())
+            },
+            "a bad link reaches the detail view, which says so"
         );
     }
 }

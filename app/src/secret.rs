@@ -8,7 +8,11 @@ use serde_json::Value;
 
 /// The mask shown instead of a value.
 pub fn mask(len: usize) -> String {
-    format!("•••••• ({len} bytes, masked)")
+    format!("•••••• ({}, masked)", bytes(len))
+}
+
+fn bytes(n: usize) -> String {
+    crate::state::count(n as u64, "byte", "bytes")
 }
 
 /// One `data`/`stringData` entry of a Secret.
@@ -48,27 +52,90 @@ pub fn values(object: &Value) -> Vec<SecretValue> {
     out
 }
 
+/// The reveal name of the last-applied-configuration annotation, which
+/// repeats a Secret's data in plaintext.
+pub const LAST_APPLIED: &str = "last-applied";
+const LAST_APPLIED_POINTER: &str =
+    "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration";
+
+/// Every maskable value of a Secret, by its reveal name: the `data` and
+/// `stringData` entries, and the last-applied annotation.
+fn maskable(object: &Value) -> Vec<SecretValue> {
+    let mut out = values(object);
+    if let Some(a) = object.pointer(LAST_APPLIED_POINTER).and_then(Value::as_str) {
+        out.push(SecretValue {
+            path: LAST_APPLIED.into(),
+            plain: a.to_string(),
+            bytes: a.len(),
+        });
+    }
+    out
+}
+
+fn slot<'a>(o: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    if path == LAST_APPLIED {
+        return o.pointer_mut(LAST_APPLIED_POINTER);
+    }
+    let (field, name) = path.split_once('.')?;
+    o.get_mut(field)?.get_mut(name)
+}
+
 /// The object with every Secret value masked except the `revealed` paths.
 pub fn masked(object: &Value, revealed: &BTreeSet<String>) -> Value {
     let mut o = object.clone();
-    for v in values(object) {
+    for v in maskable(object) {
         if revealed.contains(&v.path) {
             continue;
         }
-        let (field, name) = v.path.split_once('.').unwrap_or_default();
-        if let Some(slot) = o.get_mut(field).and_then(|m| m.get_mut(name)) {
-            *slot = Value::String(mask(v.bytes));
+        if let Some(s) = slot(&mut o, &v.path) {
+            *s = Value::String(mask(v.bytes));
         }
     }
-    // The last applied configuration repeats the data in plaintext.
-    if !revealed.contains("last-applied")
-        && let Some(a) =
-            o.pointer_mut("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
-    {
-        let n = a.as_str().map_or(0, str::len);
-        *a = Value::String(mask(n));
-    }
     o
+}
+
+/// Two revisions of a Secret masked for their diff: a value equal in both
+/// shows the same mask on both sides; a changed one shows as
+/// `value changed (n → m bytes, masked)` on the newer side, so the diff tells
+/// that it changed without telling what it was or became.
+pub fn masked_pair(older: &Value, newer: &Value, revealed: &BTreeSet<String>) -> (Value, Value) {
+    let before = maskable(older);
+    let a = masked(older, revealed);
+    let mut b = masked(newer, revealed);
+    for v in maskable(newer) {
+        if revealed.contains(&v.path) {
+            continue;
+        }
+        match before.iter().find(|o| o.path == v.path) {
+            Some(o) if o.plain == v.plain => {}
+            Some(o) => {
+                if let Some(s) = slot(&mut b, &v.path) {
+                    *s = Value::String(format!(
+                        "value changed ({} → {}, masked)",
+                        o.bytes,
+                        bytes(v.bytes)
+                    ));
+                }
+            }
+            None => {
+                if let Some(s) = slot(&mut b, &v.path) {
+                    *s = Value::String(format!("value added ({}, masked)", bytes(v.bytes)));
+                }
+            }
+        }
+    }
+    (a, b)
+}
+
+/// The reveal names of the values of both revisions, in order.
+pub fn paths_of(objects: &[&Value]) -> Vec<String> {
+    let mut out: Vec<String> = objects
+        .iter()
+        .flat_map(|o| maskable(o).into_iter().map(|v| v.path))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -93,5 +160,42 @@ mod tests {
         let m = masked(&s, &BTreeSet::from(["data.user".to_string()]));
         assert_eq!(m["data"]["user"], "YWRtaW4=");
         assert_ne!(m["data"]["password"], "aHVudGVyMg==");
+    }
+
+    #[test]
+    fn a_diff_pair_says_what_changed_and_shows_neither_value() {
+        let a = serde_json::json!({"kind": "Secret", "data": {"password": "b2xk", "same": "c2FtZQ==", "gone": "eA=="},
+            "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"b2xk\"}}"}}});
+        let b = serde_json::json!({"kind": "Secret", "data": {"password": "bmV3ZXI=", "same": "c2FtZQ==", "new": "eQ=="}});
+        let (ma, mb) = masked_pair(&a, &b, &BTreeSet::new());
+        let text = format!("{ma} {mb}");
+        for plain in [
+            "b2xk", "bmV3ZXI=", "c2FtZQ==", "eA==", "eQ==", "old", "newer",
+        ] {
+            assert!(!text.contains(plain), "{plain} in {text}");
+        }
+        assert_eq!(
+            mb["data"]["password"],
+            "value changed (3 → 5 bytes, masked)"
+        );
+        assert_eq!(
+            ma["data"]["same"], mb["data"]["same"],
+            "unchanged values diff equal"
+        );
+        assert_eq!(mb["data"]["new"], "value added (1 byte, masked)");
+        assert_eq!(ma["data"]["gone"], mask(1));
+        assert_eq!(
+            paths_of(&[&a, &b]),
+            [
+                "data.gone",
+                "data.new",
+                "data.password",
+                "data.same",
+                LAST_APPLIED
+            ]
+        );
+        // Revealed one by one.
+        let (_, mb) = masked_pair(&a, &b, &BTreeSet::from(["data.password".to_string()]));
+        assert_eq!(mb["data"]["password"], "bmV3ZXI=");
     }
 }

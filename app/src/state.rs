@@ -83,6 +83,14 @@ pub struct Inspection {
     pub layers: Vec<String>,
     pub audit_seq: u32,
     pub audit: Option<AuditView>,
+    /// An audit request is on its way (the previous results stay shown).
+    pub audit_running: bool,
+    /// Why the last audit request failed (e.g. the pasted configuration does
+    /// not parse); the previous results stay.
+    pub audit_error: Option<String>,
+    /// Set when reading the file failed part-way (a tampered or truncated
+    /// file): nothing shown from it is verified.
+    pub untrusted: Option<String>,
     /// Tree requests of this file carry this number; replies for an older file are dropped.
     pub tree_seq: u32,
     /// The children of each tree node fetched so far, by prefix.
@@ -104,6 +112,37 @@ impl Inspection {
             tree_seq: self.tree_seq + 1,
             worker_ready: self.worker_ready,
             ..Self::default()
+        }
+    }
+
+    /// The file was closed (Cancel): everything about it goes, the unlock
+    /// form too, and `message` says so.
+    pub fn closed(&self, message: String) -> Self {
+        Self {
+            list_seq: self.list_seq,
+            detail_seq: self.detail_seq,
+            audit_seq: self.audit_seq,
+            tree_seq: self.tree_seq + 1,
+            worker_ready: self.worker_ready,
+            error: Some(message),
+            ..Self::default()
+        }
+    }
+
+    /// An audit was asked for (with `seq`): the results shown so far stay
+    /// until the new ones (or an error) arrive.
+    pub fn auditing(&mut self, seq: u32) {
+        self.audit_seq = seq;
+        self.audit_running = true;
+        self.audit_error = None;
+    }
+
+    /// Reading failed part-way: say once, plainly, that nothing is verified.
+    fn distrust(&mut self, why: &str) {
+        if self.untrusted.is_none() {
+            self.untrusted = Some(format!(
+                "This file cannot be trusted: reading it failed part-way ({why}). It was damaged, tampered with or truncated; nothing shown from it is verified. Do not restore from it: use another copy of the backup."
+            ));
         }
     }
 
@@ -157,6 +196,8 @@ impl Inspection {
                         phase.label()
                     ));
                 }
+                // A pass stops only when the file could not be read or parsed.
+                self.distrust(&message);
                 self.phase_errors.push((phase, message));
             }
             FromWorker::Indexed { index } => self.index = Some(*index),
@@ -170,10 +211,10 @@ impl Inspection {
             FromWorker::Trailer { status } => {
                 self.hashing = None;
                 if let TrailerStatus::Mismatch { .. } = &status {
-                    self.error = Some(format!(
-                        "{} Do not restore from this file; take the backup again or use another copy.",
-                        status.describe()
-                    ));
+                    // The trailer line says what does not match; this says what to do.
+                    self.error = Some(
+                        "The SHA-256 trailer does not match the database (see the trailer above). Do not restore from this file. Take the backup again or use another copy.".into(),
+                    );
                 }
                 self.trailer = Some(status);
             }
@@ -192,15 +233,16 @@ impl Inspection {
             FromWorker::Audit { seq, audit } => {
                 if seq == self.audit_seq {
                     self.audit = Some(*audit);
-                    self.request_error = None;
+                    self.audit_running = false;
+                    self.audit_error = None;
                 }
             }
+            FromWorker::RequestFailed { seq, message } if seq == self.audit_seq => {
+                self.audit_running = false;
+                self.audit_error = Some(message);
+            }
             FromWorker::RequestFailed { seq, message } => {
-                if seq == self.list_seq
-                    || seq == self.detail_seq
-                    || seq == self.audit_seq
-                    || seq == self.tree_seq
-                {
+                if seq == self.list_seq || seq == self.detail_seq || seq == self.tree_seq {
                     self.request_error = Some(message);
                 }
             }
@@ -208,6 +250,13 @@ impl Inspection {
                 self.busy = false;
                 self.hashing = None;
                 self.progress = None;
+                // Nothing waits for a secret any more.
+                self.secret_prompt = None;
+                self.unlock_error = None;
+                // Past the header, a failed read means the file is damaged.
+                if self.header.is_some() || !self.layers.is_empty() {
+                    self.distrust(&message);
+                }
                 self.error = Some(message);
             }
             FromWorker::Finished => {
@@ -218,7 +267,7 @@ impl Inspection {
     }
 }
 
-pub use etcd_lens_core::units::human_bytes;
+pub use etcd_lens_core::units::{count, human_bytes};
 
 #[cfg(test)]
 mod tests {
@@ -242,7 +291,12 @@ mod tests {
                 computed: "bb".into(),
             },
         });
-        assert!(s.error.as_deref().unwrap().starts_with("SHA-256 mismatch"));
+        let e = s.error.as_deref().unwrap();
+        assert!(e.contains("Do not restore"), "{e}");
+        assert!(
+            !e.contains("SHA-256 mismatch"),
+            "the trailer line says it, the error does not repeat it: {e}"
+        );
         assert_eq!(s.hashing, None);
         assert!(s.busy);
         s.apply(FromWorker::Finished);
@@ -291,6 +345,67 @@ mod tests {
             nodes: Vec::new(),
         });
         assert_eq!(t.tree.len(), 1);
+    }
+
+    #[test]
+    fn cancel_and_failure_close_the_unlock_form_and_a_bad_audit_keeps_the_last_results() {
+        let mut s = Inspection::default().opening("a.db.age".into(), 10);
+        s.apply(FromWorker::NeedSecret {
+            prompt: SecretPrompt {
+                passphrase: true,
+                recipient_types: Vec::new(),
+            },
+        });
+        assert!(s.secret_prompt.is_some());
+        let c = s.closed("Cancelled".into());
+        assert!(c.secret_prompt.is_none() && c.file_name.is_none() && !c.busy);
+        assert!(c.tree_seq > s.tree_seq, "late tree replies are dropped");
+
+        // A tampered chunk found after the secret was given.
+        s.apply(FromWorker::Layers {
+            layers: vec!["age (X25519)".into()],
+        });
+        s.apply(FromWorker::NeedSecret {
+            prompt: SecretPrompt {
+                passphrase: true,
+                recipient_types: Vec::new(),
+            },
+        });
+        s.apply(FromWorker::Failed {
+            message: "age: chunk 3 failed to authenticate".into(),
+        });
+        assert!(s.secret_prompt.is_none());
+        assert!(
+            s.untrusted
+                .as_deref()
+                .unwrap()
+                .contains("cannot be trusted")
+        );
+
+        let mut s = Inspection::default().opening("a.db".into(), 10);
+        s.auditing(1);
+        s.apply(FromWorker::Audit {
+            seq: 1,
+            audit: Box::new(AuditView {
+                census: vec![("Secrets".into(), "2".into())],
+                findings: Vec::new(),
+                warnings: Vec::new(),
+                json: String::new(),
+                csv: String::new(),
+                sarif: String::new(),
+                html: String::new(),
+            }),
+        });
+        s.auditing(2);
+        assert!(s.audit_running && s.audit.is_some());
+        s.apply(FromWorker::RequestFailed {
+            seq: 2,
+            message: "line 1, column 9: bad".into(),
+        });
+        assert_eq!(s.audit_error.as_deref(), Some("line 1, column 9: bad"));
+        assert!(!s.audit_running);
+        assert_eq!(s.audit.as_ref().unwrap().census[0].1, "2", "kept");
+        assert!(s.request_error.is_none(), "not the detail view's error");
     }
 
     #[test]

@@ -178,6 +178,7 @@ fn detail(key: &str, key_hex: &str, kind: &str, object: &serde_json::Value) -> K
         "text": text,
         "hex": hex::encode(text.as_bytes()),
         "truncated": false,
+        "is_secret": key.starts_with("/registry/secrets/"),
         "history": [],
     }))
     .expect("a KeyDetail")
@@ -240,7 +241,7 @@ async fn secret_raw_value_and_last_applied_stay_hidden_until_reveal_raw() {
         settle().await;
         assert_eq!(attr(&by_id(root, tab), "aria-pressed"), "true");
         let shown = text(root, "detail-value");
-        assert!(shown.contains("reveal it below"), "{tab}: {shown}");
+        assert!(shown.contains("Reveal raw value"), "{tab}: {shown}");
         assert!(!shown.contains("aHVudGVyMg=="), "{tab}: {shown}");
     }
 
@@ -256,6 +257,82 @@ async fn secret_raw_value_and_last_applied_stay_hidden_until_reveal_raw() {
     let yaml = text(root, "detail-value");
     assert!(yaml.contains("aHVudGVyMg=="), "{yaml}");
     assert_eq!(text(root, "secret-data.password"), secret::mask(7));
+}
+
+#[wasm_bindgen_test]
+async fn the_history_diff_masks_secret_values_and_names_encrypted_revisions() {
+    let rev = |main: i64, value: serde_json::Value| json!({"main": main, "sub": 0, "deleted": false, "version": main, "value_size": 40, "value": value});
+    let object = |pw: &str| json!({"apiVersion": "v1", "kind": "Secret", "data": {"password": pw}});
+    // A Secret whose latest revision is a tombstone: nothing says "Secret" but its key.
+    let mut d = detail(
+        "/registry/secrets/prod/gone",
+        "dd",
+        "Secret",
+        &object("bGF0ZXN0"),
+    );
+    d.kind = None;
+    d.object_json = None;
+    d.history = serde_json::from_value(json!([
+        rev(3, json!({"kind": "object", "object": object("b2xkLXZhbHVl"), "decrypted_with": null})),
+        rev(4, json!({"kind": "object", "object": object("bmV3LXZhbHVlLTEy"), "decrypted_with": null})),
+        rev(5, json!({"kind": "encrypted", "provider": "aescbc", "key_name": "key1"})),
+        json!({"main": 6, "sub": 0, "deleted": true, "version": 0, "value_size": 0, "value": {"kind": "deleted"}}),
+    ]))
+    .unwrap();
+    let state = with_detail(d);
+    let m = mount(move || view! { <KeyDetailView state /> });
+    settle().await;
+    let root: &Element = &m.root;
+    let radios = root.query_selector_all("input[name=diff-from]").unwrap();
+    let pick = |list: &web_sys::NodeList, i: u32| {
+        let r: HtmlInputElement = list.get(i).unwrap().unchecked_into();
+        r.click();
+    };
+    // Revisions 3 → 4: the value changed, neither shown.
+    pick(&radios, 0);
+    let to = root.query_selector_all("input[name=diff-to]").unwrap();
+    pick(&to, 1);
+    settle().await;
+    assert_eq!(text(root, "show-diff"), "Diff revision 3 → 4");
+    click(&by_id(root, "show-diff"));
+    settle().await;
+    let diff = text(root, "diff");
+    assert!(
+        diff.contains("value changed (9 → 12 bytes, masked)"),
+        "{diff}"
+    );
+    for leak in [
+        "b2xkLXZhbHVl",
+        "bmV3LXZhbHVlLTEy",
+        "old-value",
+        "new-value-12",
+    ] {
+        assert!(
+            !root.text_content().unwrap().contains(leak),
+            "{leak}: {diff}"
+        );
+    }
+    // Another pair: the same button shows it (no toggle); the encrypted one is named.
+    pick(&to, 2);
+    settle().await;
+    click(&by_id(root, "show-diff"));
+    settle().await;
+    let diff = text(root, "diff");
+    assert!(diff.contains("encrypted with aescbc key1"), "{diff}");
+    assert!(!diff.contains("b2xkLXZhbHVl"), "{diff}");
+    // Revealed per field, in the diff.
+    pick(&to, 1);
+    settle().await;
+    click(&by_id(root, "diff-reveal-data.password"));
+    settle().await;
+    let diff = text(root, "diff");
+    assert!(
+        diff.contains("bmV3LXZhbHVlLTEy") && diff.contains("b2xkLXZhbHVl"),
+        "{diff}"
+    );
+    click(&by_id(root, "close-diff"));
+    settle().await;
+    assert!(by_id_opt(root, "diff").is_none());
 }
 
 #[wasm_bindgen_test]
@@ -764,8 +841,11 @@ async fn file_report_trailer_verified_absent_and_mismatch() {
             let e = error.expect("a mismatch is an error");
             assert_eq!(attr(&e, "role"), "alert");
             let e = e.text_content().unwrap();
-            assert!(e.contains("aa11") && e.contains("bb22"), "{e}");
-            assert!(e.contains("Do not restore from this file"), "{e}");
+            assert!(e.contains("Do not restore from this file."), "{e}");
+            // The trailer line names both digests; the page says it once.
+            assert!(describe.contains("aa11") && describe.contains("bb22"));
+            let page = root.text_content().unwrap();
+            assert_eq!(page.matches(describe.as_str()).count(), 1, "{page}");
         } else {
             assert!(error.is_none(), "{want}");
         }

@@ -34,7 +34,8 @@ impl Browser {
         let profile = tempfile::tempdir().expect("profile dir");
         let caps = serde_json::json!({
             // Chrome's performance log carries every network event: the tests count requests with it.
-            "goog:loggingPrefs": { "performance": "ALL" },
+            // Its browser log carries the console: CSP violations fail the tests.
+            "goog:loggingPrefs": { "performance": "ALL", "browser": "ALL" },
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": [
@@ -141,6 +142,110 @@ impl Browser {
         }
     }
 
+    /// Click `[data-testid=testid]`, once it exists.
+    pub async fn click(&self, testid: &str) {
+        let el = self.find(testid).await;
+        el.click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking [data-testid={testid}]: {e}"));
+    }
+
+    /// Replace the text of the input `[data-testid=testid]` with `text`, typed.
+    pub async fn type_into(&self, testid: &str, text: &str) {
+        let el = self.find(testid).await;
+        el.clear().await.expect("clearing an input");
+        el.send_keys(text).await.expect("typing");
+    }
+
+    /// The element `[data-testid=testid]`, once it exists (30 s at most).
+    pub async fn find(&self, testid: &str) -> Element {
+        let css = format!("[data-testid=\"{testid}\"]");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.client.find(Locator::Css(&css)).await {
+                Ok(el) => return el,
+                Err(e) if Instant::now() > deadline => {
+                    let body = self.body_text().await;
+                    panic!("no {css} on the page: {e}; page says:\n{body}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Turn the mouse wheel by `delta_y` pixels over the middle of `[data-testid=testid]`.
+    pub async fn wheel(&self, testid: &str, delta_y: i64) {
+        use fantoccini::actions::{WheelAction, WheelActions};
+        self.find(testid).await;
+        // Where its middle is in the window (the action's origin is the viewport).
+        let at = self
+            .client
+            .execute(
+                &format!(
+                    "const r = document.querySelector('[data-testid=\"{testid}\"]').getBoundingClientRect();
+                     return [r.x + r.width / 2, r.y + r.height / 2];"
+                ),
+                vec![],
+            )
+            .await
+            .expect("the element's position");
+        let (x, y) = (at[0].as_f64().unwrap_or(0.0), at[1].as_f64().unwrap_or(0.0));
+        let mut wheel = WheelActions::new("wheel".into());
+        wheel.push(WheelAction::Scroll {
+            duration: None,
+            x: x as i64,
+            y: y as i64,
+            delta_x: 0,
+            delta_y,
+        });
+        self.client
+            .perform_actions(wheel)
+            .await
+            .expect("turning the mouse wheel");
+    }
+
+    /// The page's whole text and markup (attributes included) and every
+    /// export link's content, decoded: where a leaked value would show.
+    pub async fn everything_shown(&self) -> String {
+        self.client
+            .execute(
+                "const links = [...document.querySelectorAll('a[href^=\"data:\"]')].map(a => {
+                   const h = a.getAttribute('href'); const i = h.indexOf(',');
+                   try { return decodeURIComponent(h.slice(i + 1)); } catch (e) { return h; } });
+                 return [document.body.innerText, document.documentElement.outerHTML, ...links].join('\\n');",
+                vec![],
+            )
+            .await
+            .expect("reading the page")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Fail on any Content-Security-Policy violation the console reported
+    /// since the last call (the page's CSP must hold on every view).
+    pub async fn assert_no_csp_violations(&self, when: &str) {
+        let log = self
+            .client
+            .issue_cmd(ChromeCmd::BrowserLog)
+            .await
+            .expect("reading the browser log");
+        let violations: Vec<String> = log
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["message"].as_str())
+            .filter(|m| {
+                m.contains("Content Security Policy") || m.contains("Content-Security-Policy")
+            })
+            .map(str::to_string)
+            .collect();
+        assert!(
+            violations.is_empty(),
+            "{when}: the console reports CSP violations: {violations:#?}"
+        );
+    }
+
     /// URLs of the requests the page (and its workers) started since the
     /// last call, from Chrome's performance log (`Network.requestWillBeSent`).
     pub async fn requests_since_last_call(&self) -> Vec<String> {
@@ -199,6 +304,7 @@ impl Drop for Browser {
 #[derive(Debug)]
 enum ChromeCmd {
     PerformanceLog,
+    BrowserLog,
     NetworkConditions { offline: bool },
 }
 
@@ -209,7 +315,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for ChromeCmd {
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         let path = match self {
-            ChromeCmd::PerformanceLog => "se/log",
+            ChromeCmd::PerformanceLog | ChromeCmd::BrowserLog => "se/log",
             ChromeCmd::NetworkConditions { .. } => "chromium/network_conditions",
         };
         base_url.join(&format!(
@@ -221,6 +327,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for ChromeCmd {
     fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
         let body = match self {
             ChromeCmd::PerformanceLog => serde_json::json!({ "type": "performance" }),
+            ChromeCmd::BrowserLog => serde_json::json!({ "type": "browser" }),
             ChromeCmd::NetworkConditions { offline } => serde_json::json!({
                 "network_conditions": {
                     "offline": offline, "latency": 0,

@@ -110,13 +110,47 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     b.wait_attr("trailer-status", "data-state", |s| s == "verified")
         .await;
 
-    for (file, secret, how) in [
-        (&by_x25519, id_file.as_str(), "X25519"),
-        (&by_ssh, ssh_key.as_str(), "SSH"),
-    ] {
+    // Cancel while the form waits: the form goes with the file.
+    b.pick_file(&by_pass).await;
+    b.wait_text("unlock", |t| t.contains("passphrase")).await;
+    let waiting = b.text("busy").await;
+    assert!(
+        waiting.contains("Waiting for the passphrase"),
+        "the page says what it needs, not that it is working: {waiting}"
+    );
+    click(&b, "cancel").await;
+    b.wait_text("error", |t| t.starts_with("Cancelled")).await;
+    assert!(
+        b.client
+            .find(Locator::Css("[data-testid=unlock]"))
+            .await
+            .is_err(),
+        "the unlock form closed with the file"
+    );
+
+    // The X25519 identity chosen as a file; the SSH key pasted, then hidden.
+    let id_path = write(&dir, "identity.txt", id_file.as_bytes());
+    b.pick_file(&by_x25519).await;
+    b.wait_text("unlock", |_| true).await;
+    b.find("age-identity-file")
+        .await
+        .send_keys(id_path.to_str().unwrap())
+        .await
+        .unwrap();
+    b.wait_text("age-identity-loaded", |t| t.contains("identity.txt"))
+        .await;
+    click(&b, "age-unlock").await;
+    assert_eq!(b.text("status-hash").await, hash, "X25519 from a file");
+    assert!(b.text("layers").await.contains("X25519"));
+    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
+        .await;
+
+    for (file, secret, how) in [(&by_ssh, ssh_key.as_str(), "SSH")] {
         b.pick_file(file).await;
         b.wait_text("unlock", |_| true).await;
         type_into(&b, "age-identity", secret).await;
+        b.wait_attr("age-identity", "class", |c| c.contains("entered"))
+            .await;
         click(&b, "age-unlock").await;
         assert_eq!(b.text("status-hash").await, hash, "{how}");
         assert!(b.text("layers").await.contains(how), "{how}");
@@ -135,4 +169,18 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     click(&b, "age-unlock").await;
     let err = b.wait_text("error", |t| !t.is_empty()).await;
     assert!(err.contains("chunk"), "{err}");
+    // Said plainly: the file cannot be trusted; the form is gone; the trailer
+    // line does not pretend a check is still to come.
+    let untrusted = b.text("untrusted").await;
+    assert!(untrusted.contains("cannot be trusted"), "{untrusted}");
+    assert!(
+        b.client
+            .find(Locator::Css("[data-testid=unlock]"))
+            .await
+            .is_err(),
+        "the unlock form is gone after the failure"
+    );
+    let trailer = b.wait_attr("trailer-status", "data-state", |_| true).await;
+    assert_ne!(trailer, "pending", "{}", b.text("trailer-status").await);
+    b.assert_no_csp_violations("age files").await;
 }

@@ -80,6 +80,23 @@ async fn pasted_encryption_config_decrypts_locally_and_masks() {
         .click()
         .await
         .unwrap();
+    // A configuration that does not parse: the error in place, with its
+    // line and column, and the results of the previous run kept.
+    let census_before = b.text("census").await;
+    b.type_into("encryption-config", "this: is: not: valid")
+        .await;
+    b.click("run-audit").await;
+    let err = b.wait_text("audit-error", |t| !t.is_empty()).await;
+    assert!(
+        err.contains("line 1") && err.contains("column"),
+        "the error names where: {err}"
+    );
+    assert_eq!(
+        b.text("census").await,
+        census_before,
+        "previous results kept"
+    );
+    b.find("encryption-config").await.clear().await.unwrap();
     b.client
         .find(Locator::Css("[data-testid=encryption-config]"))
         .await
@@ -159,4 +176,6 @@ async fn pasted_encryption_config_decrypts_locally_and_masks() {
     b.goto(&format!("{}#/browse/{hex}", server.url)).await;
     let err = b.wait_text("detail-decrypt-error", |t| !t.is_empty()).await;
     assert!(err.contains("no aesgcm key named \"gone\""), "{err}");
+    b.assert_no_csp_violations("the audit with a configuration")
+        .await;
 }

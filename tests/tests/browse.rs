@@ -157,6 +157,7 @@ async fn overview_matches_etcdctl_and_a_key_shows_its_history() {
             .len(),
         2
     );
+    b.assert_no_csp_violations("overview and browse").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,6 +282,7 @@ async fn secret_values_are_masked_until_revealed_and_nothing_is_sent() {
         sent.is_empty(),
         "Chrome's performance log shows requests while inspecting: {sent:?}"
     );
+    b.assert_no_csp_violations("a Secret and the audit").await;
 }
 
 /// Resource fetches the page has made (Resource Timing), worker scripts included.

@@ -1,4 +1,4 @@
-//! Sizes for people: "20.0 KiB" beside the exact byte count.
+//! Sizes and counts for people: "20.0 KiB" beside the exact byte count, "1 key".
 
 /// Binary units, one decimal: `512 B`, `20.0 KiB`, `3.0 GiB`.
 pub fn human_bytes(n: u64) -> String {
@@ -16,9 +16,21 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// A count with its noun: `1 key`, `2 keys`, `0 keys`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_right_noun() {
+        assert_eq!(count(1, "key", "keys"), "1 key");
+        assert_eq!(count(0, "key", "keys"), "0 keys");
+        assert_eq!(count(2, "object", "objects"), "2 objects");
+    }
 
     #[test]
     fn sizes_read_well() {

@@ -244,10 +244,14 @@ struct Meter {
     read: Cell<u64>,
     started: Cell<f64>,
     last_report: Cell<f64>,
+    /// A pass is running: reads between passes (a key's detail, the audit)
+    /// report no progress, or the page would show a finished pass as running.
+    active: Cell<bool>,
 }
 
 impl Meter {
     fn begin(&self, phase: Phase) {
+        self.active.set(true);
         self.phase.set(phase);
         self.read.set(0);
         self.started.set(now_ms());
@@ -255,6 +259,7 @@ impl Meter {
     }
 
     fn end(&self) -> f64 {
+        self.active.set(false);
         now_ms() - self.started.get()
     }
 }
@@ -268,7 +273,7 @@ impl ReadAt for Meter {
         let read = self.read.get() + buf.len() as u64;
         self.read.set(read);
         let now = now_ms();
-        if now - self.last_report.get() >= PROGRESS_EVERY_MS {
+        if self.active.get() && now - self.last_report.get() >= PROGRESS_EVERY_MS {
             self.last_report.set(now);
             post(&FromWorker::Progress {
                 phase: self.phase.get(),
@@ -293,6 +298,7 @@ fn open(src: &'static dyn ReadAt, with_age: bool) -> Result<(), String> {
         read: Cell::new(0),
         started: Cell::new(now_ms()),
         last_report: Cell::new(now_ms()),
+        active: Cell::new(false),
     }));
     METER.set(Some(meter));
     meter.begin(Phase::Status);
@@ -358,6 +364,9 @@ fn run_next_job() {
             Some(o) => f(o),
             None => Err("no snapshot is open".into()),
         });
+        if let Some(m) = meter {
+            m.end();
+        }
         match result {
             Ok(msg) => post(&msg),
             Err(message) => post(&FromWorker::PhaseFailed { phase, message }),

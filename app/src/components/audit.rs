@@ -14,6 +14,8 @@ where
     F: Fn(Option<String>) + Copy + Send + Sync + 'static,
 {
     let audit = Memo::new(move |_| state.with(|s| s.audit.clone()));
+    let error = Memo::new(move |_| state.with(|s| s.audit_error.clone()));
+    let running = Memo::new(move |_| state.with(|s| s.audit_running));
     let config = RwSignal::new(String::new());
     let rule = RwSignal::new(String::new());
     let namespace = RwSignal::new(String::new());
@@ -24,7 +26,7 @@ where
     };
     // First visit: audit without a configuration.
     Effect::new(move |_| {
-        if audit.with_untracked(Option::is_none) {
+        if audit.with_untracked(Option::is_none) && !running.get_untracked() {
             on_run(None);
         }
     });
@@ -37,7 +39,14 @@ where
                     prop:value=move || config.get() on:input=move |ev| config.set(event_target_value(&ev))></textarea>
                 <p class="hint">"It is used here, in this tab, to decrypt aescbc, aesgcm and secretbox values; it is not sent anywhere."</p>
             </details>
-            <button data-testid="run-audit" on:click=run>"Run the audit"</button>
+            <button data-testid="run-audit" on:click=run disabled=move || running.get()>"Run the audit"</button>
+            {move || running.get().then(|| view! { <span class="hint" data-testid="audit-running">" Auditing…"</span> })}
+            {move || error.get().map(|e| view! {
+                <p class="error" role="alert" data-testid="audit-error">
+                    {e}
+                    {audit.with(Option::is_some).then_some(" The results below are from the previous run.")}
+                </p>
+            })}
             {move || audit.get().map(|a| render(a, rule, namespace, sort))}
         </section>
     }
@@ -172,7 +181,7 @@ fn render(
         <dl class="facts" data-testid="census">
             {a.census.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
         </dl>
-        <h3 data-testid="finding-count">{format!("{count} finding{}", if count == 1 { "" } else { "s" })}</h3>
+        <h3 data-testid="finding-count">{crate::state::count(count as u64, "finding", "findings")}</h3>
         <div class="filters">
             <label>"Rule "
                 <select data-testid="filter-rule" on:change=move |ev| rule.set(event_target_value(&ev))>

@@ -11,7 +11,19 @@ pub fn FileReport(state: RwSignal<Inspection>) -> impl IntoView {
     move || {
         let s = state.get();
         let Some(name) = s.file_name.clone() else {
-            return view! { <p class="hint" data-testid="idle">"No file open."</p> }.into_any();
+            return view! {
+                {s.error.clone().map(|e| view! { <div class="error" role="alert" data-testid="error">{e}</div> })}
+                <p class="hint" data-testid="idle">"No file open."</p>
+            }
+            .into_any();
+        };
+        let working = match (&s.secret_prompt, s.busy) {
+            (Some(p), _) if p.passphrase => {
+                Some("Waiting for the passphrase to decrypt this file (below).")
+            }
+            (Some(_), _) => Some("Waiting for an identity to decrypt this file (below)."),
+            (None, true) => Some("Working…"),
+            (None, false) => None,
         };
         let size = s.file_size.unwrap_or(0);
         view! {
@@ -29,9 +41,10 @@ pub fn FileReport(state: RwSignal<Inspection>) -> impl IntoView {
                     <dt>"Snapshot trailer"</dt>
                     <dd>{trailer_view(&s)}</dd>
                 </dl>
+                {s.untrusted.clone().map(|e| view! { <div class="error untrusted" role="alert" data-testid="untrusted">{e}</div> })}
                 {s.error.clone().map(|e| view! { <div class="error" role="alert" data-testid="error">{e}</div> })}
                 {s.header.clone().map(header_view)}
-                {s.busy.then(|| view! { <p class="hint" data-testid="busy">"Working…"</p> })}
+                {working.map(|w| view! { <p class="hint" data-testid="busy">{w}</p> })}
             </section>
         }
         .into_any()
@@ -57,6 +70,10 @@ fn trailer_view(s: &Inspection) -> impl IntoView + use<> {
             ),
         ),
         (None, None, Some(h)) if !h.has_trailer => ("absent", TrailerStatus::Absent.describe()),
+        (None, None, _) if s.untrusted.is_some() => (
+            "unverified",
+            "not verified: the file could not be read to the end".to_string(),
+        ),
         _ => ("pending", "not checked yet".to_string()),
     };
     let progress = s.hashing.map(|(done, total)| {
@@ -80,7 +97,7 @@ fn header_view(h: Header) -> impl IntoView {
             <dd data-testid="page-size">{h.page_size}</dd>
             <dt>"Meta in force"</dt>
             <dd data-testid="meta-in-force">{format!("meta page {in_force} (txid {})", h.meta().txid)}</dd>
-            <dt>"Database bytes"</dt>
+            <dt>"Database bytes (the file less its trailer)"</dt>
             <dd data-testid="db-size">{h.db_len}</dd>
         </dl>
         <table class="metas" data-testid="metas">

@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 use similar::{ChangeTag, TextDiff};
 
-use crate::protocol::KeyDetail;
+use crate::protocol::{KeyDetail, RevisionValue, RevisionView};
 use crate::secret;
-use crate::state::{Inspection, human_bytes};
+use crate::state::{Inspection, count, human_bytes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -54,7 +54,7 @@ fn render(
         .object_json
         .as_deref()
         .and_then(|j| serde_json::from_str(j).ok());
-    let is_secret = d.kind.as_deref() == Some("Secret");
+    let is_secret = d.is_secret || d.kind.as_deref() == Some("Secret");
     let secrets = object
         .as_ref()
         .filter(|_| is_secret)
@@ -119,18 +119,16 @@ fn render(
                     o.clone()
                 }
             });
-            let raw_hidden = is_secret && !revealed.with(|r| r.contains("raw"));
+            let raw_hidden = is_secret && !revealed.with(|r| r.contains(RAW));
             let text = match f {
                 Format::Yaml => masked_object.as_ref().map(etcd_lens_core::yaml::to_yaml),
                 Format::Json => masked_object
                     .as_ref()
                     .and_then(|o| serde_json::to_string_pretty(o).ok()),
-                Format::Text if raw_hidden => {
-                    Some("(the raw value holds the Secret's data: reveal it below)".into())
-                }
-                Format::Hex if raw_hidden => {
-                    Some("(the raw value holds the Secret's data: reveal it below)".into())
-                }
+                Format::Text | Format::Hex if raw_hidden => Some(format!(
+                    "(the raw value holds the Secret's data, {}: use “Reveal raw value” above to show it)",
+                    count(d.value_size, "byte", "bytes")
+                )),
                 Format::Text => Some(
                     d.text
                         .clone()
@@ -175,76 +173,219 @@ fn render(
                     on:click=move |_| { copy(&shown_text.get_untracked()); copied.set(true); }>
                     {move || if copied.get() { "Copied" } else { "Copy value" }}
                 </button>
-                {is_secret.then(|| view! {
-                    <button data-testid="reveal-raw" on:click=move |_| revealed.update(|r| { r.insert("raw".into()); r.insert("last-applied".into()); })>
-                        "Reveal raw value"
-                    </button>
+                {is_secret.then(|| {
+                    let raw_shown = move || revealed.with(|r| r.contains(RAW));
+                    view! {
+                        <button data-testid="reveal-raw" aria-pressed=move || raw_shown().to_string()
+                            on:click=move |_| revealed.update(|r| {
+                                if r.contains(RAW) {
+                                    r.remove(RAW);
+                                    r.remove(secret::LAST_APPLIED);
+                                } else {
+                                    r.insert(RAW.into());
+                                    r.insert(secret::LAST_APPLIED.into());
+                                }
+                            })>
+                            {move || if raw_shown() { "Hide raw value" } else { "Reveal raw value" }}
+                        </button>
+                    }
                 })}
             </div>
             {body}
-            <History history is_secret />
+            <History history is_secret revealed />
         </section>
     }
 }
 
+/// The reveal name of the raw value (text and hex views, revisions that are not objects).
+const RAW: &str = "raw";
+
 #[component]
-fn History(history: Vec<crate::protocol::RevisionView>, is_secret: bool) -> impl IntoView {
+fn History(
+    history: Vec<RevisionView>,
+    is_secret: bool,
+    revealed: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
     let n = history.len();
     let from = RwSignal::new(n.saturating_sub(2));
     let to = RwSignal::new(n.saturating_sub(1));
     let show_diff = RwSignal::new(false);
-    let texts: Vec<String> = history.iter().map(|h| h.text.clone()).collect();
+    let labels: Vec<String> = history.iter().map(|h| rev_label(h.main, h.sub)).collect();
     let rows = history
         .iter()
         .enumerate()
         .map(|(i, h)| {
+            let label = rev_label(h.main, h.sub);
             view! {
                 <tr data-testid="history-row">
-                    <td>{format!("{}.{}", h.main, h.sub)}</td>
+                    <td>{label.clone()}</td>
                     <td>{if h.deleted { "deleted".to_string() } else { format!("v{}", h.version) }}</td>
                     <td>{human_bytes(h.value_size)}</td>
-                    <td><input type="radio" name="diff-from" aria-label=format!("diff from revision {}", h.main)
+                    <td>{value_summary(&h.value)}</td>
+                    <td><input type="radio" name="diff-from" aria-label=format!("diff from revision {label}")
                         prop:checked=move || from.get() == i on:change=move |_| from.set(i) /></td>
-                    <td><input type="radio" name="diff-to" aria-label=format!("diff to revision {}", h.main)
+                    <td><input type="radio" name="diff-to" aria-label=format!("diff to revision {label}")
                         prop:checked=move || to.get() == i on:change=move |_| to.set(i) /></td>
                 </tr>
             }
         })
         .collect_view();
+    let history = StoredValue::new(history);
     let diff = move || {
         if !show_diff.get() {
             return None;
         }
-        if is_secret {
-            return Some(view! { <pre class="diff" data-testid="diff">"(diffs of Secret revisions would show their data; reveal the raw value to compare in text)"</pre> }.into_any());
-        }
-        let (a, b) = (
-            texts.get(from.get()).cloned().unwrap_or_default(),
-            texts.get(to.get()).cloned().unwrap_or_default(),
-        );
-        let diff = TextDiff::from_lines(&a, &b);
-        let lines = diff
-            .iter_all_changes()
-            .map(|c| {
-                let (cls, sign) = match c.tag() {
-                    ChangeTag::Delete => ("del", "-"),
-                    ChangeTag::Insert => ("ins", "+"),
-                    ChangeTag::Equal => ("eq", " "),
-                };
-                view! { <span class=cls>{format!("{sign}{}", c.to_string_lossy())}</span> }
+        let (i, j) = (from.get(), to.get());
+        let shown = revealed.get();
+        history.with_value(|h| {
+            let (a, b) = (h.get(i)?, h.get(j)?);
+            let (ta, tb) = diff_texts(&a.value, &b.value, is_secret, &shown);
+            let diff = TextDiff::from_lines(&ta, &tb);
+            let lines = diff
+                .iter_all_changes()
+                .map(|c| {
+                    let (cls, sign) = match c.tag() {
+                        ChangeTag::Delete => ("del", "-"),
+                        ChangeTag::Insert => ("ins", "+"),
+                        ChangeTag::Equal => ("eq", " "),
+                    };
+                    view! { <span class=cls>{format!("{sign}{}", c.to_string_lossy())}</span> }
+                })
+                .collect_view();
+            let reveal = is_secret.then(|| {
+                let objects: Vec<&serde_json::Value> = [&a.value, &b.value]
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        RevisionValue::Object { object, .. } => Some(object),
+                        _ => None,
+                    })
+                    .collect();
+                let mut paths = secret::paths_of(&objects);
+                if [&a.value, &b.value].iter().any(|v| matches!(v, RevisionValue::Text { .. })) {
+                    paths.push(RAW.to_string());
+                }
+                view! {
+                    <p class="hint" data-testid="diff-masked">"Secret values are masked in the diff; reveal one to compare it: "
+                        {paths.into_iter().map(|p| {
+                            let p2 = p.clone();
+                            let on = shown.contains(&p);
+                            view! {
+                                <button data-testid=format!("diff-reveal-{p}")
+                                    on:click=move |_| revealed.update(|r| { if !r.remove(&p2) { r.insert(p2.clone()); } })>
+                                    {format!("{} {p}", if on { "Hide" } else { "Reveal" })}
+                                </button>
+                            }
+                        }).collect_view()}
+                    </p>
+                }
+            });
+            Some(view! {
+                {reveal}
+                <pre class="diff" data-testid="diff">{lines}</pre>
             })
-            .collect_view();
-        Some(view! { <pre class="diff" data-testid="diff">{lines}</pre> }.into_any())
+        })
+    };
+    let pair = move || {
+        let (i, j) = (from.get(), to.get());
+        format!(
+            "Diff revision {} → {}",
+            labels.get(i).cloned().unwrap_or_default(),
+            labels.get(j).cloned().unwrap_or_default()
+        )
     };
     view! {
-        <h4>{format!("History ({n} revision{} retained)", if n == 1 { "" } else { "s" })}</h4>
+        <h4>{format!("History ({} retained)", count(n as u64, "revision", "revisions"))}</h4>
         <table class="grid" data-testid="history">
-            <thead><tr><th scope="col">"revision"</th><th scope="col">"version"</th><th scope="col">"size"</th><th scope="col">"from"</th><th scope="col">"to"</th></tr></thead>
+            <thead><tr><th scope="col">"revision"</th><th scope="col">"version"</th><th scope="col">"size"</th><th scope="col">"value"</th><th scope="col">"from"</th><th scope="col">"to"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
-        {(n > 1).then(|| view! { <button data-testid="show-diff" on:click=move |_| show_diff.update(|v| *v = !*v)>"Diff the selected revisions"</button> })}
+        {(n > 1).then(|| view! {
+            <div class="toggles">
+                <button data-testid="show-diff" on:click=move |_| show_diff.set(true)>{pair}</button>
+                {move || show_diff.get().then(|| view! {
+                    <button data-testid="close-diff" on:click=move |_| show_diff.set(false)>"Close the diff"</button>
+                })}
+            </div>
+        })}
         {diff}
     }
+}
+
+/// `40`, or `40 (sub 1)` for the second change inside one transaction.
+fn rev_label(main: i64, sub: i64) -> String {
+    if sub == 0 {
+        main.to_string()
+    } else {
+        format!("{main} (sub {sub})")
+    }
+}
+
+/// One short line for the history table.
+fn value_summary(v: &RevisionValue) -> String {
+    match v {
+        RevisionValue::Deleted => "tombstone".into(),
+        RevisionValue::Object {
+            decrypted_with: Some(k),
+            ..
+        } => format!("object (decrypted in this tab with {k})"),
+        RevisionValue::Object { .. } => "object".into(),
+        RevisionValue::Encrypted { provider, key_name } => {
+            format!("encrypted with {provider} {key_name}")
+        }
+        RevisionValue::Text { .. } => "raw value".into(),
+    }
+}
+
+/// The two revisions as the text the diff compares. A Secret's values are
+/// masked as in the detail view (a changed value says so, not what it was);
+/// an encrypted revision is named by its provider and key, never shown as bytes.
+fn diff_texts(
+    a: &RevisionValue,
+    b: &RevisionValue,
+    is_secret: bool,
+    revealed: &BTreeSet<String>,
+) -> (String, String) {
+    let (ma, mb) = match (a, b) {
+        (RevisionValue::Object { object: oa, .. }, RevisionValue::Object { object: ob, .. })
+            if is_secret =>
+        {
+            let (x, y) = secret::masked_pair(oa, ob, revealed);
+            (Some(x), Some(y))
+        }
+        _ => {
+            let one = |v: &RevisionValue| match v {
+                RevisionValue::Object { object, .. } if is_secret => {
+                    Some(secret::masked(object, revealed))
+                }
+                RevisionValue::Object { object, .. } => Some(object.clone()),
+                _ => None,
+            };
+            (one(a), one(b))
+        }
+    };
+    let text = |v: &RevisionValue, masked: Option<serde_json::Value>| match (v, masked) {
+        (RevisionValue::Object { decrypted_with, .. }, Some(o)) => format!(
+            "{}{}",
+            decrypted_with
+                .as_ref()
+                .map(|k| format!("# decrypted in this tab with {k}\n"))
+                .unwrap_or_default(),
+            etcd_lens_core::yaml::to_yaml(&o)
+        ),
+        (RevisionValue::Deleted, _) => "(deleted at this revision: a tombstone)\n".into(),
+        (RevisionValue::Encrypted { provider, key_name }, _) => {
+            format!("(encrypted with {provider} {key_name}: not decrypted in this tab)\n")
+        }
+        (RevisionValue::Text { text }, _) if is_secret && !revealed.contains(RAW) => {
+            format!(
+                "(raw value masked: {})\n",
+                count(text.len() as u64, "byte", "bytes")
+            )
+        }
+        (RevisionValue::Text { text }, _) => text.clone(),
+        (RevisionValue::Object { .. }, None) => String::new(),
+    };
+    (text(a, ma), text(b, mb))
 }
 
 fn opt(v: Option<i64>) -> String {

@@ -14,7 +14,7 @@ use crate::state::{Inspection, human_bytes};
 
 /// Height of one row, in CSS pixels (the stylesheet fixes it too).
 pub const ROW_PX: f64 = 26.0;
-/// Height of the scrolling viewport.
+/// Height of the scrolling viewport until it is measured (the stylesheet sets it).
 const VIEWPORT_PX: f64 = 520.0;
 /// Rows fetched per request, and how close to a fetched window's edge the
 /// view may come before the next window is asked for.
@@ -51,7 +51,17 @@ pub fn KeyList(
 ) -> impl IntoView {
     let page = Memo::new(move |_| state.with(|s| s.keys.clone()));
     let scroll_top = RwSignal::new(0.0f64);
+    // The viewport's height as laid out, measured when it scrolls or is shown.
+    let viewport_px = RwSignal::new(VIEWPORT_PX);
     let viewport = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(el) = viewport.get() {
+            let h = f64::from(el.client_height());
+            if h > 0.0 {
+                viewport_px.set(h);
+            }
+        }
+    });
     let set = move |f: fn(&mut KeyQuery, String)| {
         move |ev| {
             let v = event_target_value(&ev);
@@ -78,13 +88,21 @@ pub fn KeyList(
             .collect_view()
     };
     let total = move || page.get().map(|p| p.total).unwrap_or(0);
-    let visible_rows = (VIEWPORT_PX / ROW_PX).ceil() as u32;
+    let visible_rows = move || (viewport_px.get() / ROW_PX).ceil().max(1.0) as u32;
+    let filtered = move || {
+        query.with(|q| {
+            !(q.prefix.is_empty()
+                && q.contains.is_empty()
+                && q.resource.is_empty()
+                && q.namespace.is_empty())
+        })
+    };
     // Ask for another window when the view nears the edge of the one we have.
     Effect::new(move |_| {
         let first = (scroll_top.get() / ROW_PX).floor().max(0.0) as u32;
         let current = page.with(|p| p.as_ref().map(|p| (p.offset, p.rows.len() as u32)));
         let t = total();
-        if let Some(offset) = window_for(first, visible_rows, current, t)
+        if let Some(offset) = window_for(first, visible_rows(), current, t)
             && offset != query.with_untracked(|q| q.offset)
         {
             query.update(|q| {
@@ -99,7 +117,7 @@ pub fn KeyList(
     let shown = Memo::new(move |_| {
         let first = (scroll_top.get() / ROW_PX).floor().max(0.0) as u32;
         let lo = first.saturating_sub(MARGIN_ROWS);
-        let hi = first + visible_rows + MARGIN_ROWS;
+        let hi = first + visible_rows() + MARGIN_ROWS;
         page.with(|p| {
             p.as_ref().map_or_else(Vec::new, |p| {
                 p.rows
@@ -138,20 +156,14 @@ pub fn KeyList(
     };
     let rows = move || {
         view! {
-            <li class="spacer" aria-hidden="true" style=move || format!("height: {}px", f64::from(above()) * ROW_PX)></li>
+            <li class="spacer" aria-hidden="true" style:height=move || format!("{}px", f64::from(above()) * ROW_PX)></li>
             <For each=move || shown.get() key=|(i, r)| (*i, r.key_hex.clone()) children=row />
-            <li class="spacer" aria-hidden="true" style=move || format!("height: {}px", below() as f64 * ROW_PX)></li>
+            <li class="spacer" aria-hidden="true" style:height=move || format!("{}px", below() as f64 * ROW_PX)></li>
         }
     };
     let range = move || {
-        let t = total();
-        let first = ((scroll_top.get() / ROW_PX).floor() as u64 + 1).min(t);
-        let last = (first + u64::from(visible_rows)).saturating_sub(1).min(t);
-        if t == 0 {
-            "no keys match".to_string()
-        } else {
-            format!("{first}–{last} of {t} keys")
-        }
+        let first = (scroll_top.get() / ROW_PX).floor() as u64;
+        range_label(first, u64::from(visible_rows()), total(), filtered())
     };
     // Keyboard: move focus between rows, scrolling the next one into view.
     let on_key = move |ev: ev::KeyboardEvent| {
@@ -171,11 +183,13 @@ pub fn KeyList(
             .and_then(|a| a.get_attribute("data-index"))
             .and_then(|i| i.parse::<u64>().ok());
         let at = focused.unwrap_or((scroll_top.get_untracked() / ROW_PX) as u64);
+        let view_px = viewport_px.get_untracked();
+        let visible_rows_now = (view_px / ROW_PX).floor().max(1.0) as u32;
         let target = match ev.key().as_str() {
             "ArrowDown" => at + u64::from(focused.is_some()),
             "ArrowUp" => at.saturating_sub(1),
-            "PageDown" => at + u64::from(visible_rows),
-            "PageUp" => at.saturating_sub(u64::from(visible_rows)),
+            "PageDown" => at + u64::from(visible_rows_now),
+            "PageUp" => at.saturating_sub(u64::from(visible_rows_now)),
             "Home" => 0,
             "End" => t - 1,
             _ => return,
@@ -184,11 +198,11 @@ pub fn KeyList(
         ev.prevent_default();
         let top = target as f64 * ROW_PX;
         let view_top = f64::from(el.scroll_top());
-        if top < view_top || top + ROW_PX > view_top + VIEWPORT_PX {
+        if top < view_top || top + ROW_PX > view_top + view_px {
             let new_top = if top < view_top {
                 top
             } else {
-                top + ROW_PX - VIEWPORT_PX
+                top + ROW_PX - view_px
             };
             el.set_scroll_top(new_top as i32);
             scroll_top.set(new_top);
@@ -222,16 +236,38 @@ pub fn KeyList(
             <p class="hint" data-testid="key-count" aria-live="polite">{range}</p>
             <div class="viewport" node_ref=viewport data-testid="keys-viewport" tabindex="0"
                 aria-label="Key list: arrow keys move, Enter opens"
-                style=format!("height: {VIEWPORT_PX}px")
                 on:scroll=move |_| {
                     if let Some(el) = viewport.get_untracked() {
                         scroll_top.set(f64::from(el.scroll_top()));
+                        let h = f64::from(el.client_height());
+                        if h > 0.0 && h != viewport_px.get_untracked() {
+                            viewport_px.set(h);
+                        }
                     }
                 }
                 on:keydown=on_key>
                 <ul class="keys" data-testid="keys">{rows}</ul>
             </div>
         </section>
+    }
+}
+
+/// The counter above the list: the rows in view of `total` (`first` counts from 0).
+pub fn range_label(first: u64, visible: u64, total: u64, filtered: bool) -> String {
+    if total == 0 {
+        return if filtered {
+            "no keys match".into()
+        } else {
+            "no live keys in this snapshot".into()
+        };
+    }
+    let first = (first + 1).min(total);
+    let last = (first + visible.max(1) - 1).min(total);
+    let noun = if total == 1 { "key" } else { "keys" };
+    if first == last {
+        format!("{first} of {total} {noun}")
+    } else {
+        format!("{first}–{last} of {total} {noun}")
     }
 }
 
@@ -255,6 +291,19 @@ fn focus_row(viewport: web_sys::HtmlDivElement, index: u64, tries: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_counter_tells_the_rows_in_view() {
+        assert_eq!(range_label(0, 20, 419, false), "1–20 of 419 keys");
+        assert_eq!(range_label(399, 20, 419, false), "400–419 of 419 keys");
+        assert_eq!(range_label(0, 20, 2, true), "1–2 of 2 keys");
+        assert_eq!(range_label(0, 20, 1, false), "1 of 1 key");
+        assert_eq!(
+            range_label(0, 20, 0, false),
+            "no live keys in this snapshot"
+        );
+        assert_eq!(range_label(0, 20, 0, true), "no keys match");
+    }
 
     #[test]
     fn windows_are_fetched_only_near_the_edges() {

@@ -16,7 +16,11 @@ pub fn OverviewView(state: RwSignal<Inspection>) -> impl IntoView {
     let ov = Memo::new(move |_| state.with(|s| s.overview.clone()));
     let index = Memo::new(move |_| state.with(|s| s.index.clone()));
     let check = Memo::new(move |_| state.with(|s| s.check.clone()));
-    move || ov.get().map(|o| render(o, index.get(), check.get()))
+    let file_db = Memo::new(move |_| state.with(|s| s.header.as_ref().map(|h| h.db_len)));
+    move || {
+        ov.get()
+            .map(|o| render(o, index.get(), check.get(), file_db.get()))
+    }
 }
 
 fn pending(what: &'static str) -> String {
@@ -38,7 +42,29 @@ fn percent(part: u64, whole: u64) -> String {
     format!("{:.1}%", part as f64 * 100.0 / whole.max(1) as f64)
 }
 
-fn render(o: Overview, index: Option<IndexView>, check: Option<CheckView>) -> impl IntoView {
+/// Why the file's database bytes and the meta page's size differ, when they do.
+pub fn size_note(meta_bytes: u64, file_db_bytes: u64) -> Option<String> {
+    use std::cmp::Ordering;
+    match file_db_bytes.cmp(&meta_bytes) {
+        Ordering::Equal => None,
+        Ordering::Greater => Some(format!(
+            "The file holds {file_db_bytes} bytes of database, {} past the meta page's high-water mark: bbolt grows its file ahead of use, and etcd's tools count only up to the mark.",
+            human_bytes(file_db_bytes - meta_bytes)
+        )),
+        Ordering::Less => Some(format!(
+            "The file holds only {file_db_bytes} bytes of database, {} short of the meta page's high-water mark: it is truncated.",
+            human_bytes(meta_bytes - file_db_bytes)
+        )),
+    }
+}
+
+fn render(
+    o: Overview,
+    index: Option<IndexView>,
+    check: Option<CheckView>,
+    file_db: Option<u64>,
+) -> impl IntoView {
+    let size_note = file_db.and_then(|f| size_note(o.db_bytes, f));
     let status = match (&o.status, &o.status_error) {
         (Some(s), _) => view! {
             <dl class="facts" data-testid="status">
@@ -141,7 +167,7 @@ fn render(o: Overview, index: Option<IndexView>, check: Option<CheckView>) -> im
             </ul>
             <h3>"Space"</h3>
             <dl class="facts">
-                {fact("database size", "db-bytes", format!("{} ({})", o.db_bytes, human_bytes(o.db_bytes)))}
+                {fact("database size (high-water mark × page size)", "db-bytes", format!("{} ({})", o.db_bytes, human_bytes(o.db_bytes)))}
                 {fact("of the 2 GiB default quota", "quota-default", percent(o.db_bytes, DEFAULT_QUOTA_BYTES))}
                 {fact("of the 8 GiB suggested maximum", "quota-max", percent(o.db_bytes, SUGGESTED_MAX_BYTES))}
                 {fact("pages in use", "pages-in-use", pages(|c| c.in_use_pages))}
@@ -149,6 +175,7 @@ fn render(o: Overview, index: Option<IndexView>, check: Option<CheckView>) -> im
                 {fact("unreachable pages", "pages-unreachable", pages(|c| c.unreachable_pages))}
                 {fact("a defrag would reclaim about", "defrag-reclaim", reclaim)}
             </dl>
+            {size_note.map(|n| view! { <p class="hint" data-testid="db-size-note">{n}</p> })}
             {(!warnings.is_empty()).then(|| view! {
                 <h3>"Warnings"</h3>
                 <ul class="warnings" data-testid="overview-warnings">

@@ -34,6 +34,10 @@ pub fn Passes(state: RwSignal<Inspection>) -> impl IntoView {
                             ),
                         ),
                         (None, None, None) if s.busy => ("pending", "waiting".to_string()),
+                        (None, None, None) if s.untrusted.is_some() || s.error.is_some() => (
+                            "not-run",
+                            "not run: the file could not be read".to_string(),
+                        ),
                         (None, None, None) => ("pending", "not run".to_string()),
                     };
                     let bar = running.map(|p| {

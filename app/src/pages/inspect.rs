@@ -73,10 +73,10 @@ pub fn InspectPage() -> impl IntoView {
     let cancel = move |_| {
         restart();
         state.update(|s| {
-            s.busy = false;
-            s.hashing = None;
-            s.progress = None;
-            s.error = Some("Cancelled: the file was closed and its work stopped. Choose a file to start again.".into());
+            *s = s.closed(
+                "Cancelled: the file was closed and its work stopped. Choose a file to start again."
+                    .into(),
+            );
         });
     };
 
@@ -129,10 +129,7 @@ pub fn InspectPage() -> impl IntoView {
 
     let run_audit = move |encryption_config: Option<String>| {
         let seq = state.with_untracked(|s| s.audit_seq) + 1;
-        state.update(|s| {
-            s.audit_seq = seq;
-            s.audit = None;
-        });
+        state.update(|s| s.auditing(seq));
         send(ToWorker::Audit {
             seq,
             encryption_config,
