@@ -12,7 +12,26 @@ pub enum Route {
     Audit,
 }
 
+/// Which view a route shows: opening another key stays in the same view, so
+/// the list, tree and their scroll positions stay as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Overview,
+    Browse,
+    Space,
+    Audit,
+}
+
 impl Route {
+    pub fn view(&self) -> View {
+        match self {
+            Route::Overview => View::Overview,
+            Route::Browse { .. } => View::Browse,
+            Route::Space => View::Space,
+            Route::Audit => View::Audit,
+        }
+    }
+
     pub fn parse(hash: &str) -> Self {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
         let mut parts = path.splitn(2, '/');

@@ -159,10 +159,14 @@ impl Browser {
 
     /// The element `[data-testid=testid]`, once it exists (30 s at most).
     pub async fn find(&self, testid: &str) -> Element {
-        let css = format!("[data-testid=\"{testid}\"]");
+        self.wait_css(&format!("[data-testid=\"{testid}\"]")).await
+    }
+
+    /// The first element matching `css`, once there is one (30 s at most).
+    pub async fn wait_css(&self, css: &str) -> Element {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            match self.client.find(Locator::Css(&css)).await {
+            match self.client.find(Locator::Css(css)).await {
                 Ok(el) => return el,
                 Err(e) if Instant::now() > deadline => {
                     let body = self.body_text().await;
@@ -177,12 +181,15 @@ impl Browser {
     pub async fn wheel(&self, testid: &str, delta_y: i64) {
         use fantoccini::actions::{WheelAction, WheelActions};
         self.find(testid).await;
-        // Where its middle is in the window (the action's origin is the viewport).
+        // Where its middle is in the window (the action's origin is the
+        // viewport), once the page shows it, as a user would scroll to it first.
         let at = self
             .client
             .execute(
                 &format!(
-                    "const r = document.querySelector('[data-testid=\"{testid}\"]').getBoundingClientRect();
+                    "const el = document.querySelector('[data-testid=\"{testid}\"]');
+                     el.scrollIntoView({{ block: 'center' }});
+                     const r = el.getBoundingClientRect();
                      return [r.x + r.width / 2, r.y + r.height / 2];"
                 ),
                 vec![],

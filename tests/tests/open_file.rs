@@ -42,6 +42,8 @@ async fn auger_member_db_shows_header_and_freelist_warning() {
             .await
             .is_err()
     );
+    b.assert_no_csp_violations("auger_member_db_shows_header_and_freelist_warning")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,11 +84,20 @@ async fn etcd_snapshot_verifies_and_a_flipped_byte_does_not() {
     b.wait_attr("trailer-status", "data-state", |s| s == "mismatch")
         .await;
     let err = b.wait_text("error", |t| !t.is_empty()).await;
-    assert!(err.starts_with("SHA-256 mismatch"), "{err}");
+    assert!(err.contains("Do not restore from this file."), "{err}");
+    // The trailer line names both digests, once on the page.
+    let trailer = b.text("trailer-status").await;
+    assert!(trailer.starts_with("SHA-256 mismatch"), "{trailer}");
     use sha2::Digest;
     let stored = hex_of(&bytes[bytes.len() - 32..]);
     let computed = hex_of(&sha2::Sha256::digest(&flipped[..flipped.len() - 32]));
-    assert!(err.contains(&stored) && err.contains(&computed), "{err}");
+    assert!(
+        trailer.contains(&stored) && trailer.contains(&computed),
+        "{trailer}"
+    );
+    assert_eq!(b.body_text().await.matches(&stored).count(), 1);
+    b.assert_no_csp_violations("etcd_snapshot_verifies_and_a_flipped_byte_does_not")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,6 +141,8 @@ async fn random_file_is_rejected_and_the_page_stays_usable() {
             .await
             .is_err()
     );
+    b.assert_no_csp_violations("random_file_is_rejected_and_the_page_stays_usable")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,10 +68,11 @@ async fn open_key(b: &Browser, server: &Server, key: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_values_stay_masked_in_every_view_and_the_history_diff() {
-    const ROTATED: &str = "rotated-plaintext-A1";
-    const FIRST: &str = "first-password-B1";
-    const SECOND: &str = "second-password-B2";
-    const DELETED: &str = "deleted-plaintext-C1";
+    // Unlike any key name, so a hit is a leak (hex of a key is in every link).
+    const ROTATED: &str = "Xq7-rotated-plaintext";
+    const FIRST: &str = "Yv3-first-password";
+    const SECOND: &str = "Zk9-second-password!";
+    const DELETED: &str = "Wm2-deleted-plaintext";
     let plaintexts = [ROTATED, FIRST, SECOND, DELETED];
     let etcd = Etcd::start();
     // Plaintext, then encrypted with aescbc key1 (the provider's layout; no
@@ -273,23 +274,20 @@ async fn the_key_list_scrolls_to_its_last_key_with_the_mouse_wheel() {
         "[data-testid=key-row][data-key='/registry/configmaps/default/cm-{:03}']",
         KEYS - 1
     );
+    let at_end = format!("–{KEYS} of {KEYS} keys");
     for _ in 0..40 {
-        if b.client.find(Locator::Css(&last_row)).await.is_ok() {
+        if b.text("key-count").await.ends_with(&at_end) {
             break;
         }
         b.wheel("keys-viewport", 600).await;
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     }
+    let counter = b.wait_text("key-count", |t| t.ends_with(&at_end)).await;
     let row = b
         .client
         .find(Locator::Css(&last_row))
         .await
         .expect("the mouse wheel reaches the last key");
-    let counter = b
-        .wait_text("key-count", |t| {
-            t.contains(&format!("–{KEYS} of {KEYS} keys"))
-        })
-        .await;
     let (first, last) = range(&counter);
     assert!(first > 100 && last == KEYS as u64, "{counter}");
     row.click().await.unwrap();
@@ -297,6 +295,17 @@ async fn the_key_list_scrolls_to_its_last_key_with_the_mouse_wheel() {
         t == format!("/registry/configmaps/default/cm-{:03}", KEYS - 1)
     })
     .await;
+    // Opening a key keeps the list where it was: the same rows, the same counter.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        b.text("key-count").await,
+        counter,
+        "the list kept its place"
+    );
+    b.client
+        .find(Locator::Css(&last_row))
+        .await
+        .expect("the opened key's row is still shown");
     b.assert_no_csp_violations("scrolled and opened").await;
 
     // One key: singular; none: said so.

@@ -118,6 +118,8 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
         b.wait_attr(&format!("pass-{pass}"), "data-state", |s| s == "done")
             .await;
     }
+    b.assert_no_csp_violations("overview_and_keys_come_before_the_hash_and_cancel_stops_it")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,11 +194,10 @@ async fn a_long_list_is_virtualised_and_the_tree_counts_keys() {
         "[data-prefix='/registry/configmaps/'] [data-testid=tree-toggle]",
     )
     .await;
+    // The node's children arrive from the worker: wait for them.
     let ns = b
-        .client
-        .find(Locator::Css("[data-prefix='/registry/configmaps/beta/']"))
-        .await
-        .unwrap();
+        .wait_css("[data-prefix='/registry/configmaps/beta/']")
+        .await;
     let count = ns
         .find(Locator::Css("[data-testid=tree-count]"))
         .await
@@ -226,6 +227,8 @@ async fn a_long_list_is_virtualised_and_the_tree_counts_keys() {
     click(&b, "[data-testid=tab-space]").await;
     let ones = b.wait_attr("revisions-bin", "data-keys", |_| true).await;
     assert_eq!(ones, (KEYS + 1).to_string());
+    b.assert_no_csp_violations("a_long_list_is_virtualised_and_the_tree_counts_keys")
+        .await;
 }
 
 async fn wait_focused_key(b: &Browser, ok: impl Fn(&str) -> bool) -> String {
@@ -295,6 +298,8 @@ async fn a_loaded_page_inspects_files_offline() {
     b.wait_text("finding-count", |t| t.ends_with("findings"))
         .await;
     assert!(before > 0, "the page was loaded from the server");
+    b.assert_no_csp_violations("a_loaded_page_inspects_files_offline")
+        .await;
 }
 
 /// Names in the page's origin-private file system.
@@ -368,4 +373,6 @@ async fn a_gzip_backup_is_spooled_to_private_storage_and_deleted_on_close() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    b.assert_no_csp_violations("a_gzip_backup_is_spooled_to_private_storage_and_deleted_on_close")
+        .await;
 }

@@ -56,6 +56,8 @@ pub fn KeyList(
     let viewport = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
         if let Some(el) = viewport.get() {
+            // The element may be reused from an earlier list: start where this one is.
+            el.set_scroll_top(scroll_top.get_untracked() as i32);
             let h = f64::from(el.client_height());
             if h > 0.0 {
                 viewport_px.set(h);
@@ -87,6 +89,24 @@ pub fn KeyList(
             })
             .collect_view()
     };
+    // A new filter, from the inputs or from the tree, starts at the top.
+    Effect::new(move |prev: Option<[String; 4]>| {
+        let filter = query.with(|q| {
+            [
+                q.prefix.clone(),
+                q.contains.clone(),
+                q.resource.clone(),
+                q.namespace.clone(),
+            ]
+        });
+        if prev.is_some_and(|p| p != filter) {
+            scroll_top.set(0.0);
+            if let Some(el) = viewport.get_untracked() {
+                el.set_scroll_top(0);
+            }
+        }
+        filter
+    });
     let total = move || page.get().map(|p| p.total).unwrap_or(0);
     let visible_rows = move || (viewport_px.get() / ROW_PX).ceil().max(1.0) as u32;
     let filtered = move || {

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 
 use crate::protocol::TreeNode;
 use crate::route::Route;
-use crate::state::{Inspection, human_bytes};
+use crate::state::{Inspection, count, human_bytes};
 
 /// Children shown per node; the rest are summarised (the list shows them all).
 const MAX_CHILDREN: usize = 500;
@@ -179,7 +179,7 @@ fn Level(
                             </button>
                         })}
                         <span class="segment">{n.segment.clone()}</span>
-                        <span class="meta" data-testid="tree-count">{format!("{} keys · {}", n.keys, human_bytes(n.bytes))}</span>
+                        <span class="meta" data-testid="tree-count">{format!("{} · {}", count(n.keys, "key", "keys"), human_bytes(n.bytes))}</span>
                         {link}
                     </div>
                     {children}

@@ -15,7 +15,7 @@ use crate::components::passes::Passes;
 use crate::components::space::SpaceView;
 use crate::components::unlock::Unlock;
 use crate::protocol::{KeyQuery, ToWorker};
-use crate::route::Route;
+use crate::route::{Route, View};
 use crate::state::Inspection;
 use crate::web::worker_client::WorkerHandle;
 
@@ -136,6 +136,8 @@ pub fn InspectPage() -> impl IntoView {
         });
     };
     let busy = Memo::new(move |_| state.with(|s| s.busy));
+    // The view changes with the tab, not with the key opened in it.
+    let current_view = Memo::new(move |_| route.with(Route::view));
     let tab = move |r: Route, label: &'static str, id: &'static str| {
         let href = r.href();
         let current =
@@ -167,13 +169,13 @@ pub fn InspectPage() -> impl IntoView {
                     {tab(Route::Space, "Space", "tab-space")}
                     {tab(Route::Audit, "Secret audit", "tab-audit")}
                 </nav>
-                {move || match route.get() {
-                    Route::Overview => view! { <OverviewView state /> }.into_any(),
-                    Route::Browse { .. } if !has_index.get() => view! {
+                {move || match current_view.get() {
+                    View::Overview => view! { <OverviewView state /> }.into_any(),
+                    View::Browse if !has_index.get() => view! {
                         <p class="hint" data-testid="index-pending">"The key index is being built; the list appears when it is ready (see the progress above)."</p>
                     }
                     .into_any(),
-                    Route::Browse { .. } => view! {
+                    View::Browse => view! {
                         <div class="browse">
                             <div class="browse-left">
                                 <KeyTree state on_expand=Callback::new(expand) on_choose=Callback::new(choose_prefix) />
@@ -183,8 +185,8 @@ pub fn InspectPage() -> impl IntoView {
                         </div>
                     }
                     .into_any(),
-                    Route::Space => view! { <SpaceView state /> }.into_any(),
-                    Route::Audit => view! { <AuditPanel state on_run=run_audit /> }.into_any(),
+                    View::Space => view! { <SpaceView state /> }.into_any(),
+                    View::Audit => view! { <AuditPanel state on_run=run_audit /> }.into_any(),
                 }}
             </Show>
         </main>
