@@ -1,14 +1,15 @@
 //! etcd-lens companion server and CLI.
 //!
-//! - `cli`: argument parsing and the file commands (thin over `etcd-lens-core`).
-//! - `config`, `auth`, `csp`, `catalog`: the server's pieces; `app()` builds the router
-//!   so tests serve it on a loopback listener of their own.
+//! Rooms (ARCHITECTURE.md has the rule): `cli/` is the only place clap is
+//! used (one file per command), `http/` the only place axum is (router,
+//! state, auth, headers, routes), `catalog/` the only place redb is;
+//! `config` holds the server's settings. Domain modules added later (etcd,
+//! snapshot, schedule, retention, ship, drill, metrics) import none of the three.
 
-pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod config;
-pub mod csp;
-pub mod serve;
+pub mod error;
+pub mod http;
 
-pub use serve::{AppState, app};
+pub use http::{AppState, app};

@@ -1,4 +1,5 @@
-//! The snapshot catalog: every redb table the server uses is defined here.
+//! The snapshot catalog: every redb table the server uses is defined here,
+//! and this is the only code that opens redb.
 
 use std::path::Path;
 
@@ -8,8 +9,10 @@ use redb::{Database, TableDefinition};
 /// Snapshot id → JSON record (filled by the snapshot issues).
 pub const SNAPSHOTS: TableDefinition<&str, &str> = TableDefinition::new("snapshots");
 
+/// The catalog: the only holder of the redb database (other rooms ask it for
+/// typed records; none opens redb itself).
 pub struct Catalog {
-    pub db: Database,
+    db: Database,
 }
 
 impl Catalog {

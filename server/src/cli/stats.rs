@@ -1,23 +1,17 @@
 //! `etcd-lens stats FILE [--json] [--top N] [--etcd-prefix ROOT]`: what fills the
 //! database, per resource type and per namespace.
 //!
-//! One pass over the `key` bucket (bbolt orders it by revision). A key's entries are
-//! history until a later one of the same key is met; the last one is live unless it
-//! is a deletion. Memory: one size per key, never a value. Nothing is decoded.
+//! One pass over the `key` bucket: `etcd_lens_core::k8s::stats::scan`, as the page
+//! counts it.
 
-use etcd_lens_core::units::human_bytes;
-use std::collections::HashMap;
-use std::ops::ControlFlow;
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use etcd_lens_core::bolt::Db;
-use etcd_lens_core::k8s::stats::Usage;
-use etcd_lens_core::k8s::{DbStats, StatsBuilder};
-use etcd_lens_core::mvcc::{KeyValue, RevisionKey};
-use prost::Message;
+use etcd_lens_core::k8s::stats::{self, NO_NAMESPACE, UNDECODABLE, Usage};
+use etcd_lens_core::units::human_bytes;
 
-use super::{input, k8s, out};
+use super::output::out;
+use super::{input, k8s};
 
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
@@ -31,47 +25,6 @@ pub struct StatsArgs {
     pub top: usize,
     #[command(flatten)]
     pub etcd_prefix: k8s::PrefixArg,
-}
-
-/// Feeds every `key`-bucket entry of `db` to a [`StatsBuilder`].
-pub fn db_stats(db: &Db<'_>, prefix: &str, top: usize) -> anyhow::Result<DbStats> {
-    let mut stats = StatsBuilder::new(prefix, top);
-    // Latest entry seen per key: (value bytes, deleted).
-    let mut last: HashMap<Vec<u8>, (u64, bool)> = HashMap::new();
-    let mut failure = None;
-    if let Some(kb) = db.bucket(&db.root(), b"key")? {
-        db.for_each(&kb, None, |e| {
-            let Some(v) = e.value else {
-                return ControlFlow::Continue(());
-            };
-            let parsed = RevisionKey::parse(e.key)
-                .map_err(|err| anyhow!("key bucket entry {}: {err}", hex::encode(e.key)))
-                .and_then(|rk| {
-                    KeyValue::decode(v)
-                        .map(|kv| (rk, kv))
-                        .map_err(|err| anyhow!("key bucket entry {}: {err}", hex::encode(e.key)))
-                });
-            let (rk, kv) = match parsed {
-                Ok(p) => p,
-                Err(err) => {
-                    failure = Some(err);
-                    return ControlFlow::Break(());
-                }
-            };
-            let entry = (kv.value.len() as u64, rk.tombstone);
-            if let Some((bytes, _)) = last.insert(kv.key.clone(), entry) {
-                stats.add(&kv.key, bytes, false);
-            }
-            ControlFlow::Continue(())
-        })?;
-    }
-    if let Some(f) = failure {
-        return Err(f);
-    }
-    for (key, (bytes, deleted)) in last {
-        stats.add(&key, bytes, !deleted);
-    }
-    Ok(stats.finish())
 }
 
 fn table(title: &str, rows: &[(String, &Usage)]) -> anyhow::Result<()> {
@@ -97,12 +50,11 @@ fn table(title: &str, rows: &[(String, &Usage)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(args: &StatsArgs) -> anyhow::Result<ExitCode> {
-    let src = input::open(&args.file)?;
+pub fn run(args: &StatsArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
+    let src = input::open(&args.file, unwrap)?;
     let db = Db::open(&src)?;
-    let s = db_stats(&db, &args.etcd_prefix.etcd_prefix, args.top);
+    let s = stats::scan(&db, &args.etcd_prefix.etcd_prefix, args.top, None)?;
     src.finish();
-    let s = s?;
     if args.json {
         out(&serde_json::to_string(&s)?)?;
         return Ok(ExitCode::SUCCESS);
@@ -128,14 +80,20 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|n| {
             (
-                n.namespace
-                    .clone()
-                    .unwrap_or_else(|| "(cluster-scoped / other)".into()),
+                n.namespace.clone().unwrap_or_else(|| NO_NAMESPACE.into()),
                 &n.usage,
             )
         })
         .collect();
     table("NAMESPACE", &rows)?;
+    if s.undecodable.entries > 0 {
+        out("")?;
+        out(&format!(
+            "{UNDECODABLE}: {} entries, {} (not counted above)",
+            s.undecodable.entries,
+            human_bytes(s.undecodable.bytes)
+        ))?;
+    }
     if !s.largest.is_empty() {
         out("")?;
         let w = s

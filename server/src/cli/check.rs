@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use etcd_lens_core::bolt::{self, Db};
 use etcd_lens_core::trailer::{self, TrailerStatus};
 
-use super::{input, out};
+use super::input;
+use super::output::out;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -17,8 +18,8 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
-pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let src = input::open(&args.file)?;
+pub fn run(args: &CheckArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
+    let src = input::open(&args.file, unwrap)?;
     let trailer = trailer::verify(&src, 1 << 20, |_| {})?;
     let db = Db::open(&src)?;
     let report = bolt::check(&db);

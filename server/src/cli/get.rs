@@ -13,7 +13,8 @@ use etcd_lens_core::k8s::{self, DecodeError, Schema};
 use etcd_lens_core::mvcc::{KeyIndex, KeyValue};
 use etcd_lens_core::snapshot::Snapshot;
 
-use super::{input, k8s as cli_k8s, key_fields, key_text, out};
+use super::output::{key_fields, key_text, out};
+use super::{input, k8s as cli_k8s};
 
 /// `-o` of `--decode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -157,12 +158,11 @@ fn json_of(kv: &KeyValue, mod_revision: i64, deleted: bool) -> String {
     serde_json::Value::Object(m).to_string()
 }
 
-pub fn run(args: &GetArgs) -> anyhow::Result<ExitCode> {
-    let src = input::open(&args.file)?;
+pub fn run(args: &GetArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
+    let src = input::open(&args.file, unwrap)?;
     let snap = Snapshot::open(&src)?;
-    let ix = snap.key_index();
+    let ix = snap.key_index()?;
     src.finish();
-    let ix = ix?;
     let key_buf = resolve_key(&ix, &args.key, &args.etcd_prefix.etcd_prefix);
     let key = key_buf.as_slice();
     if args.history {

@@ -76,7 +76,7 @@ fn age_encrypted(path: &Path) -> anyhow::Result<bool> {
     Ok(matches!(container::detect_source(&src)?, Layer::Age(_)))
 }
 
-pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &AuditArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
     let encryption = match &args.encryption_config {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -94,12 +94,11 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         opened_with_age: age_encrypted(&args.file)?,
         scan_free_pages: !args.no_free_pages,
     };
-    let src = input::open(&args.file)?;
+    let src = input::open(&args.file, unwrap)?;
     let snap = Snapshot::open(&src)?;
-    let ix = snap.key_index();
-    let report = ix.and_then(|ix| audit::audit(&snap, &ix, &opts));
+    let ix = snap.key_index()?;
+    let report = audit::audit(&snap, &ix, &opts)?;
     src.finish();
-    let report = report?;
     let name = args.file.display().to_string();
     let text = match args.format {
         Format::Json => export::to_json(&report) + "\n",

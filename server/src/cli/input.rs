@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::rc::Rc;
-use std::sync::OnceLock;
 
 use anyhow::{Context, bail};
 use etcd_lens_core::age::{self, AgeFormat, AgeSource, Secret, SecretNeeded};
@@ -50,9 +49,9 @@ impl FileSource {
         })
     }
 
-    /// Clear the progress line, if one was drawn.
+    /// Clear the progress line, if one was drawn (once).
     pub fn finish(&self) {
-        if self.progress && self.read.load(Ordering::Relaxed) >= PROGRESS_STEP_BYTES {
+        if self.progress && self.read.swap(0, Ordering::Relaxed) >= PROGRESS_STEP_BYTES {
             eprint!("\r\x1b[K");
         }
     }
@@ -110,14 +109,6 @@ pub struct UnwrapArgs {
     pub max_decompressed_gib: u64,
 }
 
-/// Set once by the CLI before a file command runs.
-static UNWRAP: OnceLock<UnwrapArgs> = OnceLock::new();
-
-/// Record the unwrap flags for [`open`]. Later calls are ignored.
-pub fn set_unwrap_args(args: UnwrapArgs) {
-    let _ = UNWRAP.set(args);
-}
-
 /// A layer shared between the source above it and the final [`Input`].
 #[derive(Clone)]
 struct Shared(Rc<dyn ReadAt>);
@@ -138,11 +129,18 @@ pub struct Input {
 }
 
 impl Input {
-    /// Clear any progress line drawn while reading.
+    /// Clear any progress line drawn while reading, before printing results
+    /// (dropping the input does it too, on every path out of a command).
     pub fn finish(&self) {
         for f in &self.files {
             f.finish();
         }
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
@@ -155,15 +153,15 @@ impl ReadAt for Input {
     }
 }
 
-/// Open `path` (or spool standard input when it is `-`) and unwrap its layers.
-pub fn open(path: &Path) -> anyhow::Result<Input> {
+/// Open `path` (or spool standard input when it is `-`) and unwrap its
+/// layers with the secrets and limits in `args`.
+pub fn open(path: &Path, args: &UnwrapArgs) -> anyhow::Result<Input> {
     let base = if path == Path::new("-") {
         FileSource::new(spool_stdin()?)?
     } else {
         let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         FileSource::new(f)?
     };
-    let args = UNWRAP.get().cloned().unwrap_or_default();
     let base = Rc::new(base);
     let mut files = vec![base.clone()];
     let mut top = Shared(base);
@@ -172,7 +170,7 @@ pub fn open(path: &Path) -> anyhow::Result<Input> {
         match container::detect_source(&top)? {
             Layer::Bbolt | Layer::Unknown => return Ok(Input { top, files }),
             Layer::Age(AgeFormat::Binary) => {
-                let secret = secret_for(&age::secret_needed(&top)?, &args)?;
+                let secret = secret_for(&age::secret_needed(&top)?, args)?;
                 let src = AgeSource::open(top.clone(), &secret)
                     .with_context(|| format!("decrypting {name}"))?;
                 top = Shared(Rc::new(src));

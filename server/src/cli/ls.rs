@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use etcd_lens_core::mvcc::RevisionKey;
 use etcd_lens_core::snapshot::Snapshot;
 
-use super::{input, k8s, key_fields, key_text, out};
+use super::output::{key_fields, key_text, out};
+use super::{input, k8s};
 
 #[derive(Debug, clap::Args)]
 pub struct LsArgs {
@@ -27,12 +28,11 @@ pub struct LsArgs {
     pub etcd_prefix: k8s::PrefixArg,
 }
 
-pub fn run(args: &LsArgs) -> anyhow::Result<ExitCode> {
-    let src = input::open(&args.file)?;
+pub fn run(args: &LsArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
+    let src = input::open(&args.file, unwrap)?;
     let snap = Snapshot::open(&src)?;
-    let ix = snap.key_index();
+    let ix = snap.key_index()?;
     src.finish();
-    let ix = ix?;
     for (key, live) in ix.live_with_prefix(args.prefix.as_bytes()) {
         if args.json {
             let mut m = serde_json::Map::new();

@@ -1,15 +1,5 @@
-//! The file commands: `status`, `ls`, `get`, `check`. Each opens its input
-//! (a path or `-`), calls `etcd-lens-core` and prints. Output is stable:
-//! `--json` gives one JSON object per line.
-
-pub mod audit;
-pub mod check;
-pub mod get;
-pub mod input;
-pub mod k8s;
-pub mod ls;
-pub mod stats;
-pub mod status;
+//! How the file commands print: keys as JSON fields or text, one line at a time.
+//! Output is stable: `--json` gives one JSON object per line.
 
 use std::io::Write;
 
@@ -34,11 +24,17 @@ pub fn key_text(key: &[u8]) -> String {
     }
 }
 
-/// Write a line to stdout; a closed pipe (`| head`) ends quietly.
+/// Standard output was closed by its reader (`| head`): the command stops
+/// quietly and exits 0 (see [`super::run`]).
+#[derive(Debug, thiserror::Error)]
+#[error("standard output closed")]
+pub struct OutputClosed;
+
+/// Write a line to stdout; a closed pipe (`| head`) is [`OutputClosed`].
 pub fn out(line: &str) -> anyhow::Result<()> {
     let mut o = std::io::stdout().lock();
     match writeln!(o, "{line}") {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(OutputClosed.into()),
         r => Ok(r?),
     }
 }

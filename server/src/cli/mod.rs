@@ -1,0 +1,65 @@
+//! Command-line interface. Each subcommand parses its input, calls the core and
+//! prints; exit codes: 0 success, 1 a finding/problem, 2 an error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod audit;
+pub mod check;
+pub mod get;
+pub mod input;
+pub mod k8s;
+pub mod ls;
+pub mod output;
+pub mod serve;
+pub mod stats;
+pub mod status;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "etcd-lens",
+    version,
+    about = "Inspect etcd snapshots; serve the etcd-lens page"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Secrets for age-encrypted input, limits for compressed input (file commands).
+    #[command(flatten)]
+    pub unwrap: input::UnwrapArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the app (and the companion API) on a loopback address.
+    Serve(serve::ServeArgs),
+    /// `snapshot status` numbers (hash, revision, totalKey, totalSize), as etcdctl/etcdutl compute them.
+    Status(status::StatusArgs),
+    /// List live keys in key order.
+    Ls(ls::LsArgs),
+    /// One key's value, at a revision, or its whole retained history.
+    Get(get::GetArgs),
+    /// Verify the SHA-256 trailer and the bbolt structure (like `bbolt check`).
+    Check(check::CheckArgs),
+    /// Secret audit: which Secrets the snapshot exposes, as a report and a CI gate.
+    Audit(audit::AuditArgs),
+    /// What fills the database: objects and bytes (live and history) per resource and namespace.
+    Stats(stats::StatsArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Status(args) => status::run(&args, &cli.unwrap),
+        Command::Ls(args) => ls::run(&args, &cli.unwrap),
+        Command::Get(args) => get::run(&args, &cli.unwrap),
+        Command::Check(args) => check::run(&args, &cli.unwrap),
+        Command::Audit(args) => audit::run(&args, &cli.unwrap),
+        Command::Stats(args) => stats::run(&args, &cli.unwrap),
+    };
+    match result {
+        Err(e) if e.downcast_ref::<output::OutputClosed>().is_some() => Ok(ExitCode::SUCCESS),
+        r => r,
+    }
+}

@@ -1,0 +1,53 @@
+//! `etcd-lens serve`: flags and environment into a [`Config`], then the server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::{self, Config};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ETCD_LENS_ADDR", default_value = config::DEFAULT_ADDR)]
+    pub addr: std::net::SocketAddr,
+    /// The built app (Trunk's output).
+    #[arg(long, env = "ETCD_LENS_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+    /// Catalog, snapshots and API token [default: $XDG_DATA_HOME/etcd-lens].
+    #[arg(long, env = "ETCD_LENS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// API token (default: generated once into DATA_DIR/token).
+    #[arg(long, env = "ETCD_LENS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Serve the API without a token. Only for throwaway local setups.
+    #[arg(long)]
+    pub insecure_no_token: bool,
+    /// Allow a non-loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    config::check_addr(args.addr, args.allow_remote)?;
+    let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
+    std::fs::create_dir_all(&data_dir)?;
+    let token = match (args.insecure_no_token, args.token) {
+        (true, _) => None,
+        (false, Some(t)) => Some(t),
+        (false, None) => Some(config::load_or_create_token(&data_dir)?),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cfg = Config {
+        addr: args.addr,
+        dist: args.dist,
+        data_dir,
+        token,
+    };
+    tokio::runtime::Runtime::new()?.block_on(crate::http::server::serve(cfg))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,61 @@
+//! `etcd-lens status FILE [--json] [--compat 3.4|3.5|3.6]`.
+
+use std::process::ExitCode;
+
+use etcd_lens_core::bolt::Db;
+use etcd_lens_core::status::{self, Compat};
+
+use super::input;
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Snapshot or member db file, or `-` for standard input.
+    pub file: std::path::PathBuf,
+    /// Print exactly what `etcdctl/etcdutl snapshot status -w json` prints.
+    #[arg(long)]
+    pub json: bool,
+    /// Which etcd tool to match: 3.4 and 3.5 count every bucket entry; 3.6 counts live keys and adds "version".
+    #[arg(long, value_enum, default_value = "3.5")]
+    pub compat: CompatArg,
+}
+
+/// `--compat`: the etcd release whose `snapshot status` to match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompatArg {
+    #[value(name = "3.4")]
+    V34,
+    #[value(name = "3.5")]
+    V35,
+    #[value(name = "3.6")]
+    V36,
+}
+
+impl From<CompatArg> for Compat {
+    fn from(c: CompatArg) -> Self {
+        match c {
+            // etcdctl 3.4 and etcdutl 3.5 print the same numbers.
+            CompatArg::V34 | CompatArg::V35 => Compat::V35,
+            CompatArg::V36 => Compat::V36,
+        }
+    }
+}
+
+pub fn run(args: &StatusArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
+    let compat = Compat::from(args.compat);
+    let src = input::open(&args.file, unwrap)?;
+    let db = Db::open(&src)?;
+    let st = status::status(&db, compat)?;
+    src.finish();
+    if args.json {
+        super::output::out(&st.to_json(compat))?;
+    } else {
+        super::output::out(&format!("hash:       {:08x}", st.hash))?;
+        super::output::out(&format!("revision:   {}", st.revision))?;
+        super::output::out(&format!("total keys: {}", st.total_key))?;
+        super::output::out(&format!("total size: {}", st.total_size))?;
+        if compat == Compat::V36 {
+            super::output::out(&format!("version:    {}", st.version))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

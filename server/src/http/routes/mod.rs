@@ -1,0 +1,3 @@
+//! The `/api` handlers, one file per resource.
+
+pub mod health;
