@@ -185,6 +185,11 @@ pub enum FromWorker {
     },
     /// Everything for this file is done.
     Finished,
+    /// The worker's WebAssembly memory now (it never shrinks): posted with
+    /// `Finished`, so a test can see that closed files are freed.
+    Memory {
+        bytes: u64,
+    },
 }
 
 /// Which secret an age file needs.
@@ -301,6 +306,9 @@ pub struct CheckView {
 pub struct SpaceUsage {
     pub resources: Vec<SpaceRow>,
     pub namespaces: Vec<SpaceRow>,
+    /// Key-bucket entries that did not decode, and their bytes (not in the rows).
+    pub undecodable_entries: u64,
+    pub undecodable_bytes: u64,
 }
 
 /// The first screen after opening: known once the status walk is over.

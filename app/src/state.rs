@@ -76,6 +76,8 @@ pub struct Inspection {
     pub request_error: Option<String>,
     /// The worker has started and accepts requests.
     pub worker_ready: bool,
+    /// The worker's WebAssembly memory, as it last said.
+    pub worker_memory_bytes: Option<u64>,
     /// An age file waits for its secret.
     pub secret_prompt: Option<SecretPrompt>,
     pub unlock_error: Option<String>,
@@ -259,6 +261,7 @@ impl Inspection {
                 }
                 self.error = Some(message);
             }
+            FromWorker::Memory { bytes } => self.worker_memory_bytes = Some(bytes),
             FromWorker::Finished => {
                 self.busy = false;
                 self.progress = None;

@@ -3,17 +3,16 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::ops::ControlFlow;
+use std::rc::Rc;
 
 use etcd_lens_core::age::{self, AgeFormat, AgeSource, Secret, SecretNeeded};
 use etcd_lens_core::audit::{Decryption, EncryptionConfig};
 use etcd_lens_core::container::{self, Codec, Layer};
-use etcd_lens_core::k8s::{self, DEFAULT_PREFIX, Encoding, StatsBuilder};
-use etcd_lens_core::mvcc::{KeyIndex, KeyValue};
+use etcd_lens_core::k8s::{self, DEFAULT_PREFIX, Encoding};
+use etcd_lens_core::mvcc::KeyIndex;
 use etcd_lens_core::snapshot::Snapshot;
 use etcd_lens_core::status;
 use etcd_lens_core::{MemSource, ReadAt, bolt};
-use prost::Message;
 
 use crate::protocol::{
     AuditView, CheckView, FindingRow, HistogramBin, IndexView, KeyDetail, KeyPage, KeyQuery,
@@ -36,25 +35,29 @@ pub const MAX_SPOOL_BYTES: u64 = 64 << 30;
 /// Layers peeled at most (e.g. age → zstd → bbolt is two).
 const MAX_LAYERS: usize = 4;
 
+/// A layer of the open file, shared by the layers above it and owned by the
+/// file's session: when the session goes, so do they.
+pub type Src = Rc<dyn ReadAt>;
+
 /// The next step after peeling what can be peeled without a secret.
 pub enum Peeled {
     /// A bbolt file (or something to report as not one).
-    Ready(&'static dyn ReadAt),
+    Ready(Src),
     /// An age file: ask for this secret.
-    NeedSecret(&'static dyn ReadAt, SecretPrompt),
+    NeedSecret(Src, SecretPrompt),
     /// A compressed file: decompress it somewhere it can be read at random
     /// (the worker spools it to private storage), then peel on.
-    Compressed(&'static dyn ReadAt, Codec),
+    Compressed(Src, Codec),
 }
 
 /// Decompress into memory (up to [`MAX_IN_MEMORY_BYTES`]): where private
 /// storage is not available, and in native tests.
 pub fn decompress_in_memory(
-    src: &'static dyn ReadAt,
+    src: &dyn ReadAt,
     codec: Codec,
     why: &str,
     layers: &mut Vec<String>,
-) -> Result<&'static dyn ReadAt, String> {
+) -> Result<Src, String> {
     let mut out = Vec::new();
     container::decompress(src, codec, &mut out, MAX_IN_MEMORY_BYTES).map_err(|e| e.to_string())?;
     layers.push(format!(
@@ -62,24 +65,24 @@ pub fn decompress_in_memory(
         codec.name(),
         out.len()
     ));
-    Ok(Box::leak(Box::new(MemSource(out))))
+    Ok(Rc::new(MemSource(out)))
 }
 
 /// Peel compression and armor layers, noting each in `layers`.
-pub fn peel(mut src: &'static dyn ReadAt, layers: &mut Vec<String>) -> Result<Peeled, String> {
+pub fn peel(mut src: Src, layers: &mut Vec<String>) -> Result<Peeled, String> {
     // Counted over the whole chain: peeling resumes after each decompression.
     for _ in layers.len()..MAX_LAYERS {
-        match container::detect_source(src).map_err(|e| e.to_string())? {
+        match container::detect_source(&*src).map_err(|e| e.to_string())? {
             Layer::Bbolt | Layer::Unknown => return Ok(Peeled::Ready(src)),
             Layer::Compressed(codec) => return Ok(Peeled::Compressed(src, codec)),
             Layer::Age(AgeFormat::Armored) => {
                 let mut out = Vec::new();
-                age::dearmor(src, &mut out).map_err(|e| e.to_string())?;
+                age::dearmor(&*src, &mut out).map_err(|e| e.to_string())?;
                 layers.push("age ASCII armor".into());
-                src = Box::leak(Box::new(MemSource(out)));
+                src = Rc::new(MemSource(out));
             }
             Layer::Age(AgeFormat::Binary) => {
-                let needed = age::secret_needed(src).map_err(|e| e.to_string())?;
+                let needed = age::secret_needed(&*src).map_err(|e| e.to_string())?;
                 let prompt = match needed {
                     SecretNeeded::Passphrase => SecretPrompt {
                         passphrase: true,
@@ -100,11 +103,7 @@ pub fn peel(mut src: &'static dyn ReadAt, layers: &mut Vec<String>) -> Result<Pe
 }
 
 /// Decrypt an age file with the user's secret (random access, nothing spooled).
-pub fn unlock(
-    src: &'static dyn ReadAt,
-    secret: &UnlockSecret,
-    layers: &mut Vec<String>,
-) -> Result<&'static dyn ReadAt, String> {
+pub fn unlock(src: &Src, secret: &UnlockSecret, layers: &mut Vec<String>) -> Result<Src, String> {
     let (secret, how) = match secret {
         UnlockSecret::Passphrase { passphrase } => {
             (Secret::Passphrase(passphrase.clone()), "passphrase")
@@ -124,9 +123,9 @@ pub fn unlock(
             },
         ),
     };
-    let opened = AgeSource::open(src, &secret).map_err(|e| e.to_string())?;
+    let opened = AgeSource::open(src.clone(), &secret).map_err(|e| e.to_string())?;
     layers.push(format!("age (decrypted in this tab with a {how})"));
-    Ok(Box::leak(Box::new(opened)))
+    Ok(Rc::new(opened))
 }
 
 /// An open snapshot and what was learned about it so far.
@@ -136,7 +135,7 @@ pub struct Opened {
     /// The EncryptionConfiguration the user pasted for the audit: also used to
     /// show encrypted objects decrypted (masked like plaintext ones).
     pub encryption: RefCell<Option<EncryptionConfig>>,
-    pub snap: Snapshot<'static>,
+    pub snap: Snapshot<Src>,
     /// Built by [`index`], after the overview is shown.
     pub index: Option<KeyIndex>,
     pub overview: Overview,
@@ -156,7 +155,7 @@ impl Opened {
 
 /// Open a snapshot and compute what `etcdutl snapshot status` shows, plus the
 /// etcd meta, members and auth: the overview. One walk over every bucket.
-pub fn open(src: &'static dyn ReadAt) -> Result<Opened, String> {
+pub fn open(src: Src) -> Result<Opened, String> {
     let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
     let db = snap.db();
     let walked = status::status_and_check(db);
@@ -332,28 +331,8 @@ fn check_view(report: &bolt::CheckReport) -> CheckView {
 /// Bytes per resource and per namespace, live and retained history.
 pub fn space(o: &Opened) -> Result<SpaceUsage, String> {
     let index = o.index()?;
-    let db = o.snap.db();
-    let mut stats = StatsBuilder::new(DEFAULT_PREFIX, 20);
-    if let Some(kb) = db.bucket(&db.root(), b"key").map_err(|e| e.to_string())? {
-        db.for_each(&kb, None, |e| {
-            let (Some(v), Ok(rk)) = (
-                e.value,
-                etcd_lens_core::mvcc::revision::RevisionKey::parse(e.key),
-            ) else {
-                return ControlFlow::Continue(());
-            };
-            if let Ok(kv) = KeyValue::decode(v) {
-                let live = index
-                    .history(&kv.key)
-                    .and_then(|h| h.live)
-                    .is_some_and(|l| l.rev == rk.rev);
-                stats.add(&kv.key, kv.value.len() as u64, live);
-            }
-            ControlFlow::Continue(())
-        })
+    let s = k8s::stats::scan(o.snap.db(), DEFAULT_PREFIX, 20, Some(index))
         .map_err(|e| e.to_string())?;
-    }
-    let s = stats.finish();
     let row = |name: String, u: &k8s::stats::Usage| SpaceRow {
         name,
         objects: u.objects,
@@ -373,11 +352,13 @@ pub fn space(o: &Opened) -> Result<SpaceUsage, String> {
                 row(
                     n.namespace
                         .clone()
-                        .unwrap_or_else(|| "(cluster-scoped)".into()),
+                        .unwrap_or_else(|| k8s::stats::NO_NAMESPACE.into()),
                     &n.usage,
                 )
             })
             .collect(),
+        undecodable_entries: s.undecodable.entries,
+        undecodable_bytes: s.undecodable.bytes,
     })
 }
 
@@ -845,6 +826,7 @@ pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, S
 #[cfg(test)]
 mod tests {
     use etcd_lens_core::MemSource;
+    use etcd_lens_core::mvcc::KeyValue;
 
     use super::*;
 
@@ -854,7 +836,7 @@ mod tests {
             "/../../shared/fixtures/auger/boltdb/db"
         );
         let bytes = std::fs::read(path).expect("auger fixture");
-        let src: &'static MemSource<Vec<u8>> = Box::leak(Box::new(MemSource(bytes)));
+        let src: Src = Rc::new(MemSource(bytes));
         let mut o = open(src).expect("opens");
         index(&mut o).expect("indexes");
         o
@@ -867,7 +849,7 @@ mod tests {
             "/../../shared/fixtures/auger/boltdb/db"
         ))
         .unwrap();
-        let src: &'static MemSource<Vec<u8>> = Box::leak(Box::new(MemSource(bytes)));
+        let src: Src = Rc::new(MemSource(bytes));
         let mut o = open(src).unwrap();
         assert!(o.overview.status.is_none(), "etcd's tools refuse this file");
         assert_eq!(o.overview.page_size, 4096);

@@ -53,20 +53,6 @@ fn padded(snap: &std::path::Path, extra: usize) -> std::path::PathBuf {
     out
 }
 
-/// Click `css` once it is on the page (30 s at most).
-async fn click(b: &Browser, css: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        match b.client.find(Locator::Css(css)).await {
-            Ok(el) => return el.click().await.unwrap(),
-            Err(e) if std::time::Instant::now() > deadline => {
-                panic!("no {css}: {e}\npage says:\n{}", b.body_text().await)
-            }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
     let etcd = Etcd::start();
@@ -89,7 +75,7 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
         .await;
     assert!(running.contains("read ("), "{running}");
     // The key list answers while hashing.
-    click(&b, "[data-testid=tab-browse]").await;
+    b.click_css("[data-testid=tab-browse]").await;
     b.wait_text("key-count", |t| {
         t.ends_with(&format!("of {} keys", KEYS + 1))
     })
@@ -100,7 +86,7 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
         "the hash finished before the list could be shown: make the padding larger"
     );
     // Cancel stops the work and says so; the next file opens normally.
-    click(&b, "[data-testid=cancel]").await;
+    b.click_css("[data-testid=cancel]").await;
     b.wait_text("error", |t| t.starts_with("Cancelled")).await;
     assert!(
         b.client
@@ -130,7 +116,7 @@ async fn a_long_list_is_virtualised_and_the_tree_counts_keys() {
     let b = Browser::start().await;
     b.goto(&server.url).await;
     b.pick_file(&snap).await;
-    click(&b, "[data-testid=tab-browse]").await;
+    b.click_css("[data-testid=tab-browse]").await;
     b.wait_text("key-count", |t| {
         t.ends_with(&format!("of {} keys", KEYS + 1))
     })
@@ -188,12 +174,10 @@ async fn a_long_list_is_virtualised_and_the_tree_counts_keys() {
         .wait_attr("tree-node", "data-prefix", |p| p == "/registry/")
         .await;
     assert_eq!(root, "/registry/");
-    click(&b, "[data-prefix='/registry/'] [data-testid=tree-toggle]").await;
-    click(
-        &b,
-        "[data-prefix='/registry/configmaps/'] [data-testid=tree-toggle]",
-    )
-    .await;
+    b.click_css("[data-prefix='/registry/'] [data-testid=tree-toggle]")
+        .await;
+    b.click_css("[data-prefix='/registry/configmaps/'] [data-testid=tree-toggle]")
+        .await;
     // The node's children arrive from the worker: wait for them.
     let ns = b
         .wait_css("[data-prefix='/registry/configmaps/beta/']")
@@ -224,7 +208,7 @@ async fn a_long_list_is_virtualised_and_the_tree_counts_keys() {
     assert_eq!(first, "/registry/configmaps/beta/cm-00001");
 
     // The space view draws the revisions histogram: every key has one revision.
-    click(&b, "[data-testid=tab-space]").await;
+    b.click_css("[data-testid=tab-space]").await;
     let ones = b.wait_attr("revisions-bin", "data-keys", |_| true).await;
     assert_eq!(ones, (KEYS + 1).to_string());
     b.assert_no_csp_violations("a_long_list_is_virtualised_and_the_tree_counts_keys")
@@ -283,18 +267,18 @@ async fn a_loaded_page_inspects_files_offline() {
     b.pick_file(&snap).await;
     b.wait_attr("trailer-status", "data-state", |s| s == "verified")
         .await;
-    click(&b, "[data-testid=tab-browse]").await;
+    b.click_css("[data-testid=tab-browse]").await;
     b.wait_text("key-count", |t| {
         t.ends_with(&format!("of {} keys", KEYS + 1))
     })
     .await;
-    click(&b, "[data-testid=key-row]").await;
+    b.click_css("[data-testid=key-row]").await;
     b.wait_text("detail-key", |t| {
         t.starts_with("/registry/configmaps/alpha/")
     })
     .await;
-    click(&b, "[data-testid=tab-audit]").await;
-    click(&b, "[data-testid=run-audit]").await;
+    b.click_css("[data-testid=tab-audit]").await;
+    b.click_css("[data-testid=run-audit]").await;
     b.wait_text("finding-count", |t| t.ends_with("findings"))
         .await;
     assert!(before > 0, "the page was loaded from the server");
@@ -375,4 +359,38 @@ async fn a_gzip_backup_is_spooled_to_private_storage_and_deleted_on_close() {
     }
     b.assert_no_csp_violations("a_gzip_backup_is_spooled_to_private_storage_and_deleted_on_close")
         .await;
+}
+
+/// One worker opens a ~100 MiB snapshot ten times: each file's layers and
+/// block cache go with it, so the worker's memory (which never shrinks)
+/// stops growing after the first opens instead of holding every file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_file_after_file_frees_the_previous_one() {
+    let etcd = Etcd::start();
+    etcd.put("/registry/configmaps/default/a", "x");
+    let snap = etcd.dir().join("small.db");
+    etcd.snapshot(&snap);
+    let big = padded(&snap, 100 << 20);
+    let server = Server::start().await;
+    let b = Browser::start().await;
+    b.goto(&server.url).await;
+    let mut sizes = Vec::new();
+    for _ in 0..10 {
+        b.pick_file(&big).await;
+        let bytes = b
+            .wait_attr("worker-memory", "data-bytes", |v| v != "0")
+            .await;
+        sizes.push(bytes.parse::<u64>().unwrap());
+        b.wait_attr("trailer-status", "data-state", |s| s == "verified")
+            .await;
+    }
+    let (second, tenth) = (sizes[1], sizes[9]);
+    assert!(
+        tenth <= second + (32 << 20),
+        "the worker's memory grew from {} MiB after the 2nd open to {} MiB after the 10th: {:?} MiB",
+        second >> 20,
+        tenth >> 20,
+        sizes.iter().map(|s| s >> 20).collect::<Vec<_>>()
+    );
+    b.assert_no_csp_violations("ten opens").await;
 }

@@ -165,8 +165,8 @@ pub struct HistoryEntry {
 type SmallEntry = (Vec<u8>, Option<Vec<u8>>);
 
 /// An open snapshot.
-pub struct Snapshot<'a> {
-    db: Db<'a>,
+pub struct Snapshot<S> {
+    db: Db<S>,
     key_bucket: Option<Bucket>,
     pub info: SnapshotInfo,
 }
@@ -197,13 +197,13 @@ fn mask_password(p: &[u8]) -> String {
     format!("{}…", &s[..keep])
 }
 
-impl<'a> Snapshot<'a> {
+impl<S: ReadAt> Snapshot<S> {
     /// Open a snapshot: the bbolt metas and every small bucket.
-    pub fn open(src: &'a dyn ReadAt) -> Result<Self, SnapshotError> {
+    pub fn open(src: S) -> Result<Self, SnapshotError> {
         Self::from_db(Db::open(src)?)
     }
 
-    pub fn from_db(db: Db<'a>) -> Result<Self, SnapshotError> {
+    pub fn from_db(db: Db<S>) -> Result<Self, SnapshotError> {
         let root = db.root();
         let mut info = SnapshotInfo::default();
         for name in db.bucket_names()? {
@@ -224,7 +224,7 @@ impl<'a> Snapshot<'a> {
         Ok(me)
     }
 
-    pub fn db(&self) -> &Db<'a> {
+    pub fn db(&self) -> &Db<S> {
         &self.db
     }
 

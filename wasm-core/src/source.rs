@@ -5,6 +5,8 @@
 //! for age files. A source never has to hold the whole file.
 
 use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
 
 /// A failed read: where, how much, and why (the reason comes from the source).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +61,23 @@ impl<T: ReadAt + ?Sized> ReadAt for &T {
         (**self).read_exact_at(offset, buf)
     }
 }
+
+/// Shared and boxed sources: a page's worker keeps its layers as
+/// `Rc<dyn ReadAt>`, owned by the open file's session, so closing the file
+/// frees them.
+macro_rules! forward_read_at {
+    ($($ptr:ident),*) => {$(
+        impl<T: ReadAt + ?Sized> ReadAt for $ptr<T> {
+            fn len(&self) -> u64 {
+                (**self).len()
+            }
+            fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
+                (**self).read_exact_at(offset, buf)
+            }
+        }
+    )*};
+}
+forward_read_at!(Rc, Arc, Box);
 
 /// An in-memory source.
 #[derive(Clone)]

@@ -21,6 +21,7 @@ use std::ops::ControlFlow;
 use prost::Message;
 use serde::Serialize;
 
+use crate::ReadAt;
 use crate::bolt::{BoltError, Db, Loc, Problem, check_with};
 use crate::mvcc::revision::{Revision, RevisionKey};
 use crate::mvcc::{KeyValue, RevisionError};
@@ -95,7 +96,7 @@ fn join(p: &[Problem]) -> String {
 }
 
 /// Compute the status. Reads every page once.
-pub fn status(db: &Db<'_>, compat: Compat) -> Result<Status, StatusError> {
+pub fn status(db: &Db<impl ReadAt>, compat: Compat) -> Result<Status, StatusError> {
     let w = walk(db, compat == Compat::V36);
     finish(db, &w, compat)
 }
@@ -110,7 +111,7 @@ pub struct StatusAndCheck {
     pub check: crate::bolt::CheckReport,
 }
 
-pub fn status_and_check(db: &Db<'_>) -> StatusAndCheck {
+pub fn status_and_check(db: &Db<impl ReadAt>) -> StatusAndCheck {
     let w = walk(db, true);
     StatusAndCheck {
         v35: finish(db, &w, Compat::V35),
@@ -130,7 +131,7 @@ struct Walk {
     report: crate::bolt::CheckReport,
 }
 
-fn walk(db: &Db<'_>, v36: bool) -> Walk {
+fn walk(db: &Db<impl ReadAt>, v36: bool) -> Walk {
     let mut hasher = 0u32;
     let mut total_key = 0u64;
     let mut revision = 0i64;
@@ -198,7 +199,7 @@ fn walk(db: &Db<'_>, v36: bool) -> Walk {
     }
 }
 
-fn finish(db: &Db<'_>, w: &Walk, compat: Compat) -> Result<Status, StatusError> {
+fn finish(db: &Db<impl ReadAt>, w: &Walk, compat: Compat) -> Result<Status, StatusError> {
     // A visitor failure stops the walk early, which would make the rest of the
     // file look unreachable: report it first.
     if let Some(f) = &w.failure {

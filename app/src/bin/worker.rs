@@ -9,11 +9,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use etcd_lens_app::protocol::{FromWorker, Phase, ToWorker};
 use etcd_lens_app::web::blob_source::BlobSource;
 use etcd_lens_app::web::opfs::{self, SpoolFile};
-use etcd_lens_app::worker_model::{self, Opened, Peeled};
+use etcd_lens_app::worker_model::{self, Opened, Peeled, Src};
 use etcd_lens_core::trailer::TrailerVerifier;
 use etcd_lens_core::{BlockCache, ReadAt, SourceError, inspect};
 use wasm_bindgen::JsCast;
@@ -41,42 +42,78 @@ enum Job {
 }
 
 struct HashJob {
-    src: &'static dyn ReadAt,
+    src: Src,
     verifier: TrailerVerifier,
     buf: Vec<u8>,
     started: f64,
 }
 
+/// One file, from the moment it is given to the moment it is closed. It owns
+/// every layer read from the file (the blob reader, its block cache, the age
+/// decryptor, decompressed copies in memory or in private storage) and the
+/// work still to do; dropping it frees them all and deletes its private files.
+/// (Comparing two snapshots will hold two.)
+struct Session {
+    state: State,
+    /// Decompressed layers in private storage: deleted when the last holder goes.
+    spools: Vec<Rc<SpoolFile>>,
+}
+
+enum State {
+    /// An age file waiting for its secret, and the layers peeled so far.
+    Locked {
+        src: Src,
+        layers: Vec<String>,
+    },
+    /// Decompressing into private storage (an async step); nothing to answer yet.
+    Spooling,
+    Open(Box<OpenFile>),
+}
+
+struct OpenFile {
+    opened: Opened,
+    jobs: VecDeque<Job>,
+    /// Counts the bytes the engine reads during a pass, for its progress.
+    meter: Rc<Meter>,
+}
+
 thread_local! {
     static SCOPE: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    /// The open file.
-    static OPEN: RefCell<Option<Opened>> = const { RefCell::new(None) };
-    /// An age file waiting for its secret, and the layers peeled so far.
-    static LOCKED: RefCell<Option<(&'static dyn ReadAt, Vec<String>)>> = const { RefCell::new(None) };
-    static JOBS: RefCell<VecDeque<Job>> = const { RefCell::new(VecDeque::new()) };
-    /// Counts the bytes the engine reads during a pass, for its progress.
-    static METER: Cell<Option<&'static Meter>> = const { Cell::new(None) };
-    /// Private files holding decompressed layers of the open file.
-    static SPOOLS: RefCell<Vec<&'static SpoolFile>> = const { RefCell::new(Vec::new()) };
+    /// The file being worked on.
+    static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
 }
 
-/// Close the open file: stop its jobs and delete its private files.
+/// Close the open file: its session goes, with its jobs, its sources and its private files.
 fn close() {
-    JOBS.with_borrow_mut(VecDeque::clear);
-    OPEN.with_borrow_mut(|o| *o = None);
-    LOCKED.with_borrow_mut(|l| *l = None);
-    METER.set(None);
-    for spool in SPOOLS.with_borrow_mut(std::mem::take) {
-        spool.delete();
+    let closed = SESSION.with_borrow_mut(Option::take);
+    drop(closed);
+}
+
+/// Send a message to the page. A message that cannot be sent is said in the
+/// console (the page then waits in vain; nothing else can tell it).
+fn post(msg: &FromWorker) {
+    let sent = serde_json::to_string(msg)
+        .map_err(|e| e.to_string())
+        .and_then(|text| {
+            SCOPE.with(|s| {
+                s.post_message(&text.into())
+                    .map_err(|e| etcd_lens_app::web::js_error(&e))
+            })
+        });
+    if let Err(e) = sent {
+        leptos::logging::error!("etcd-lens worker: a message to the page failed: {e}");
     }
 }
 
-fn post(msg: &FromWorker) {
-    if let Ok(text) = serde_json::to_string(msg) {
-        SCOPE.with(|s| {
-            let _ = s.post_message(&text.into());
-        });
-    }
+/// The size of this worker's WebAssembly memory.
+fn wasm_memory_bytes() -> u64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map_or(0, |m| {
+            m.buffer()
+                .dyn_into::<js_sys::ArrayBuffer>()
+                .map_or(0, |b| u64::from(b.byte_length()))
+        })
 }
 
 fn now_ms() -> f64 {
@@ -117,9 +154,13 @@ fn handle(ev: &MessageEvent) {
                 .map_err(|_| "internal error: no file sent".to_string())
                 .and_then(BlobSource::new)
                 .and_then(|src| {
-                    // The source lives as long as the worker (one file at a time).
-                    let src: &'static dyn ReadAt =
-                        Box::leak(Box::new(BlockCache::new(src, BLOCK_BYTES, CACHED_BLOCKS)));
+                    SESSION.with_borrow_mut(|s| {
+                        *s = Some(Session {
+                            state: State::Spooling,
+                            spools: Vec::new(),
+                        });
+                    });
+                    let src: Src = Rc::new(BlockCache::new(src, BLOCK_BYTES, CACHED_BLOCKS));
                     peel_and_open(src, Vec::new())
                 });
             if let Err(message) = result {
@@ -127,14 +168,21 @@ fn handle(ev: &MessageEvent) {
             }
         }
         ToWorker::Unlock { secret } => {
-            let Some((src, mut layers)) = LOCKED.with_borrow_mut(Option::take) else {
+            let locked = SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+                Some(st @ State::Locked { .. }) => match std::mem::replace(st, State::Spooling) {
+                    State::Locked { src, layers } => Some((src, layers)),
+                    _ => None,
+                },
+                _ => None,
+            });
+            let Some((src, mut layers)) = locked else {
                 return post(&FromWorker::Failed {
                     message: "no encrypted file is waiting for a secret".into(),
                 });
             };
-            match worker_model::unlock(src, &secret, &mut layers) {
+            match worker_model::unlock(&src, &secret, &mut layers) {
                 Err(message) => {
-                    LOCKED.with_borrow_mut(|l| *l = Some((src, layers)));
+                    set_state(State::Locked { src, layers });
                     post(&FromWorker::UnlockFailed { message });
                 }
                 Ok(plain) => {
@@ -169,9 +217,11 @@ fn handle(ev: &MessageEvent) {
 }
 
 fn reply(seq: u32, f: impl FnOnce(&Opened) -> Result<FromWorker, String>) {
-    let msg = OPEN.with_borrow(|o| match o {
-        Some(o) => f(o).unwrap_or_else(|message| FromWorker::RequestFailed { seq, message }),
-        None => FromWorker::RequestFailed {
+    let msg = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
+        Some(State::Open(o)) => {
+            f(&o.opened).unwrap_or_else(|message| FromWorker::RequestFailed { seq, message })
+        }
+        _ => FromWorker::RequestFailed {
             seq,
             message: "no snapshot is open".into(),
         },
@@ -179,12 +229,21 @@ fn reply(seq: u32, f: impl FnOnce(&Opened) -> Result<FromWorker, String>) {
     post(&msg);
 }
 
+/// Set the state of the current session (none: the file was closed meanwhile).
+fn set_state(state: State) {
+    SESSION.with_borrow_mut(|s| {
+        if let Some(s) = s {
+            s.state = state;
+        }
+    });
+}
+
 /// Peel compression/armor; stop to ask for an age secret; else open the snapshot.
-fn peel_and_open(src: &'static dyn ReadAt, mut layers: Vec<String>) -> Result<(), String> {
-    OPEN.with_borrow_mut(|o| *o = None);
+fn peel_and_open(src: Src, mut layers: Vec<String>) -> Result<(), String> {
+    set_state(State::Spooling);
     match worker_model::peel(src, &mut layers)? {
         worker_model::Peeled::NeedSecret(src, prompt) => {
-            LOCKED.with_borrow_mut(|l| *l = Some((src, layers)));
+            set_state(State::Locked { src, layers });
             post(&FromWorker::NeedSecret { prompt });
             Ok(())
         }
@@ -205,7 +264,7 @@ fn peel_and_open(src: &'static dyn ReadAt, mut layers: Vec<String>) -> Result<()
                 let result = match SpoolFile::create().await {
                     Ok(mut file) => {
                         match etcd_lens_core::container::decompress(
-                            src,
+                            &*src,
                             codec,
                             &mut file,
                             worker_model::MAX_SPOOL_BYTES,
@@ -215,17 +274,22 @@ fn peel_and_open(src: &'static dyn ReadAt, mut layers: Vec<String>) -> Result<()
                                     "{} (decompressed to the browser's private storage: {n} bytes, deleted when the file is closed)",
                                     codec.name()
                                 ));
-                                let file: &'static SpoolFile = Box::leak(Box::new(file));
-                                SPOOLS.with_borrow_mut(|s| s.push(file));
-                                peel_and_open(file, layers)
+                                let file = Rc::new(file);
+                                let kept = SESSION.with_borrow_mut(|s| {
+                                    s.as_mut().map(|s| s.spools.push(file.clone())).is_some()
+                                });
+                                if kept {
+                                    peel_and_open(file, layers)
+                                } else {
+                                    // Closed while decompressing: the file goes now.
+                                    Ok(())
+                                }
                             }
-                            Err(e) => {
-                                file.delete();
-                                Err(e.to_string())
-                            }
+                            // The file is deleted as it is dropped.
+                            Err(e) => Err(e.to_string()),
                         }
                     }
-                    Err(why) => worker_model::decompress_in_memory(src, codec, &why, &mut layers)
+                    Err(why) => worker_model::decompress_in_memory(&*src, codec, &why, &mut layers)
                         .and_then(|plain| peel_and_open(plain, layers)),
                 };
                 if let Err(message) = result {
@@ -239,7 +303,7 @@ fn peel_and_open(src: &'static dyn ReadAt, mut layers: Vec<String>) -> Result<()
 
 /// A source that counts the bytes the engine reads, for progress reports.
 struct Meter {
-    inner: &'static dyn ReadAt,
+    inner: Src,
     phase: Cell<Phase>,
     read: Cell<u64>,
     started: Cell<f64>,
@@ -287,22 +351,22 @@ impl ReadAt for Meter {
 }
 
 /// Read the header, walk for the status and post the overview; queue the rest.
-fn open(src: &'static dyn ReadAt, with_age: bool) -> Result<(), String> {
-    let header = inspect::open(src).map_err(|e| e.to_string())?;
+fn open(src: Src, with_age: bool) -> Result<(), String> {
+    let header = inspect::open(&*src).map_err(|e| e.to_string())?;
     post(&FromWorker::Header {
         header: Box::new(header),
     });
-    let meter: &'static Meter = Box::leak(Box::new(Meter {
-        inner: src,
+    let meter = Rc::new(Meter {
+        inner: src.clone(),
         phase: Cell::new(Phase::Status),
         read: Cell::new(0),
         started: Cell::new(now_ms()),
         last_report: Cell::new(now_ms()),
         active: Cell::new(false),
-    }));
-    METER.set(Some(meter));
+    });
     meter.begin(Phase::Status);
-    let mut opened = worker_model::open(meter)?;
+    let metered: Src = meter.clone();
+    let mut opened = worker_model::open(metered)?;
     // The status walk is bbolt's check too: both are done.
     let walked_ms = meter.end();
     for phase in [Phase::Status, Phase::Check] {
@@ -318,20 +382,21 @@ fn open(src: &'static dyn ReadAt, with_age: bool) -> Result<(), String> {
     post(&FromWorker::Checked {
         check: Box::new(opened.check.clone()),
     });
-    OPEN.with_borrow_mut(|o| *o = Some(opened));
-    JOBS.with_borrow_mut(|jobs| {
-        jobs.clear();
-        jobs.extend([
-            Job::Index,
-            Job::Space,
-            Job::Hash(Box::new(HashJob {
-                src,
-                verifier: TrailerVerifier::new(src.len()),
-                buf: Vec::new(),
-                started: 0.0,
-            })),
-        ]);
-    });
+    let jobs = VecDeque::from([
+        Job::Index,
+        Job::Space,
+        Job::Hash(Box::new(HashJob {
+            verifier: TrailerVerifier::new(src.len()),
+            src,
+            buf: Vec::new(),
+            started: 0.0,
+        })),
+    ]);
+    set_state(State::Open(Box::new(OpenFile {
+        opened,
+        jobs,
+        meter,
+    })));
     schedule();
     Ok(())
 }
@@ -350,23 +415,31 @@ fn schedule() {
     });
 }
 
+/// The open file's next job and its meter; `None` when there is none.
+fn next_job() -> Option<(Job, Rc<Meter>)> {
+    SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(State::Open(o)) => o.jobs.pop_front().map(|j| (j, o.meter.clone())),
+        _ => None,
+    })
+}
+
+/// Run `f` over the open file, if one is still open.
+fn with_open<T>(f: impl FnOnce(&mut Opened) -> Result<T, String>) -> Result<T, String> {
+    SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(State::Open(o)) => f(&mut o.opened),
+        _ => Err("no snapshot is open".into()),
+    })
+}
+
 fn run_next_job() {
-    let Some(job) = JOBS.with_borrow_mut(VecDeque::pop_front) else {
+    let Some((job, meter)) = next_job() else {
         return;
     };
-    let meter = METER.get();
     let pass = |phase: Phase, f: &mut dyn FnMut(&mut Opened) -> Result<FromWorker, String>| {
-        if let Some(m) = meter {
-            m.begin(phase);
-        }
+        meter.begin(phase);
         let started = now_ms();
-        let result = OPEN.with_borrow_mut(|o| match o {
-            Some(o) => f(o),
-            None => Err("no snapshot is open".into()),
-        });
-        if let Some(m) = meter {
-            m.end();
-        }
+        let result = with_open(|o| f(o));
+        meter.end();
         match result {
             Ok(msg) => post(&msg),
             Err(message) => post(&FromWorker::PhaseFailed { phase, message }),
@@ -389,7 +462,15 @@ fn run_next_job() {
             }
             match hash_step(&mut h) {
                 Ok(false) => {
-                    JOBS.with_borrow_mut(|j| j.push_front(Job::Hash(h)));
+                    SESSION.with_borrow_mut(|s| {
+                        if let Some(Session {
+                            state: State::Open(o),
+                            ..
+                        }) = s
+                        {
+                            o.jobs.push_front(Job::Hash(h));
+                        }
+                    });
                 }
                 Ok(true) => {
                     post(&FromWorker::PhaseDone {
@@ -411,10 +492,20 @@ fn run_next_job() {
             }
         }
     }
-    if JOBS.with_borrow(VecDeque::is_empty) {
-        post(&FromWorker::Finished);
-    } else {
-        schedule();
+    let more = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
+        Some(State::Open(o)) => Some(!o.jobs.is_empty()),
+        _ => None,
+    });
+    match more {
+        Some(true) => schedule(),
+        Some(false) => {
+            post(&FromWorker::Finished);
+            post(&FromWorker::Memory {
+                bytes: wasm_memory_bytes(),
+            });
+        }
+        // Closed meanwhile: the page was told already.
+        None => {}
     }
 }
 

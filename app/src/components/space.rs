@@ -25,6 +25,14 @@ pub fn SpaceView(state: RwSignal<Inspection>) -> impl IntoView {
             {move || match space.get() {
                 None => view! { <p class="hint" data-testid="space-pending">"Counting bytes per resource and namespace…"</p> }.into_any(),
                 Some(sp) => view! {
+                    {(sp.undecodable_entries > 0).then(|| view! {
+                        <p class="error" data-testid="space-undecodable">{format!(
+                            "{}: {}, {} — not counted below; the file is damaged.",
+                            etcd_lens_core::k8s::stats::UNDECODABLE,
+                            count(sp.undecodable_entries, "entry", "entries"),
+                            human_bytes(sp.undecodable_bytes)
+                        )}</p>
+                    })}
                     <h3>"Bytes per resource"</h3>
                     {chart(sp.resources, "space-resources", "Bytes per resource, live and older revisions")}
                     <h3>"Bytes per namespace"</h3>

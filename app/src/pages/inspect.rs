@@ -156,6 +156,7 @@ pub fn InspectPage() -> impl IntoView {
         <main>
             <DropZone on_file=open />
             <span hidden data-testid="worker-ready" data-ready=move || state.with(|s| s.worker_ready).to_string()></span>
+            <span hidden data-testid="worker-memory" data-bytes=move || state.with(|s| s.worker_memory_bytes.unwrap_or(0)).to_string()></span>
             <Show when=move || busy.get()>
                 <button class="cancel" data-testid="cancel" on:click=cancel>"Cancel"</button>
             </Show>

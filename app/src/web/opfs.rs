@@ -41,6 +41,7 @@ pub struct SpoolFile {
     name: String,
     handle: FileSystemSyncAccessHandle,
     len: Cell<u64>,
+    deleted: Cell<bool>,
 }
 
 impl SpoolFile {
@@ -68,6 +69,7 @@ impl SpoolFile {
             name,
             handle,
             len: Cell::new(0),
+            deleted: Cell::new(false),
         })
     }
 
@@ -76,10 +78,20 @@ impl SpoolFile {
     }
 
     /// Close and delete the file; it must not be read afterwards.
+    /// Close and remove the file (once; dropping it does this too).
     pub fn delete(&self) {
+        if self.deleted.replace(true) {
+            return;
+        }
         self.handle.close();
         self.len.set(0);
         let _ = self.dir.remove_entry(&self.name);
+    }
+}
+
+impl Drop for SpoolFile {
+    fn drop(&mut self) {
+        self.delete();
     }
 }
 

@@ -220,9 +220,15 @@ fn is_reference_name(name: &str) -> bool {
 
 /// The patterns of `value` (found under `name`, when it has one) at `path`.
 pub fn scan_value(path: &str, name: Option<&str>, value: &str, out: &mut Vec<CredentialHit>) {
-    let value = match value.char_indices().nth(MAX_SCAN_BYTES) {
-        Some((i, _)) => &value[..i],
-        None => value,
+    // At most MAX_SCAN_BYTES bytes, cut at a character boundary.
+    let value = if value.len() <= MAX_SCAN_BYTES {
+        value
+    } else {
+        let mut end = MAX_SCAN_BYTES;
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        &value[..end]
     };
     let before = out.len();
     for (re, p) in compiled() {
@@ -426,6 +432,20 @@ mod tests {
         assert!(hits("password_min_length", "12").is_empty());
         assert!(hits("password", "").is_empty());
         assert!(hits("token", "${TOKEN}").is_empty());
+    }
+
+    #[test]
+    fn the_scan_stops_after_256_kib_of_bytes_not_characters() {
+        let key = "AKIAZ7Q2LMNOPQRSTUVW";
+        // 150 000 two-byte characters (300 000 bytes) before the key: past the cap.
+        let far = format!("{} {key}", "é".repeat(150_000));
+        assert!(hits("k", &far).is_empty(), "scanned beyond 256 KiB");
+        // The same count of one-byte characters (150 000 bytes): inside.
+        let near = format!("{} {key}", "e".repeat(150_000));
+        assert_eq!(hits("k", &near), ["aws-access-key-id"]);
+        // A cap in the middle of a character does not split it.
+        let edge = format!("{}é{key}", "e".repeat(MAX_SCAN_BYTES - 1));
+        assert!(hits("k", &edge).is_empty());
     }
 
     #[test]

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::ReadAt;
 use crate::k8s::{DecodedObject, Encoding, KeyInfo, Provider, classify, decode, parse_key};
 use crate::mvcc::{KeyIndex, RevisionKey};
 use crate::snapshot::{Snapshot, SnapshotError};
@@ -405,7 +406,7 @@ struct EncryptedSecret {
 
 /// Audit an open snapshot whose key index the caller has built.
 pub fn audit(
-    snap: &Snapshot<'_>,
+    snap: &Snapshot<impl ReadAt>,
     ix: &KeyIndex,
     opts: &AuditOptions,
 ) -> Result<AuditReport, SnapshotError> {
@@ -754,7 +755,7 @@ fn stale_keys(r: &mut AuditReport, cfg: Option<&EncryptionConfig>, encrypted: &[
 
 /// `secret-plaintext-in-history`: older plaintext revisions of Secrets that are encrypted or deleted now.
 fn history(
-    snap: &Snapshot<'_>,
+    snap: &Snapshot<impl ReadAt>,
     ix: &KeyIndex,
     opts: &AuditOptions,
     r: &mut AuditReport,

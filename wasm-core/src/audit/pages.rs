@@ -22,6 +22,7 @@ use std::ops::ControlFlow;
 
 use prost::Message;
 
+use crate::ReadAt;
 use crate::bolt::page::{FLAG_LEAF, PAGE_HEADER_LEN};
 use crate::bolt::{BoltError, Db, PageHeader, PageId, PageView, Walker, freelist};
 use crate::k8s::envelope::MAGIC;
@@ -51,7 +52,7 @@ pub struct PageScanStats {
 }
 
 /// Pages reached from the metas: the freelist, every tree, overflow pages.
-fn reachable(db: &Db<'_>) -> crate::bolt::PageSet {
+fn reachable(db: &Db<impl ReadAt>) -> crate::bolt::PageSet {
     let mut w = Walker::new(db).checking(None);
     w.mark(PageId(0));
     w.mark(PageId(1));
@@ -81,7 +82,7 @@ pub fn plaintext_secret(value: &[u8]) -> Option<DecodedObject> {
 /// Scan every page no tree reaches. `retained(key, rev)` says whether the
 /// `key` bucket still holds that revision (then it is not reported).
 pub fn scan(
-    db: &Db<'_>,
+    db: &Db<impl ReadAt>,
     prefix: &str,
     retained: &dyn Fn(&[u8], Revision) -> bool,
 ) -> Result<(Vec<PageHit>, PageScanStats), BoltError> {
@@ -134,7 +135,7 @@ pub fn scan(
     Ok((hits, stats))
 }
 
-fn read(db: &Db<'_>, page: PageId, offset: u64, buf: &mut [u8]) -> Result<(), BoltError> {
+fn read(db: &Db<impl ReadAt>, page: PageId, offset: u64, buf: &mut [u8]) -> Result<(), BoltError> {
     db.source()
         .read_exact_at(offset, buf)
         .map_err(|e| BoltError::Read {

@@ -22,6 +22,7 @@ use super::db::Db;
 use super::freelist;
 use super::page::PageId;
 use super::walk::{BucketStats, Entry, PageSet, Walker};
+use crate::ReadAt;
 
 /// What kind of problem: stable names for tests and JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -103,7 +104,7 @@ impl CheckReport {
 }
 
 /// Check the whole database.
-pub fn check(db: &Db<'_>) -> CheckReport {
+pub fn check(db: &Db<impl ReadAt>) -> CheckReport {
     check_with(db, &mut |_| ControlFlow::Continue(()))
 }
 
@@ -111,7 +112,7 @@ pub fn check(db: &Db<'_>) -> CheckReport {
 /// serves both `check` and `status`). A `Break` from `visit` stops the walk;
 /// the report then covers only what was walked.
 pub fn check_with(
-    db: &Db<'_>,
+    db: &Db<impl ReadAt>,
     visit: &mut dyn FnMut(&Entry<'_>) -> ControlFlow<()>,
 ) -> CheckReport {
     let meta = db.meta();

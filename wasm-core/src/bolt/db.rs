@@ -70,15 +70,16 @@ impl Found {
     }
 }
 
-/// An open bbolt database over a byte source.
-pub struct Db<'a> {
-    src: &'a dyn ReadAt,
+/// An open bbolt database over a byte source it owns (`&T` is a source too,
+/// so a borrowed one works as before).
+pub struct Db<S> {
+    src: S,
     header: Header,
     page_size: u64,
     cache: Mutex<PageCache>,
 }
 
-impl std::fmt::Debug for Db<'_> {
+impl<S> std::fmt::Debug for Db<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
             .field("header", &self.header)
@@ -86,15 +87,15 @@ impl std::fmt::Debug for Db<'_> {
     }
 }
 
-impl<'a> Db<'a> {
+impl<S: ReadAt> Db<S> {
     /// Open with the default cache budget.
-    pub fn open(src: &'a dyn ReadAt) -> Result<Self, BoltError> {
+    pub fn open(src: S) -> Result<Self, BoltError> {
         Self::open_with_cache(src, DEFAULT_CACHE_BYTES)
     }
 
     /// Open with a page cache of at most `cache_bytes`.
-    pub fn open_with_cache(src: &'a dyn ReadAt, cache_bytes: u64) -> Result<Self, BoltError> {
-        let header = inspect::open(src)?;
+    pub fn open_with_cache(src: S, cache_bytes: u64) -> Result<Self, BoltError> {
+        let header = inspect::open(&src)?;
         let page_size = u64::from(header.page_size);
         Ok(Self {
             src,
@@ -122,8 +123,8 @@ impl<'a> Db<'a> {
         self.meta().pgid
     }
 
-    pub fn source(&self) -> &'a dyn ReadAt {
-        self.src
+    pub fn source(&self) -> &S {
+        &self.src
     }
 
     /// The root bucket (its tree holds the top-level buckets).

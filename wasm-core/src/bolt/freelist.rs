@@ -11,6 +11,7 @@
 use super::db::Db;
 use super::error::{BoltError, Loc};
 use super::page::{FLAG_FREELIST, PAGE_HEADER_LEN, PageId};
+use crate::ReadAt;
 
 /// bbolt's escape value in the header's count field.
 pub const COUNT_ESCAPE: u16 = 0xFFFF;
@@ -86,7 +87,7 @@ pub fn parse(page: PageId, base: u64, bytes: &[u8]) -> Result<Vec<PageId>, BoltE
 }
 
 /// Read the freelist page `id` named by the meta in force.
-pub fn read(db: &Db<'_>, id: PageId) -> Result<Freelist, BoltError> {
+pub fn read(db: &Db<impl ReadAt>, id: PageId) -> Result<Freelist, BoltError> {
     let from = Loc::new(
         db.meta().slot.page_id(),
         db.offset_of(db.meta().slot.page_id()),

@@ -17,6 +17,7 @@ use super::db::{Bucket, Db, MAX_DEPTH};
 use super::element::{BUCKET_HEADER_LEN, PageView};
 use super::error::{BoltError, Loc};
 use super::page::PageId;
+use crate::ReadAt;
 
 /// A set of page ids below the high-water mark.
 #[derive(Debug, Clone)]
@@ -88,8 +89,8 @@ pub struct BucketStats {
 pub type Visit<'v> = &'v mut dyn FnMut(&Entry<'_>) -> ControlFlow<()>;
 
 /// A tree walk over one database.
-pub struct Walker<'d, 'a> {
-    db: &'d Db<'a>,
+pub struct Walker<'d, S> {
+    db: &'d Db<S>,
     seen: PageSet,
     free: Option<&'d PageSet>,
     collect: bool,
@@ -107,9 +108,9 @@ struct Ctx<'s> {
     start: Option<&'s [u8]>,
 }
 
-impl<'d, 'a> Walker<'d, 'a> {
+impl<'d, S: ReadAt> Walker<'d, S> {
     /// A fail-fast walk that does not descend into nested buckets.
-    pub fn new(db: &'d Db<'a>) -> Self {
+    pub fn new(db: &'d Db<S>) -> Self {
         Self {
             db,
             seen: PageSet::new(db.hwm()),
@@ -404,7 +405,7 @@ impl<'d, 'a> Walker<'d, 'a> {
     }
 }
 
-impl Db<'_> {
+impl<S: ReadAt> Db<S> {
     /// Visit a bucket's entries in key order from the first key `>= start`,
     /// failing on the first structural problem. Nested buckets are given with
     /// `value: None` and not entered.

@@ -7,14 +7,26 @@
 //! `top_n` keys. Output is deterministic: sorted by bytes (descending), then name.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::ops::ControlFlow;
 
+use prost::Message;
 use serde::Serialize;
 
 use super::path::parse_key;
+use crate::ReadAt;
+use crate::bolt::{BoltError, Db};
+use crate::mvcc::{KeyIndex, KeyValue, RevisionKey};
 
 /// Resource name used for keys outside any Kubernetes root.
 pub const NON_KUBERNETES: &str = "(non-kubernetes)";
+/// How the CLI and the page name the namespace group of cluster-scoped
+/// objects and other keys (`NamespaceUsage::namespace == None`).
+pub const NO_NAMESPACE: &str = "(cluster-scoped / other)";
+/// How the CLI and the page name the key-bucket entries that are not a
+/// revision key with an `mvccpb.KeyValue` (a damaged file).
+pub const UNDECODABLE: &str = "(undecodable entries)";
 
 /// Counts for one group of keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -80,6 +92,73 @@ pub struct DbStats {
     pub namespaces: Vec<NamespaceUsage>,
     /// Largest live values, biggest first (ties by key).
     pub largest: Vec<LargeObject>,
+    /// Key-bucket entries that did not decode ([`UNDECODABLE`]): counted,
+    /// not skipped silently and not fatal.
+    pub undecodable: Undecodable,
+}
+
+/// Entries of the `key` bucket that are not (revision key, `mvccpb.KeyValue`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Undecodable {
+    pub entries: u64,
+    /// Their stored value bytes.
+    pub bytes: u64,
+}
+
+/// What fills `db`: one pass over its `key` bucket (ordered by revision).
+///
+/// Which entry of a key is live comes from `index` when there is one (the
+/// page has it); without, a key's entries are history until a later one of
+/// the same key is met, and the last one is live unless it is a deletion
+/// (memory: one size per key). Nothing is decoded beyond the `KeyValue`.
+pub fn scan(
+    db: &Db<impl ReadAt>,
+    prefix: &str,
+    top_n: usize,
+    index: Option<&KeyIndex>,
+) -> Result<DbStats, BoltError> {
+    let mut stats = StatsBuilder::new(prefix, top_n);
+    let mut undecodable = Undecodable::default();
+    // Latest entry seen per key, without an index: (value bytes, deleted).
+    let mut last: HashMap<Vec<u8>, (u64, bool)> = HashMap::new();
+    if let Some(kb) = db.bucket(&db.root(), b"key")? {
+        db.for_each(&kb, None, |e| {
+            let Some(v) = e.value else {
+                return ControlFlow::Continue(());
+            };
+            let (Ok(rk), Ok(kv)) = (RevisionKey::parse(e.key), KeyValue::decode(v)) else {
+                undecodable.entries += 1;
+                undecodable.bytes += v.len() as u64;
+                return ControlFlow::Continue(());
+            };
+            let bytes = kv.value.len() as u64;
+            match index {
+                Some(ix) => {
+                    let live = ix
+                        .history(&kv.key)
+                        .and_then(|h| h.live)
+                        .is_some_and(|l| l.rev == rk.rev);
+                    stats.add(&kv.key, bytes, live);
+                }
+                None => match last.entry(kv.key) {
+                    Entry::Occupied(mut o) => {
+                        let (older, _) = o.insert((bytes, rk.tombstone));
+                        stats.add(o.key(), older, false);
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert((bytes, rk.tombstone));
+                    }
+                },
+            }
+            ControlFlow::Continue(())
+        })?;
+    }
+    for (key, (bytes, deleted)) in last {
+        stats.add(&key, bytes, !deleted);
+    }
+    let mut s = stats.finish();
+    s.undecodable = undecodable;
+    Ok(s)
 }
 
 /// Accumulates [`DbStats`] one key/value at a time.
@@ -183,6 +262,7 @@ impl StatsBuilder {
             resources,
             namespaces,
             largest,
+            undecodable: Undecodable::default(),
         }
     }
 }
