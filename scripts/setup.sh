@@ -11,7 +11,8 @@ SUDO=""
 # Debian packages: browser + driver for the end-to-end tests, a real etcd,
 # protoc for etcd-client's build script, Go + bbolt for the format oracle.
 APT_PKGS=(chromium chromium-driver etcd-server etcd-client protobuf-compiler
-          golang-go golang-github-coreos-bbolt-dev golang-golang-x-sys-dev)
+          golang-go golang-github-coreos-bbolt-dev golang-golang-x-sys-dev
+          zstd openssh-client)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,6 +20,7 @@ use etcd_lens_app::protocol::{
 };
 use etcd_lens_app::secret;
 use etcd_lens_app::state::Inspection;
+use etcd_lens_core::audit::Rule;
 use etcd_lens_core::trailer::TrailerStatus;
 use js_sys::{Array, Function, Object, Reflect};
 use leptos::mount::mount_to;
@@ -521,22 +522,23 @@ async fn unlock_shows_nothing_without_a_prompt_and_shows_the_error() {
 fn ignore(_: Option<String>) {}
 
 fn audit_view() -> AuditView {
-    let row = |rule: &str, sev: &str, key: &str, hex: &str, ns: &str, rev: i64| {
+    // Real rules, with the severity the core gives each.
+    let row = |rule: Rule, key: &str, hex: &str, ns: &str, rev: i64| {
         json!({
-            "rule": rule, "severity": sev, "key": key, "key_hex": hex, "namespace": ns,
-            "name": "", "revision": rev, "provider": "", "key_name": "", "message": format!("{rule} at {key}"),
+            "rule": rule.id(), "severity": rule.severity().as_str(), "key": key, "key_hex": hex, "namespace": ns,
+            "name": "", "revision": rev, "provider": "", "key_name": "", "message": format!("{} at {key}", rule.id()),
         })
     };
     serde_json::from_value(json!({
         "census": [["Secrets", "3"], ["encrypted", "1"]],
         "findings": [
-            row("plaintext-secret", "high", "/registry/secrets/b/one", "2f62", "b", 30),
-            row("weak-provider", "critical", "/registry/secrets/a/two", "2f61", "a", 10),
-            row("plaintext-secret", "low", "/registry/secrets/a/three", "", "a", 20),
+            row(Rule::SecretPlaintextInHistory, "/registry/secrets/b/one", "2f62", "b", 30),
+            row(Rule::SecretPlaintext, "/registry/secrets/a/two", "2f61", "a", 10),
+            row(Rule::SecretPlaintextInHistory, "/registry/secrets/a/three", "", "a", 20),
         ],
         "warnings": ["one warning"],
         "json": "{\"findings\":3}",
-        "csv": "rule,key\nplaintext-secret,/registry/secrets/b/one\n",
+        "csv": "rule,key\nsecret-plaintext-in-history,/registry/secrets/b/one\n",
         "sarif": "{}",
         "html": "<p>3 findings</p>",
     }))
@@ -616,7 +618,7 @@ async fn audit_findings_render_sorted_by_severity_with_links_to_keys() {
     assert!(
         last.text_content()
             .unwrap()
-            .contains("plaintext-secret at /registry/secrets/a/three")
+            .contains("secret-plaintext-in-history at /registry/secrets/a/three")
     );
 }
 
@@ -693,18 +695,18 @@ async fn audit_findings_filter_by_rule_and_namespace() {
     };
     assert_eq!(
         options("filter-rule"),
-        ["", "plaintext-secret", "weak-provider"]
+        ["", "secret-plaintext", "secret-plaintext-in-history"]
     );
     assert_eq!(options("filter-finding-namespace"), ["", "a", "b"]);
 
-    select(&by_id(root, "filter-rule"), "plaintext-secret");
+    select(&by_id(root, "filter-rule"), "secret-plaintext-in-history");
     settle().await;
     let rows = finding_rows(root);
     assert_eq!(
         keys(&rows),
         ["/registry/secrets/b/one", "/registry/secrets/a/three"]
     );
-    assert!(rows.iter().all(|(r, _)| r == "plaintext-secret"));
+    assert!(rows.iter().all(|(r, _)| r == "secret-plaintext-in-history"));
 
     select(&by_id(root, "filter-finding-namespace"), "a");
     settle().await;

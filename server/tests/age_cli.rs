@@ -5,26 +5,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use age::secrecy::{ExposeSecret, SecretString};
+use etcd_lens_testkit::cli::Lens;
 use etcd_lens_testkit::etcd::Etcd;
 
-fn lens(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_etcd-lens"));
-    c.args(args).env_remove("ETCD_LENS_PASSPHRASE");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("running etcd-lens")
-}
-
-fn lens_ok(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
-    let o = lens(args, env);
-    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "etcd-lens {args:?}: {stderr}");
-    (String::from_utf8(o.stdout).unwrap(), stderr)
-}
+const LENS: Lens = Lens(env!("CARGO_BIN_EXE_etcd-lens"));
 
 fn encrypt(recipient: &dyn age::Recipient, data: &[u8], armor: bool) -> Vec<u8> {
     let enc = age::Encryptor::with_recipients(std::iter::once(recipient)).unwrap();
@@ -60,8 +47,8 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     etcd.snapshot(&plain);
     let db = std::fs::read(&plain).unwrap();
     let p = plain.to_str().unwrap();
-    let (want_status, _) = lens_ok(&["status", "--json", p], &[]);
-    let (want_ls, _) = lens_ok(&["ls", p], &[]);
+    let (want_status, _) = LENS.ok_env(&["status", "--json", p], &[]);
+    let (want_ls, _) = LENS.ok_env(&["ls", p], &[]);
 
     // Passphrase (scrypt 2^10 to keep the test fast), from a file and from the environment.
     let mut r = age::scrypt::Recipient::new(SecretString::from("s3cret pass".to_owned()));
@@ -70,17 +57,17 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     let e = enc.to_str().unwrap();
     let pf = write(dir.path(), "pass.txt", b"s3cret pass\n");
     let pf = pf.to_str().unwrap();
-    let (got, stderr) = lens_ok(&["status", "--json", "--passphrase-file", pf, e], &[]);
+    let (got, stderr) = LENS.ok_env(&["status", "--json", "--passphrase-file", pf, e], &[]);
     assert_eq!(got, want_status);
     assert!(
         !stderr.contains("temporary file"),
         "age is read without a spool: {stderr}"
     );
-    let (got, _) = lens_ok(&["ls", e], &[("ETCD_LENS_PASSPHRASE", "s3cret pass")]);
+    let (got, _) = LENS.ok_env(&["ls", e], &[("ETCD_LENS_PASSPHRASE", "s3cret pass")]);
     assert_eq!(got, want_ls);
-    let (got, _) = lens_ok(&["check", e], &[("ETCD_LENS_PASSPHRASE", "s3cret pass")]);
+    let (got, _) = LENS.ok_env(&["check", e], &[("ETCD_LENS_PASSPHRASE", "s3cret pass")]);
     assert!(got.trim_end().ends_with("ok"), "{got}");
-    let (got, _) = lens_ok(
+    let (got, _) = LENS.ok_env(
         &["get", "--json", e, "/registry/configmaps/default/cm-007"],
         &[("ETCD_LENS_PASSPHRASE", "s3cret pass")],
     );
@@ -89,10 +76,10 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     ));
 
     // Wrong and missing passphrases say what is wrong.
-    let o = lens(&["status", e], &[("ETCD_LENS_PASSPHRASE", "nope")]);
+    let o = LENS.run_env(&["status", e], &[("ETCD_LENS_PASSPHRASE", "nope")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("wrong passphrase"));
-    let o = lens(&["status", e], &[]);
+    let o = LENS.run_env(&["status", e], &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--passphrase-file"));
 
     // X25519 identity in a key file with comments; armored too.
@@ -105,19 +92,19 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     let kf = write(dir.path(), "key.txt", keyfile.as_bytes());
     let kf = kf.to_str().unwrap();
     let x = write(dir.path(), "x.age", &encrypt(&id.to_public(), &db, false));
-    let (got, _) = lens_ok(
+    let (got, _) = LENS.ok_env(
         &["status", "--json", "--identity", kf, x.to_str().unwrap()],
         &[],
     );
     assert_eq!(got, want_status);
-    let o = lens(&["status", x.to_str().unwrap()], &[]);
+    let o = LENS.run_env(&["status", x.to_str().unwrap()], &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("X25519"));
     let armored = write(
         dir.path(),
         "x.age.asc",
         &encrypt(&id.to_public(), &db, true),
     );
-    let (got, stderr) = lens_ok(
+    let (got, stderr) = LENS.ok_env(
         &[
             "status",
             "--json",
@@ -138,7 +125,7 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     let n = bad.len();
     bad[n - 70_000] ^= 0x40;
     let bad = write(dir.path(), "bad.age", &bad);
-    let o = lens(&["check", "--identity", kf, bad.to_str().unwrap()], &[]);
+    let o = LENS.run_env(&["check", "--identity", kf, bad.to_str().unwrap()], &[]);
     assert_ne!(o.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&o.stderr);
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -150,7 +137,7 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     // gzip, from stdin too.
     let mut gz = gzip_tool(&db);
     let gzp = write(dir.path(), "snap.db.gz", &gz);
-    let (got, stderr) = lens_ok(&["status", "--json", gzp.to_str().unwrap()], &[]);
+    let (got, stderr) = LENS.ok_env(&["status", "--json", gzp.to_str().unwrap()], &[]);
     assert_eq!(got, want_status);
     assert!(
         stderr.contains("gzip-compressed") && stderr.contains("deleted on exit"),
@@ -163,7 +150,7 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), want_status);
     // A decompression limit below the snapshot's size refuses it.
-    let o = lens(
+    let o = LENS.run_env(
         &[
             "status",
             "--max-decompressed-gib",
@@ -175,7 +162,7 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("limit"));
     gz.truncate(gz.len() / 2);
     let cut = write(dir.path(), "cut.gz", &gz);
-    let o = lens(&["status", cut.to_str().unwrap()], &[]);
+    let o = LENS.run_env(&["status", cut.to_str().unwrap()], &[]);
     assert_eq!(o.status.code(), Some(2));
 
     // talos-backup style: the zstd tool, then age with a passphrase.
@@ -188,14 +175,14 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
         assert!(st.success());
         let zst = std::fs::read(dir.path().join("snap.db.zst")).unwrap();
         let chain = write(dir.path(), "snap.db.zst.age", &encrypt(&r, &zst, false));
-        let (got, stderr) = lens_ok(
+        let (got, stderr) = LENS.ok_env(
             &["status", "--json", chain.to_str().unwrap()],
             &[("ETCD_LENS_PASSPHRASE", "s3cret pass")],
         );
         assert_eq!(got, want_status);
         assert!(stderr.contains("zstd-compressed"), "{stderr}");
     } else {
-        eprintln!("zstd is not installed: skipping the .zst.age case");
+        etcd_lens_testkit::oracle_missing("the zstd command");
     }
 }
 

@@ -12,11 +12,14 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use etcd_lens_core::audit::{Decryption, EncryptionConfig};
+use etcd_lens_testkit::cli::Lens;
 use etcd_lens_testkit::etcd::Etcd;
 use serde_json::{Value, json};
+
+const LENS: Lens = Lens(env!("CARGO_BIN_EXE_etcd-lens"));
 
 type Tuple = (String, Option<String>, Option<i64>);
 
@@ -34,13 +37,6 @@ const GCM_LOST: &str = "bG9zdC1rZXktMTYtYnl0ZQ=="; // 16 bytes
 const SB_K1: &str = "c2VjcmV0Ym94LWtleS1vbmUtMzItYnl0ZXMtbG9uZyE="; // 32 bytes
 const SB_K2: &str = "c2VjcmV0Ym94LWtleS10d28tMzItYnl0ZXMtbG9uZyE="; // 32 bytes
 const SB_WRONG: &str = "d3Jvbmcta2V5LW5vdC1pbi10aGUtY29uZmlnLi4uLi4="; // 32 bytes
-
-fn lens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_etcd-lens"))
-        .args(args)
-        .output()
-        .expect("running etcd-lens")
-}
 
 fn secret(ns: &str, name: &str, ty: &str, data: &[(&str, &str)], marker: &str) -> Value {
     use base64::Engine;
@@ -610,7 +606,7 @@ fn assert_all_formats(snap: &Path, extra: &[&str], want: &[Tuple]) {
     ] {
         let mut args = vec!["audit", snap.to_str().unwrap(), "--format", format];
         args.extend(extra);
-        let o = lens(&args);
+        let o = LENS.run(&args);
         assert_eq!(
             o.status.code(),
             Some(0),
@@ -634,7 +630,7 @@ fn assert_all_formats(snap: &Path, extra: &[&str], want: &[Tuple]) {
 fn json_report(snap: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["audit", snap.to_str().unwrap(), "--format", "json"];
     args.extend(extra);
-    let o = lens(&args);
+    let o = LENS.run(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -768,13 +764,15 @@ fn audit_finds_exactly_what_the_snapshot_exposes() {
     let code = |extra: &[&str]| {
         let mut a = vec!["audit", snap_a.to_str().unwrap(), "--format", "json"];
         a.extend(extra);
-        lens(&a).status.code()
+        LENS.run(&a).status.code()
     };
     assert_eq!(code(&[]), Some(0));
     assert_eq!(code(&["--fail-on", "critical"]), Some(1));
     assert_eq!(code(&["--fail-on", "low"]), Some(1));
     assert_eq!(
-        lens(&["audit", "/nonexistent/snapshot.db"]).status.code(),
+        LENS.run(&["audit", "/nonexistent/snapshot.db"])
+            .status
+            .code(),
         Some(2)
     );
     let bad = sc.dir.path().join("bad.yaml");
@@ -860,7 +858,7 @@ fn audit_gate_passes_a_clean_encrypted_snapshot() {
     ];
     assert_all_formats(&snap, &[], &want);
     let code = |fail_on: &str| {
-        lens(&["audit", snap.to_str().unwrap(), "--fail-on", fail_on])
+        LENS.run(&["audit", snap.to_str().unwrap(), "--fail-on", fail_on])
             .status
             .code()
     };

@@ -6,28 +6,14 @@
 //! expectations are computed here from the writes, not by the code under test.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
 
+use etcd_lens_testkit::cli::Lens;
 use etcd_lens_testkit::etcd::Etcd;
 use etcd_lens_testkit::fixture;
+use etcd_lens_testkit::json::prune;
 use serde_json::{Value, json};
 
-fn lens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_etcd-lens"))
-        .args(args)
-        .output()
-        .expect("running etcd-lens")
-}
-
-fn lens_ok(args: &[&str]) -> String {
-    let o = lens(args);
-    assert!(
-        o.status.success(),
-        "etcd-lens {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).expect("utf-8 output")
-}
+const LENS: Lens = Lens(env!("CARGO_BIN_EXE_etcd-lens"));
 
 /// A stored value as etcd holds it: the fixture minus the `\n` etcdctl added on capture.
 fn stored(name: &str) -> Vec<u8> {
@@ -43,29 +29,6 @@ fn stored(name: &str) -> Vec<u8> {
 fn expected_json(name: &str) -> Value {
     let text = std::fs::read_to_string(fixture(&format!("auger/json/{name}.json"))).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-/// Drops null, false, 0, "", [] and {} (after pruning their contents): Go's zero
-/// values are on the wire but not in the API server's JSON.
-fn prune(v: &Value) -> Option<Value> {
-    let v = match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), prune(v)?)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().filter_map(prune).collect()),
-        other => other.clone(),
-    };
-    let empty = match &v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(m) => m.is_empty(),
-    };
-    (!empty).then_some(v)
 }
 
 /// Every write to one key, with the resource and namespace the test expects for it.
@@ -252,7 +215,7 @@ fn check_decode(p: &str, widget: &Value) {
     ] {
         let mut args = vec!["get", p, key, "--decode", "-o", "json"];
         args.extend(extra);
-        let got: Value = serde_json::from_str(&lens_ok(&args)).unwrap();
+        let got: Value = serde_json::from_str(&LENS.ok(&args)).unwrap();
         assert_eq!(
             prune(&got),
             prune(&expected_json(name)),
@@ -260,7 +223,7 @@ fn check_decode(p: &str, widget: &Value) {
         );
     }
     // YAML is the default.
-    let yaml = lens_ok(&["get", p, POD, "--decode"]);
+    let yaml = LENS.ok(&["get", p, POD, "--decode"]);
     assert!(
         yaml.starts_with("apiVersion: v1\nkind: Pod\nmetadata:\n"),
         "{yaml}"
@@ -269,11 +232,11 @@ fn check_decode(p: &str, widget: &Value) {
 
     // A JSON custom resource comes back as written.
     let got: Value =
-        serde_json::from_str(&lens_ok(&["get", p, WIDGET, "--decode", "-o", "json"])).unwrap();
+        serde_json::from_str(&LENS.ok(&["get", p, WIDGET, "--decode", "-o", "json"])).unwrap();
     assert_eq!(&got, widget);
 
     // Encrypted: one line naming provider and key, nothing on stdout, exit 1.
-    let o = lens(&["get", p, SECRET, "--decode"]);
+    let o = LENS.run(&["get", p, SECRET, "--decode"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -285,16 +248,16 @@ fn check_decode(p: &str, widget: &Value) {
 
     // Opaque: text as is, binary as hex; success.
     assert_eq!(
-        lens_ok(&["get", p, APP, "--decode"]),
+        LENS.ok(&["get", p, APP, "--decode"]),
         "plain text setting\n"
     );
-    assert_eq!(lens_ok(&["get", p, RANGE, "--decode"]), "0102feff00\n");
+    assert_eq!(LENS.ok(&["get", p, RANGE, "--decode"]), "0102feff00\n");
     let got: Value =
-        serde_json::from_str(&lens_ok(&["get", p, RANGE, "--decode", "-o", "json"])).unwrap();
+        serde_json::from_str(&LENS.ok(&["get", p, RANGE, "--decode", "-o", "json"])).unwrap();
     assert_eq!(got, json!({"encoding": "opaque", "hex": "0102feff00"}));
 
     // A truncated protobuf: a labelled error for that value, exit 1.
-    let o = lens(&["get", p, BROKEN, "--decode"]);
+    let o = LENS.run(&["get", p, BROKEN, "--decode"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -304,11 +267,14 @@ fn check_decode(p: &str, widget: &Value) {
     );
 
     // --decode needs no other flag; -o without --decode is refused.
-    assert_eq!(lens(&["get", p, POD, "-o", "json"]).status.code(), Some(2));
+    assert_eq!(
+        LENS.run(&["get", p, POD, "-o", "json"]).status.code(),
+        Some(2)
+    );
 }
 
 fn ls_json(args: &[&str]) -> BTreeMap<String, Value> {
-    lens_ok(args)
+    LENS.ok(args)
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
@@ -430,7 +396,7 @@ fn check_ls(p: &str) {
     );
     // Text output is unchanged: keys only.
     assert_eq!(
-        lens_ok(&["ls", p, "--prefix", "/registry/pods/"]),
+        LENS.ok(&["ls", p, "--prefix", "/registry/pods/"]),
         format!("{BROKEN}\n{POD}\n")
     );
 }
@@ -442,7 +408,7 @@ fn check_stats(p: &str, m: &Model, first_len: u64, pod_len: u64) {
         total,
         largest,
     } = m.expected();
-    let s: Value = serde_json::from_str(&lens_ok(&["stats", p, "--json", "--top", "3"])).unwrap();
+    let s: Value = serde_json::from_str(&LENS.ok(&["stats", p, "--json", "--top", "3"])).unwrap();
     assert_eq!(usage(&s["total"]), total);
     let got_res: BTreeMap<String, Counts> = s["resources"]
         .as_array()
@@ -475,14 +441,9 @@ fn check_stats(p: &str, m: &Model, first_len: u64, pod_len: u64) {
 
     // --etcd-prefix replaces /registry/: the custom root's pod is the only pod, and
     // /registry/ keys are just keys; OpenShift roots stay recognised.
-    let s: Value = serde_json::from_str(&lens_ok(&[
-        "stats",
-        p,
-        "--json",
-        "--etcd-prefix",
-        "/custom/",
-    ]))
-    .unwrap();
+    let s: Value =
+        serde_json::from_str(&LENS.ok(&["stats", p, "--json", "--etcd-prefix", "/custom/"]))
+            .unwrap();
     let pods = s["resources"]
         .as_array()
         .unwrap()
@@ -500,7 +461,7 @@ fn check_stats(p: &str, m: &Model, first_len: u64, pod_len: u64) {
     assert!(!resources.contains(&"secrets"), "{resources:?}");
 
     // Text: a table per grouping, the largest values listed.
-    let text = lens_ok(&["stats", p, "--top", "2"]);
+    let text = LENS.ok(&["stats", p, "--top", "2"]);
     assert!(
         text.contains("RESOURCE") && text.contains("NAMESPACE"),
         "{text}"

@@ -6,31 +6,17 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use etcd_lens_testkit::cli::Lens;
 use etcd_lens_testkit::etcd::Etcd;
 use serde_json::Value;
 
+const LENS: Lens = Lens(env!("CARGO_BIN_EXE_etcd-lens"));
+
 const ETCD35: &str = "/opt/etcd-3.5/bin";
-
-fn lens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_etcd-lens"))
-        .args(args)
-        .output()
-        .expect("running etcd-lens")
-}
-
-fn lens_ok(args: &[&str]) -> String {
-    let o = lens(args);
-    assert!(
-        o.status.success(),
-        "etcd-lens {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).expect("utf-8 output")
-}
 
 fn run_ok(cmd: &Path, args: &[&str]) -> String {
     let o = Command::new(cmd)
@@ -143,7 +129,8 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
 
     // ls --json equals etcd's own view of the live keys.
     let expected = etcd_keys(etcd);
-    let ls: BTreeMap<String, Value> = lens_ok(&["ls", p, "--json"])
+    let ls: BTreeMap<String, Value> = LENS
+        .ok(&["ls", p, "--json"])
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
@@ -168,26 +155,27 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
         assert_eq!(got["lease"].as_i64(), Some(*lease), "{k}");
         assert_eq!(got["value_size"].as_u64(), Some(value.len() as u64), "{k}");
         // get: the raw bytes.
-        let o = lens(&["get", p, k]);
+        let o = LENS.run(&["get", p, k]);
         assert!(o.status.success());
         assert_eq!(&o.stdout, value, "{k}");
     }
     assert!(ls.keys().all(|k| !w.deleted.contains(k)));
-    assert_eq!(lens(&["get", p, "big"]).stdout, w.big_value.as_bytes());
+    assert_eq!(LENS.run(&["get", p, "big"]).stdout, w.big_value.as_bytes());
     assert_eq!(
         ls["leased"]["lease"].as_i64(),
         Some(i64::from_str_radix(&w.lease_hex, 16).unwrap())
     );
 
     // ls --prefix
-    let bx: Vec<String> = lens_ok(&["ls", p, "--prefix", "b"])
+    let bx: Vec<String> = LENS
+        .ok(&["ls", p, "--prefix", "b"])
         .lines()
         .map(String::from)
         .collect();
     assert_eq!(bx, vec!["b/x".to_string(), "big".to_string()]);
 
     // get --rev equals etcdctl get --rev on the live member.
-    let at_mid = lens(&["get", p, "a/03", "--rev", &w.a03_rev_mid.to_string()]);
+    let at_mid = LENS.run(&["get", p, "a/03", "--rev", &w.a03_rev_mid.to_string()]);
     let etcd_mid = etcd.ctl(&[
         "get",
         "a/03",
@@ -201,19 +189,21 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
     );
     assert_eq!(etcd_mid.trim_end(), w.a03_value_mid);
     // Before the compaction: an error, like etcd's.
-    let old = lens(&["get", p, "a/03", "--rev", &(w.compacted_at - 1).to_string()]);
+    let old = LENS.run(&["get", p, "a/03", "--rev", &(w.compacted_at - 1).to_string()]);
     assert!(!old.status.success());
     assert!(String::from_utf8_lossy(&old.stderr).contains("compacted"));
 
     // --history: the tombstone of a/07 is the last entry; a/03 keeps the compacted
     // revision and both later overwrites.
-    let hist: Vec<Value> = lens_ok(&["get", p, "a/07", "--history", "--json"])
+    let hist: Vec<Value> = LENS
+        .ok(&["get", p, "a/07", "--history", "--json"])
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(hist.last().unwrap()["deleted"], Value::Bool(true));
     assert_eq!(hist.last().unwrap()["key"], "a/07");
-    let hist: Vec<Value> = lens_ok(&["get", p, "a/03", "--history", "--json"])
+    let hist: Vec<Value> = LENS
+        .ok(&["get", p, "a/03", "--history", "--json"])
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -224,12 +214,12 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
     );
     assert!(hist.iter().all(|h| h["deleted"] == Value::Bool(false)));
     // a deleted key: nothing to get, exit non-zero with one line.
-    let gone = lens(&["get", p, "a/05"]);
+    let gone = LENS.run(&["get", p, "a/05"]);
     assert!(!gone.status.success());
     assert_eq!(String::from_utf8_lossy(&gone.stderr).lines().count(), 1);
 
     // check: clean.
-    let o = lens(&["check", p]);
+    let o = LENS.run(&["check", p]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("SHA-256 trailer verified"));
 
@@ -250,12 +240,12 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
     assert!(piped.status.success());
     assert_eq!(
         String::from_utf8(piped.stdout).unwrap(),
-        lens_ok(&["status", p, "--json"])
+        LENS.ok(&["status", p, "--json"])
     );
 
     // --compat 3.6: totalKey counts live keys; "version" is "" (no storageVersion before 3.6).
     let v36: Value =
-        serde_json::from_str(&lens_ok(&["status", p, "--json", "--compat", "3.6"])).unwrap();
+        serde_json::from_str(&LENS.ok(&["status", p, "--json", "--compat", "3.6"])).unwrap();
     assert_eq!(v36["totalKey"].as_u64(), Some(expected.len() as u64));
     assert_eq!(v36["version"], "");
 }
@@ -266,7 +256,7 @@ fn etcd_3_4_snapshot_matches_etcdctl() {
     let w = write_keyspace(&etcd);
     let (_dir, snap) = snapshot(&etcd);
     let p = snap.to_str().unwrap();
-    let ours = lens_ok(&["status", p, "--json"]);
+    let ours = LENS.ok(&["status", p, "--json"]);
     let theirs = run_ok(
         Path::new(etcd_lens_testkit::etcd::DEBIAN_ETCDCTL),
         &["snapshot", "status", p, "-w", "json"],
@@ -285,16 +275,14 @@ fn etcd_3_4_snapshot_matches_etcdctl() {
 fn etcd_3_5_snapshot_matches_etcdutl() {
     let bin = Path::new(ETCD35);
     if !bin.join("etcdutl").exists() {
-        eprintln!(
-            "NOTICE: {ETCD35} is absent (scripts/setup.sh installs it); skipping the etcd 3.5 parity test"
-        );
+        etcd_lens_testkit::oracle_missing(&format!("etcd 3.5 in {ETCD35}"));
         return;
     }
     let etcd = Etcd::start_with(&bin.join("etcd"), &bin.join("etcdctl"));
     let w = write_keyspace(&etcd);
     let (_dir, snap) = snapshot(&etcd);
     let p = snap.to_str().unwrap();
-    let ours = lens_ok(&["status", p, "--json"]);
+    let ours = LENS.ok(&["status", p, "--json"]);
     let theirs = run_ok(
         &bin.join("etcdutl"),
         &["snapshot", "status", p, "-w", "json"],
@@ -320,7 +308,7 @@ fn etcd_3_5_snapshot_matches_etcdutl() {
 fn auger_db_status_fails_cleanly_and_ls_works() {
     let f = etcd_lens_testkit::fixture("auger/boltdb/db");
     let p = f.to_str().unwrap();
-    let o = lens(&["status", p, "--json"]);
+    let o = LENS.run(&["status", p, "--json"]);
     assert!(!o.status.success());
     assert!(o.stdout.is_empty());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -329,10 +317,10 @@ fn auger_db_status_fails_cleanly_and_ls_works() {
         err.contains("integrity check failed") && err.contains("page 2"),
         "{err}"
     );
-    let c = lens(&["check", p]);
+    let c = LENS.run(&["check", p]);
     assert_eq!(c.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&c.stdout).contains("problem: page 2:"));
-    let keys = lens_ok(&["ls", p]);
+    let keys = LENS.ok(&["ls", p]);
     let expected =
         std::fs::read_to_string(etcd_lens_testkit::fixture("auger/boltdb/keys.txt")).unwrap();
     assert_eq!(keys, expected);

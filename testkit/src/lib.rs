@@ -1,9 +1,13 @@
 //! Test helpers shared by every crate's tests: real processes on loopback only.
 //!
 //! - [`etcd::Etcd`]: a real etcd on random 127.0.0.1 ports with a temp data dir, killed on drop.
-//! - [`fixture`]: the read-only fixtures beside the repository (`../shared/fixtures`).
+//! - [`fixture`], [`fixture_bytes`]: the read-only fixtures beside the repository (`../shared/fixtures`).
+//! - [`cli::Lens`]: the `etcd-lens` binary under test; [`json::prune`]: JSON compared without Go's zero values.
+//! - [`oracle_missing`]: what a test does when its reference tool is not installed.
 
+pub mod cli;
 pub mod etcd;
+pub mod json;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -31,6 +35,25 @@ pub fn fixture(rel: &str) -> PathBuf {
     // Canonical: chromedriver refuses upload paths with `..` in them.
     p.canonicalize()
         .unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+/// A test's oracle (a reference tool such as Go bbolt, etcd 3.5's etcdutl,
+/// ssh-keygen or zstd) is not installed. Under `ETCD_LENS_REQUIRE_ORACLES=1`
+/// (set by `scripts/test.sh`, so in CI) that fails the test; elsewhere the
+/// test says so on stderr and the caller returns early.
+pub fn oracle_missing(what: &str) {
+    let required = std::env::var("ETCD_LENS_REQUIRE_ORACLES").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{what} is missing (scripts/setup.sh installs it); ETCD_LENS_REQUIRE_ORACLES=1 makes that a failure"
+    );
+    eprintln!("NOTICE: {what} is missing (scripts/setup.sh installs it); skipping this check");
+}
+
+/// The bytes of a fixture file.
+pub fn fixture_bytes(rel: &str) -> Vec<u8> {
+    let p = fixture(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
 
 /// Poll `f` until it returns `Some`, or panic after `timeout` naming `what`.

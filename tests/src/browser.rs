@@ -150,6 +150,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("clicking [data-testid={testid}]: {e}"));
     }
 
+    /// Click the first element matching `css`, once there is one.
+    pub async fn click_css(&self, css: &str) {
+        self.wait_css(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
     /// Replace the text of the input `[data-testid=testid]` with `text`, typed.
     pub async fn type_into(&self, testid: &str, text: &str) {
         let el = self.find(testid).await;

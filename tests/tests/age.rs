@@ -28,26 +28,6 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-async fn type_into(b: &Browser, testid: &str, text: &str) {
-    let el = b
-        .client
-        .find(Locator::Css(&format!("[data-testid={testid}]")))
-        .await
-        .unwrap();
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
-
-async fn click(b: &Browser, testid: &str) {
-    b.client
-        .find(Locator::Css(&format!("[data-testid={testid}]")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     let etcd = Etcd::start();
@@ -96,15 +76,15 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     // Wrong passphrase first: a clear error, and the form stays for another try.
     b.pick_file(&by_pass).await;
     b.wait_text("unlock", |t| t.contains("passphrase")).await;
-    type_into(&b, "age-passphrase", "wrong horse").await;
-    click(&b, "age-unlock").await;
+    b.type_into("age-passphrase", "wrong horse").await;
+    b.click("age-unlock").await;
     let err = b.wait_text("unlock-error", |t| !t.is_empty()).await;
     assert!(
         err.to_lowercase().contains("passphrase") || err.contains("No matching keys"),
         "{err}"
     );
-    type_into(&b, "age-passphrase", "correct horse").await;
-    click(&b, "age-unlock").await;
+    b.type_into("age-passphrase", "correct horse").await;
+    b.click("age-unlock").await;
     assert_eq!(b.text("status-hash").await, hash);
     assert!(b.text("layers").await.contains("passphrase"));
     b.wait_attr("trailer-status", "data-state", |s| s == "verified")
@@ -118,7 +98,7 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
         waiting.contains("Waiting for the passphrase"),
         "the page says what it needs, not that it is working: {waiting}"
     );
-    click(&b, "cancel").await;
+    b.click("cancel").await;
     b.wait_text("error", |t| t.starts_with("Cancelled")).await;
     assert!(
         b.client
@@ -139,7 +119,7 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
         .unwrap();
     b.wait_text("age-identity-loaded", |t| t.contains("identity.txt"))
         .await;
-    click(&b, "age-unlock").await;
+    b.click("age-unlock").await;
     assert_eq!(b.text("status-hash").await, hash, "X25519 from a file");
     assert!(b.text("layers").await.contains("X25519"));
     b.wait_attr("trailer-status", "data-state", |s| s == "verified")
@@ -148,10 +128,10 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     for (file, secret, how) in [(&by_ssh, ssh_key.as_str(), "SSH")] {
         b.pick_file(file).await;
         b.wait_text("unlock", |_| true).await;
-        type_into(&b, "age-identity", secret).await;
+        b.type_into("age-identity", secret).await;
         b.wait_attr("age-identity", "class", |c| c.contains("entered"))
             .await;
-        click(&b, "age-unlock").await;
+        b.click("age-unlock").await;
         assert_eq!(b.text("status-hash").await, hash, "{how}");
         assert!(b.text("layers").await.contains(how), "{how}");
         b.wait_attr("trailer-status", "data-state", |s| s == "verified")
@@ -165,8 +145,8 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     let bad = write(&dir, "tampered.db.age", &bad);
     b.pick_file(&bad).await;
     b.wait_text("unlock", |_| true).await;
-    type_into(&b, "age-identity", &id_file).await;
-    click(&b, "age-unlock").await;
+    b.type_into("age-identity", &id_file).await;
+    b.click("age-unlock").await;
     let err = b.wait_text("error", |t| !t.is_empty()).await;
     assert!(err.contains("chunk"), "{err}");
     // Said plainly: the file cannot be trusted; the form is gone; the trailer

@@ -215,7 +215,7 @@ fn ssh_keygen(dir: &std::path::Path, name: &str, key_pass: &str) -> Option<(Stri
 fn ssh_ed25519_keys_plain_and_passphrase_protected() {
     let dir = tempfile::tempdir().unwrap();
     let Some((private, public)) = ssh_keygen(dir.path(), "id_plain", "") else {
-        eprintln!("ssh-keygen is not installed: skipping the SSH key test");
+        etcd_lens_testkit::oracle_missing("ssh-keygen (openssh-client)");
         return;
     };
     let (locked, locked_pub) = ssh_keygen(dir.path(), "id_locked", "key pass").unwrap();

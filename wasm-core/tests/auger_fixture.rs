@@ -2,13 +2,7 @@
 
 use etcd_lens_core::bolt::MetaSlot;
 use etcd_lens_core::{MemSource, inspect, trailer};
-
-fn fixture(rel: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
-        .join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
-}
+use etcd_lens_testkit::fixture_bytes as fixture;
 
 #[test]
 fn auger_db_header() {

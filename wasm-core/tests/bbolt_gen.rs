@@ -21,10 +21,11 @@ struct Tool {
 fn tool() -> Option<&'static Path> {
     static TOOL: OnceLock<Option<Tool>> = OnceLock::new();
     TOOL.get_or_init(|| {
-        if !Path::new("/usr/bin/go").exists() || !Path::new("/usr/share/gocode/src/go.etcd.io/bbolt").exists() {
-            eprintln!(
-                "NOTICE: no Go toolchain or bbolt sources (golang-go, golang-github-coreos-bbolt-dev; \
-                 scripts/setup.sh installs them); skipping the bbolt-gen tests"
+        if !Path::new("/usr/bin/go").exists()
+            || !Path::new("/usr/share/gocode/src/go.etcd.io/bbolt").exists()
+        {
+            etcd_lens_testkit::oracle_missing(
+                "the Go toolchain or the bbolt sources (golang-go, golang-github-coreos-bbolt-dev)",
             );
             return None;
         }
@@ -63,7 +64,7 @@ fn go(args: &[&str]) -> String {
 }
 
 /// Our walk printed like `bbolt-gen dump`.
-fn our_dump(db: &Db<'_>) -> String {
+fn our_dump(db: &Db<impl etcd_lens_core::ReadAt>) -> String {
     let mut s = String::new();
     let mut w = Walker::new(db).checking(None);
     let _flow = w

@@ -3,14 +3,9 @@
 //! of every classification.
 
 use etcd_lens_core::k8s::{self, DecodeError, Encoding, Schema, WireProblem};
+use etcd_lens_testkit::fixture_bytes as fixture;
+use etcd_lens_testkit::json::prune;
 use serde_json::{Value, json};
-
-fn fixture(rel: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
-        .join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
-}
 
 /// `storage/*.bin` were captured with `etcdctl get --print-value-only`, which added
 /// one `\n`; values read from a snapshot have no such byte. Strip it here only.
@@ -18,39 +13,6 @@ fn stored_value(name: &str) -> Vec<u8> {
     let mut v = fixture(&format!("auger/storage/{name}.bin"));
     assert_eq!(v.pop(), Some(b'\n'));
     v
-}
-
-/// Drops keys whose value is null, false, 0, "", [] or {} (recursively): Go's
-/// omitempty on one side, explicit wire zeros on the other.
-fn prune(v: &Value) -> Option<Value> {
-    match v {
-        Value::Null | Value::Bool(false) => None,
-        Value::Number(n) if n.as_f64() == Some(0.0) => None,
-        Value::String(s) if s.is_empty() => None,
-        Value::Array(a) => {
-            let a: Vec<Value> = a
-                .iter()
-                .map(|x| prune(x).unwrap_or_else(|| empty_like(x)))
-                .collect();
-            (!a.is_empty()).then_some(Value::Array(a))
-        }
-        Value::Object(m) => {
-            let m: serde_json::Map<String, Value> = m
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), prune(v)?)))
-                .collect();
-            (!m.is_empty()).then_some(Value::Object(m))
-        }
-        other => Some(other.clone()),
-    }
-}
-
-/// Array elements are kept (positions matter) even when empty.
-fn empty_like(v: &Value) -> Value {
-    match v {
-        Value::Object(_) => json!({}),
-        other => other.clone(),
-    }
 }
 
 #[test]

@@ -5,14 +5,8 @@ use etcd_lens_core::bolt::{self, Db, FreelistState, PageId, ProblemKind};
 use etcd_lens_core::snapshot::Snapshot;
 use etcd_lens_core::status::{self, Compat, StatusError};
 use etcd_lens_core::{MemSource, mvcc::KeyValue};
+use etcd_lens_testkit::fixture_bytes as fixture;
 use prost::Message;
-
-fn fixture(rel: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures")
-        .join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
-}
 
 fn text(rel: &str) -> String {
     String::from_utf8(fixture(rel)).unwrap()

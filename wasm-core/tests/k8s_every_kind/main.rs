@@ -14,6 +14,7 @@ mod generated;
 use std::collections::BTreeSet;
 
 use etcd_lens_core::k8s::{self, Schema};
+use etcd_lens_testkit::json::prune;
 use prost::Message as _;
 use serde_json::Value;
 
@@ -131,27 +132,6 @@ fn leaves(v: &Value, strings: &mut BTreeSet<String>, ints: &mut BTreeSet<i64>) {
             }
         }
         _ => {}
-    }
-}
-
-/// Drops null, false, 0, "", [] and {} values (k8s-openapi omits some, we show wire zeros).
-fn prune(v: &Value) -> Option<Value> {
-    match v {
-        Value::Null | Value::Bool(false) => None,
-        Value::Number(n) if n.as_f64() == Some(0.0) => None,
-        Value::String(s) if s.is_empty() => None,
-        Value::Array(a) => {
-            let a: Vec<Value> = a.iter().map(|x| prune(x).unwrap_or(Value::Null)).collect();
-            (!a.is_empty()).then_some(Value::Array(a))
-        }
-        Value::Object(m) => {
-            let m: serde_json::Map<String, Value> = m
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), prune(v)?)))
-                .collect();
-            (!m.is_empty()).then_some(Value::Object(m))
-        }
-        other => Some(other.clone()),
     }
 }
 
