@@ -11,4 +11,4 @@ pub mod route;
 pub mod secret;
 pub mod state;
 pub mod web;
-pub mod worker_model;
+pub mod worker;

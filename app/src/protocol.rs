@@ -5,6 +5,7 @@
 //! Replies are JSON strings. These are the only types the page and the worker
 //! share; the worker maps the core's types into them.
 
+use etcd_lens_core::audit::{Rule, Severity};
 use etcd_lens_core::inspect::Header;
 use etcd_lens_core::trailer::TrailerStatus;
 use serde::{Deserialize, Serialize};
@@ -416,8 +417,8 @@ pub struct KeyDetail {
     pub decrypt_error: Option<String>,
     pub api_version: Option<String>,
     pub kind: Option<String>,
-    /// The decoded object as JSON text (pretty), when it decodes.
-    pub object_json: Option<String>,
+    /// The decoded object, when it decodes.
+    pub object: Option<serde_json::Value>,
     pub decode_error: Option<String>,
     /// A Secret, by its key (`/registry/secrets/…`) or by the kind any of its
     /// revisions decodes to: its values are masked everywhere until revealed.
@@ -433,8 +434,8 @@ pub struct KeyDetail {
 /// One audit finding, as the page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingRow {
-    pub rule: String,
-    pub severity: String,
+    pub rule: Rule,
+    pub severity: Severity,
     pub key: String,
     /// For the link to the key browser; empty when the finding has no key.
     pub key_hex: String,

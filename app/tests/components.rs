@@ -175,7 +175,7 @@ fn detail(key: &str, key_hex: &str, kind: &str, object: &serde_json::Value) -> K
         "encoding": "json",
         "api_version": "v1",
         "kind": kind,
-        "object_json": serde_json::to_string_pretty(object).unwrap(),
+        "object": object,
         "text": text,
         "hex": hex::encode(text.as_bytes()),
         "truncated": false,
@@ -272,7 +272,7 @@ async fn the_history_diff_masks_secret_values_and_names_encrypted_revisions() {
         &object("bGF0ZXN0"),
     );
     d.kind = None;
-    d.object_json = None;
+    d.object = None;
     d.history = serde_json::from_value(json!([
         rev(3, json!({"kind": "object", "object": object("b2xkLXZhbHVl"), "decrypted_with": null})),
         rev(4, json!({"kind": "object", "object": object("bmV3LXZhbHVlLTEy"), "decrypted_with": null})),

@@ -25,8 +25,8 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use age::secrecy::SecretString;
 
-use crate::container::{Sink, SinkError};
 use crate::source::{ReadAt, SourceError};
+use crate::source::{Sink, SinkError};
 
 /// First line of a binary age file.
 pub const BINARY_MAGIC: &[u8] = b"age-encryption.org/v1\n";

@@ -29,7 +29,9 @@
 use std::io::{self, BufRead, BufReader, Read};
 
 use crate::age::{self, AgeFormat};
+// The write side lives beside `ReadAt`; named here too, where callers look for it.
 use crate::source::{ReadAt, SourceError};
+pub use crate::source::{Sink, SinkError};
 
 /// How many layers a file may have before we give up (`.zst.age` is two).
 pub const MAX_LAYERS: usize = 4;
@@ -117,23 +119,6 @@ pub fn detect(prefix: &[u8]) -> Layer {
 pub fn detect_source(src: &dyn ReadAt) -> Result<Layer, SourceError> {
     let n = src.len().min(DETECT_BYTES as u64);
     Ok(detect(&src.read_vec(0, n)?))
-}
-
-/// A failed write to a sink (a full disk, a closed spool, a user's Cancel).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SinkError(pub String);
-
-/// Where decompressed or de-armored bytes go, in order.
-pub trait Sink {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), SinkError>;
-}
-
-impl Sink for Vec<u8> {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), SinkError> {
-        self.extend_from_slice(bytes);
-        Ok(())
-    }
 }
 
 /// What can go wrong unwrapping a layer.

@@ -62,6 +62,23 @@ impl<T: ReadAt + ?Sized> ReadAt for &T {
     }
 }
 
+/// A failed write to a sink (a full disk, a closed spool, a user's Cancel).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+/// Where decompressed or de-armored bytes go, in order.
+pub trait Sink {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), SinkError>;
+}
+
+impl Sink for Vec<u8> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), SinkError> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
 /// Shared and boxed sources: a page's worker keeps its layers as
 /// `Rc<dyn ReadAt>`, owned by the open file's session, so closing the file
 /// frees them.

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use etcd_lens_app::protocol::{FromWorker, Phase, ToWorker};
 use etcd_lens_app::web::blob_source::BlobSource;
 use etcd_lens_app::web::opfs::{self, SpoolFile};
-use etcd_lens_app::worker_model::{self, Opened, Peeled, Src};
+use etcd_lens_app::worker::{self as worker_model, Opened, Peeled, Src};
 use etcd_lens_core::trailer::TrailerVerifier;
 use etcd_lens_core::{BlockCache, ReadAt, SourceError, inspect};
 use wasm_bindgen::JsCast;
@@ -161,7 +161,7 @@ fn handle(ev: &MessageEvent) {
                         });
                     });
                     let src: Src = Rc::new(BlockCache::new(src, BLOCK_BYTES, CACHED_BLOCKS));
-                    peel_and_open(src, Vec::new())
+                    peel_and_open(src, Vec::new(), false)
                 });
             if let Err(message) = result {
                 post(&FromWorker::Failed { message });
@@ -186,7 +186,8 @@ fn handle(ev: &MessageEvent) {
                     post(&FromWorker::UnlockFailed { message });
                 }
                 Ok(plain) => {
-                    if let Err(message) = peel_and_open(plain, layers) {
+                    // An age layer was peeled: the snapshot was encrypted at rest.
+                    if let Err(message) = peel_and_open(plain, layers, true) {
                         post(&FromWorker::Failed { message });
                     }
                 }
@@ -239,7 +240,8 @@ fn set_state(state: State) {
 }
 
 /// Peel compression/armor; stop to ask for an age secret; else open the snapshot.
-fn peel_and_open(src: Src, mut layers: Vec<String>) -> Result<(), String> {
+/// `with_age`: an age layer was peeled on the way here.
+fn peel_and_open(src: Src, mut layers: Vec<String>, with_age: bool) -> Result<(), String> {
     set_state(State::Spooling);
     match worker_model::peel(src, &mut layers)? {
         worker_model::Peeled::NeedSecret(src, prompt) => {
@@ -248,7 +250,6 @@ fn peel_and_open(src: Src, mut layers: Vec<String>) -> Result<(), String> {
             Ok(())
         }
         Peeled::Ready(src) => {
-            let with_age = layers.iter().any(|l| l.starts_with("age ("));
             post(&FromWorker::Layers { layers });
             open(src, with_age)
         }
@@ -279,7 +280,7 @@ fn peel_and_open(src: Src, mut layers: Vec<String>) -> Result<(), String> {
                                     s.as_mut().map(|s| s.spools.push(file.clone())).is_some()
                                 });
                                 if kept {
-                                    peel_and_open(file, layers)
+                                    peel_and_open(file, layers, with_age)
                                 } else {
                                     // Closed while decompressing: the file goes now.
                                     Ok(())
@@ -290,7 +291,7 @@ fn peel_and_open(src: Src, mut layers: Vec<String>) -> Result<(), String> {
                         }
                     }
                     Err(why) => worker_model::decompress_in_memory(&*src, codec, &why, &mut layers)
-                        .and_then(|plain| peel_and_open(plain, layers)),
+                        .and_then(|plain| peel_and_open(plain, layers, with_age)),
                 };
                 if let Err(message) = result {
                     post(&FromWorker::Failed { message });

@@ -85,22 +85,12 @@ pub enum Column {
     Revision,
 }
 
-fn severity_rank(s: &str) -> u8 {
-    match s {
-        "critical" => 4,
-        "high" => 3,
-        "medium" => 2,
-        "low" => 1,
-        _ => 0,
-    }
-}
-
 /// Sort findings by `column`; ties keep the core's order (severity, then key).
 pub fn sort_rows(rows: &mut [FindingRow], column: Column, ascending: bool) {
     rows.sort_by(|a, b| {
         let o = match column {
-            Column::Severity => severity_rank(&a.severity).cmp(&severity_rank(&b.severity)),
-            Column::Rule => a.rule.cmp(&b.rule),
+            Column::Severity => a.severity.cmp(&b.severity),
+            Column::Rule => a.rule.id().cmp(b.rule.id()),
             Column::Key => a.key.cmp(&b.key),
             Column::Namespace => a.namespace.cmp(&b.namespace),
             Column::Revision => a.revision.cmp(&b.revision),
@@ -131,7 +121,7 @@ fn render(
     namespace: RwSignal<String>,
     sort: RwSignal<(Column, bool)>,
 ) -> impl IntoView {
-    let mut rules: Vec<String> = a.findings.iter().map(|f| f.rule.clone()).collect();
+    let mut rules: Vec<String> = a.findings.iter().map(|f| f.rule.id().to_string()).collect();
     rules.sort();
     rules.dedup();
     let mut namespaces: Vec<String> = a
@@ -147,7 +137,7 @@ fn render(
         let (r, n) = (rule.get(), namespace.get());
         let mut shown: Vec<FindingRow> = findings
             .iter()
-            .filter(|f| (r.is_empty() || f.rule == r) && (n.is_empty() || f.namespace == n))
+            .filter(|f| (r.is_empty() || f.rule.id() == r) && (n.is_empty() || f.namespace == n))
             .cloned()
             .collect();
         let (column, ascending) = sort.get();
@@ -162,9 +152,9 @@ fn render(
                     view! { <a href=href>{f.key.clone()}</a> }.into_any()
                 };
                 view! {
-                    <tr data-testid="finding" data-rule=f.rule.clone() data-key=f.key.clone()>
-                        <td class=format!("sev {}", f.severity)>{f.severity.clone()}</td>
-                        <td>{f.rule.clone()}</td>
+                    <tr data-testid="finding" data-rule=f.rule.id() data-key=f.key.clone()>
+                        <td class=format!("sev {}", f.severity.as_str())>{f.severity.as_str()}</td>
+                        <td>{f.rule.id()}</td>
                         <td>{key}</td>
                         <td>{f.namespace.clone()}</td>
                         <td>{f.revision.map(|r| r.to_string()).unwrap_or_default()}</td>
@@ -223,8 +213,8 @@ mod tests {
 
     fn row(sev: &str, key: &str, rev: i64) -> FindingRow {
         FindingRow {
-            rule: "r".into(),
-            severity: sev.into(),
+            rule: etcd_lens_core::audit::Rule::SecretPlaintext,
+            severity: etcd_lens_core::audit::Severity::parse(sev).unwrap(),
             key: key.into(),
             key_hex: String::new(),
             namespace: String::new(),

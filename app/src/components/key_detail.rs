@@ -50,10 +50,7 @@ fn render(
     format: RwSignal<Format>,
     revealed: RwSignal<BTreeSet<String>>,
 ) -> impl IntoView {
-    let object: Option<serde_json::Value> = d
-        .object_json
-        .as_deref()
-        .and_then(|j| serde_json::from_str(j).ok());
+    let object: Option<serde_json::Value> = d.object.clone();
     let is_secret = d.is_secret || d.kind.as_deref() == Some("Secret");
     let secrets = object
         .as_ref()

@@ -23,7 +23,7 @@ pub mod pages;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ReadAt;
 use crate::k8s::{DecodedObject, Encoding, KeyInfo, Provider, classify, decode, parse_key};
@@ -33,7 +33,7 @@ use crate::snapshot::{Snapshot, SnapshotError};
 pub use encryption::{ConfigError, Decryption, EncryptionConfig, KeyId};
 
 /// Severities, lowest first (so `>=` means "at or above").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -68,7 +68,7 @@ impl Severity {
 }
 
 /// The rules, with stable ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     SecretPlaintext,

@@ -21,40 +21,9 @@ use serde::Serialize;
 use super::db::Db;
 use super::freelist;
 use super::page::PageId;
+pub use super::problem::{Problem, ProblemKind};
 use super::walk::{BucketStats, Entry, PageSet, Walker};
 use crate::ReadAt;
-
-/// What kind of problem: stable names for tests and JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemKind {
-    AlreadyFreed,
-    OutOfBounds,
-    MultipleReferences,
-    ReachableFreed,
-    InvalidType,
-    UnreachableUnfreed,
-    Freelist,
-    FreedBeyondHighWater,
-    Structure,
-    Meta,
-    KeyOrder,
-}
-
-/// One finding, with the page it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    pub page: Option<PageId>,
-    pub kind: ProblemKind,
-    /// A sentence starting `page N:` when there is a page.
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
 
 /// How the freelist was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use super::cache::{DEFAULT_CACHE_BYTES, PageCache};
 use super::element::{BUCKET_HEADER_LEN, BucketHeader, PageView};
 use super::error::{BoltError, Loc};
+use super::header::{self as inspect, Header};
 use super::meta::Meta;
 use super::page::{PAGE_HEADER_LEN, PageHeader, PageId};
-use crate::inspect::{self, Header};
 use crate::source::ReadAt;
 
 /// How deep a descent may go (branch levels plus bucket nesting). A bbolt tree

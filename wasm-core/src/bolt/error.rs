@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
+use super::header::OpenError;
 use super::page::PageId;
-use crate::inspect::OpenError;
 
 /// Where something was referenced or found: a page and an absolute file offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

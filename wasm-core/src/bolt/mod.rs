@@ -13,8 +13,10 @@ pub mod db;
 pub mod element;
 pub mod error;
 pub mod freelist;
+pub mod header;
 pub mod meta;
 pub mod page;
+pub mod problem;
 pub mod walk;
 
 pub use check::{CheckReport, FreelistState, PageStats, Problem, ProblemKind, check, check_with};

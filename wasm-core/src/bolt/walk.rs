@@ -12,11 +12,11 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 
-use super::check::{Problem, ProblemKind};
 use super::db::{Bucket, Db, MAX_DEPTH};
 use super::element::{BUCKET_HEADER_LEN, PageView};
 use super::error::{BoltError, Loc};
 use super::page::PageId;
+use super::problem::{Problem, ProblemKind};
 use crate::ReadAt;
 
 /// A set of page ids below the high-water mark.

@@ -1,0 +1,60 @@
+//! What the worker computes for the page, from the core's types into the
+//! protocol's. No browser types here: it is tested natively on real files.
+//! One file per request family: `layers` (peel, decompress, unlock), `open`
+//! (the overview, the index, the space counts), `list` (the key list and
+//! tree), `detail` (one key and its history), `audit`.
+
+mod audit;
+mod detail;
+mod layers;
+mod list;
+mod open;
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use etcd_lens_core::ReadAt;
+use etcd_lens_core::audit::EncryptionConfig;
+use etcd_lens_core::mvcc::KeyIndex;
+use etcd_lens_core::snapshot::Snapshot;
+
+use crate::protocol::{CheckView, Overview};
+
+pub use audit::audit;
+pub use detail::key_detail;
+pub use layers::{
+    MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, decompress_in_memory, peel, unlock,
+};
+pub use list::{MAX_PAGE_ROWS, list, tree};
+pub use open::{index, open, space};
+
+/// A layer of the open file, shared by the layers above it and owned by the
+/// file's session: when the session goes, so do they.
+pub type Src = Rc<dyn ReadAt>;
+
+/// An open snapshot and what was learned about it so far.
+pub struct Opened {
+    /// The file was age-encrypted (for the `snapshot-not-encrypted` finding).
+    pub opened_with_age: bool,
+    /// The EncryptionConfiguration the user pasted for the audit: also used to
+    /// show encrypted objects decrypted (masked like plaintext ones).
+    pub encryption: RefCell<Option<EncryptionConfig>>,
+    pub snap: Snapshot<Src>,
+    /// Built by [`index`], after the overview is shown.
+    pub index: Option<KeyIndex>,
+    pub overview: Overview,
+    /// bbolt's consistency check, from the same walk as the status.
+    pub check: CheckView,
+    /// The last list query's matches, so scrolling a million keys stays cheap.
+    list_cache: RefCell<Option<list::ListCache>>,
+}
+
+impl Opened {
+    pub(crate) fn index(&self) -> Result<&KeyIndex, String> {
+        self.index.as_ref().ok_or_else(|| {
+            "the key index is not available: it is still being built, or its pass failed".into()
+        })
+    }
+}

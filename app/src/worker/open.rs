@@ -1,0 +1,223 @@
+//! Opening: the status walk and overview, then the key index and the space counts.
+
+use std::cell::RefCell;
+
+use etcd_lens_core::k8s::{self, DEFAULT_PREFIX};
+use etcd_lens_core::mvcc::KeyIndex;
+use etcd_lens_core::snapshot::Snapshot;
+use etcd_lens_core::{bolt, status};
+
+use super::{Opened, Src};
+use crate::protocol::{
+    CheckView, HistogramBin, IndexView, MemberView, Overview, RoleView, SpaceRow, SpaceUsage,
+    StatusView, UserView,
+};
+
+/// Open a snapshot and compute what `etcdutl snapshot status` shows, plus the
+/// etcd meta, members and auth: the overview. One walk over every bucket.
+pub fn open(src: Src) -> Result<Opened, String> {
+    let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
+    let db = snap.db();
+    let walked = status::status_and_check(db);
+    const V35: &str = "etcdctl 3.4 / etcdutl 3.5";
+    const V36: &str = "etcdutl 3.6";
+    let (status, status_error) = match (walked.v35, walked.v36) {
+        (Ok(a), Ok(b)) => {
+            // A storage version means etcd 3.6 wrote the file: show its tool's count first.
+            let (main, other, tool, other_tool) = if b.version.is_empty() {
+                (a, b.total_key, V35, V36)
+            } else {
+                (b, a.total_key, V36, V35)
+            };
+            (
+                Some(StatusView {
+                    hash: main.hash,
+                    revision: main.revision,
+                    total_key: main.total_key,
+                    tool: tool.into(),
+                    other_total_key: other,
+                    other_tool: other_tool.into(),
+                    total_size: main.total_size,
+                    version: main.version,
+                }),
+                None,
+            )
+        }
+        (Err(e), _) | (_, Err(e)) => (None, Some(e.to_string())),
+    };
+    let check = check_view(&walked.check);
+    let info = &snap.info;
+    let page_size = u64::from(db.header().page_size);
+    let overview = Overview {
+        status,
+        status_error,
+        consistent_index: info.meta.consistent_index,
+        term: info.meta.term,
+        compact_scheduled: info.meta.scheduled_compact_rev,
+        compact_finished: info.meta.finished_compact_rev,
+        storage_version: info.meta.storage_version.clone(),
+        cluster_version: info.cluster_version.clone(),
+        members: info
+            .members
+            .iter()
+            .map(|m| MemberView {
+                id: m.id.clone(),
+                name: m.name.clone().unwrap_or_default(),
+                peer_urls: m.peer_urls.clone(),
+                client_urls: m.client_urls.clone(),
+                is_learner: m.is_learner,
+            })
+            .collect(),
+        removed_members: info.removed_members.clone(),
+        auth_enabled: info.auth.enabled.unwrap_or(false),
+        users: info
+            .auth
+            .users
+            .iter()
+            .map(|u| UserView {
+                name: u.name.clone(),
+                roles: u.roles.clone(),
+                password: u.password_masked.clone().unwrap_or_else(|| "(none)".into()),
+            })
+            .collect(),
+        roles: info
+            .auth
+            .roles
+            .iter()
+            .map(|r| RoleView {
+                name: r.name.clone(),
+                permissions: r
+                    .permissions
+                    .iter()
+                    .map(|p| format!("{} {} .. {}", p.perm_type, p.key, p.range_end))
+                    .collect(),
+            })
+            .collect(),
+        alarms: info
+            .alarms
+            .iter()
+            .map(|a| format!("{} on member {:x}", a.alarm, a.member_id))
+            .collect(),
+        leases: info.leases.len() as u64,
+        buckets: info.buckets.iter().map(|b| b.name.clone()).collect(),
+        page_size,
+        db_bytes: db.meta().pgid.0.saturating_mul(page_size),
+        warnings: db
+            .header()
+            .warnings
+            .iter()
+            .cloned()
+            .chain(info.warnings.iter().cloned())
+            .collect(),
+    };
+    Ok(Opened {
+        opened_with_age: false,
+        encryption: RefCell::new(None),
+        snap,
+        index: None,
+        overview,
+        check,
+        list_cache: RefCell::new(None),
+    })
+}
+
+/// Keys listed by name in "most revisions".
+const MOST_REVISIONS: usize = 10;
+
+/// Scan the `key` bucket into the index the key list, tree and history use.
+pub fn index(o: &mut Opened) -> Result<IndexView, String> {
+    let index = o.snap.key_index().map_err(|e| e.to_string())?;
+    let view = index_view(&index);
+    o.index = Some(index);
+    Ok(view)
+}
+
+pub(crate) fn index_view(index: &KeyIndex) -> IndexView {
+    // Bins: 1, 2, 3–4, 5–8, … 65–128, 129+.
+    const BINS: usize = 9;
+    let mut bins = [0u64; BINS];
+    let mut most: Vec<(u64, &[u8])> = Vec::new();
+    for (key, h) in index.histories() {
+        let n = h.revisions.len() as u64;
+        let bin = (64 - (n.max(1) - 1).leading_zeros()) as usize;
+        bins[bin.min(BINS - 1)] += 1;
+        if n > 1 {
+            most.push((n, key));
+            if most.len() > 4 * MOST_REVISIONS {
+                most.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+                most.truncate(MOST_REVISIONS);
+            }
+        }
+    }
+    most.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    most.truncate(MOST_REVISIONS);
+    let label = |i: usize| match i {
+        0 => "1".to_string(),
+        1 => "2".to_string(),
+        i if i == BINS - 1 => format!("{}+", (1u64 << (i - 1)) + 1),
+        i => format!("{}–{}", (1u64 << (i - 1)) + 1, 1u64 << i),
+    };
+    IndexView {
+        live_keys: index.live_count(),
+        keys_with_history: index.key_count() as u64,
+        revisions: index.entries,
+        revisions_histogram: bins
+            .iter()
+            .enumerate()
+            .map(|(i, &keys)| HistogramBin {
+                label: label(i),
+                keys,
+            })
+            .collect(),
+        most_revisions: most
+            .into_iter()
+            .map(|(n, k)| (String::from_utf8_lossy(k).into_owned(), n))
+            .collect(),
+    }
+}
+
+/// bbolt's consistency check (done in the status walk) and the page accounting.
+fn check_view(report: &bolt::CheckReport) -> CheckView {
+    let st = &report.stats;
+    CheckView {
+        problems: report.problems.iter().map(|p| p.message.clone()).collect(),
+        warnings: report.warnings.iter().map(|p| p.message.clone()).collect(),
+        in_use_pages: st.in_use_pages,
+        free_pages: st.free_pages,
+        unreachable_pages: st.unreachable_pages,
+    }
+}
+
+/// Bytes per resource and per namespace, live and retained history.
+pub fn space(o: &Opened) -> Result<SpaceUsage, String> {
+    let index = o.index()?;
+    let s = k8s::stats::scan(o.snap.db(), DEFAULT_PREFIX, 20, Some(index))
+        .map_err(|e| e.to_string())?;
+    let row = |name: String, u: &k8s::stats::Usage| SpaceRow {
+        name,
+        objects: u.objects,
+        live_bytes: u.live_value_bytes,
+        history_bytes: u.history_value_bytes,
+    };
+    Ok(SpaceUsage {
+        resources: s
+            .resources
+            .iter()
+            .map(|r| row(r.resource.clone(), &r.usage))
+            .collect(),
+        namespaces: s
+            .namespaces
+            .iter()
+            .map(|n| {
+                row(
+                    n.namespace
+                        .clone()
+                        .unwrap_or_else(|| k8s::stats::NO_NAMESPACE.into()),
+                    &n.usage,
+                )
+            })
+            .collect(),
+        undecodable_entries: s.undecodable.entries,
+        undecodable_bytes: s.undecodable.bytes,
+    })
+}

@@ -1,0 +1,311 @@
+//! The worker model on real files (the auger fixture).
+
+use etcd_lens_core::MemSource;
+use etcd_lens_core::mvcc::KeyValue;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::list::{list_in, matches};
+use super::open::index_view;
+use super::*;
+use crate::protocol::KeyQuery;
+
+fn auger() -> Opened {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/auger/boltdb/db"
+    );
+    let bytes = std::fs::read(path).expect("auger fixture");
+    let src: Src = Rc::new(MemSource(bytes));
+    let mut o = open(src).expect("opens");
+    index(&mut o).expect("indexes");
+    o
+}
+
+#[test]
+fn auger_passes_list_the_check_problem_keys_and_space() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/auger/boltdb/db"
+    ))
+    .unwrap();
+    let src: Src = Rc::new(MemSource(bytes));
+    let mut o = open(src).unwrap();
+    assert!(o.overview.status.is_none(), "etcd's tools refuse this file");
+    assert_eq!(o.overview.page_size, 4096);
+    assert!(
+        list(&o, &KeyQuery::default()).is_err(),
+        "no list before the index"
+    );
+    let ix = index(&mut o).unwrap();
+    assert_eq!(ix.live_keys, 4);
+    assert_eq!(ix.revisions_histogram[0].keys, ix.keys_with_history);
+    let c = o.check.clone();
+    assert!(
+        c.problems.iter().any(|p| p.contains("page 2")),
+        "{:?}",
+        c.problems
+    );
+    let s = space(&o).unwrap();
+    assert!(
+        s.resources
+            .iter()
+            .any(|r| r.name == "pods" && r.objects == 1),
+        "{:?}",
+        s.resources
+    );
+}
+
+#[test]
+fn tree_groups_keys_by_segment() {
+    let o = auger();
+    let root = tree(&o, "").unwrap();
+    let names: Vec<_> = root
+        .iter()
+        .map(|n| {
+            (
+                n.prefix.as_str(),
+                n.keys,
+                n.has_children,
+                n.key_hex.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("/registry/", 3, true, false),
+            ("compact_rev_key", 1, false, true)
+        ]
+    );
+    let registry = tree(&o, "/registry/").unwrap();
+    let segs: Vec<_> = registry.iter().map(|n| n.segment.as_str()).collect();
+    assert_eq!(segs, ["jobs/", "namespaces/", "pods/"]);
+    let bytes: u64 = registry.iter().map(|n| n.bytes).sum();
+    assert_eq!(bytes, root[0].bytes);
+    let leaf = tree(&o, "/registry/pods/default/").unwrap();
+    assert_eq!(leaf.len(), 1);
+    assert_eq!(
+        leaf[0].key_hex,
+        Some(hex::encode("/registry/pods/default/pi-dqtsw"))
+    );
+}
+
+#[test]
+fn pages_resumed_from_checkpoints_equal_a_plain_filter() {
+    let mut ix = KeyIndex::new();
+    let mut rev = 1;
+    let mut keys = Vec::new();
+    for i in 0..3000 {
+        let ns = ["default", "kube-system", "prod"][i % 3];
+        let res = if i % 7 == 0 { "secrets" } else { "configmaps" };
+        keys.push(format!("/registry/{res}/{ns}/obj-{i:05}"));
+    }
+    for k in &keys {
+        rev += 1;
+        let rk = etcd_lens_core::mvcc::revision::RevisionKey {
+            rev: etcd_lens_core::mvcc::revision::Revision { main: rev, sub: 0 },
+            tombstone: rev % 11 == 0,
+        };
+        let kv = KeyValue {
+            key: k.as_bytes().to_vec(),
+            create_revision: rev,
+            mod_revision: rev,
+            version: 1,
+            value: b"v".to_vec(),
+            lease: 0,
+        };
+        ix.add(rk, &kv);
+    }
+    let cache = RefCell::new(None);
+    for q in [
+        KeyQuery {
+            prefix: "/registry/".into(),
+            ..KeyQuery::default()
+        },
+        KeyQuery {
+            namespace: "prod".into(),
+            ..KeyQuery::default()
+        },
+        KeyQuery {
+            resource: "secrets".into(),
+            contains: "obj-01".into(),
+            ..KeyQuery::default()
+        },
+    ] {
+        let expected: Vec<String> = ix
+            .live_with_prefix(q.prefix.as_bytes())
+            .filter(|(k, _)| matches(&q, k).is_some())
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .collect();
+        assert!(expected.len() > 100, "{}", expected.len());
+        for offset in [
+            0u32,
+            1,
+            511,
+            512,
+            513,
+            1023,
+            1500,
+            expected.len() as u32 - 3,
+            5000,
+        ] {
+            let page = list_in(
+                &ix,
+                &cache,
+                &KeyQuery {
+                    offset,
+                    limit: 7,
+                    ..q.clone()
+                },
+            );
+            let got: Vec<_> = page.rows.iter().map(|r| r.key.clone()).collect();
+            let want: Vec<_> = expected
+                .iter()
+                .skip(offset as usize)
+                .take(7)
+                .cloned()
+                .collect();
+            assert_eq!(got, want, "{q:?} at {offset}");
+            assert_eq!(page.total, expected.len() as u64);
+        }
+    }
+}
+
+#[test]
+fn histogram_bins_count_revisions_per_key() {
+    let mut ix = KeyIndex::new();
+    let kv = |k: &str| KeyValue {
+        key: k.into(),
+        create_revision: 2,
+        mod_revision: 2,
+        version: 1,
+        value: b"v".to_vec(),
+        lease: 0,
+    };
+    let mut rev = 1;
+    for (k, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5), ("f", 300)] {
+        for _ in 0..n {
+            rev += 1;
+            let rk = etcd_lens_core::mvcc::revision::RevisionKey {
+                rev: etcd_lens_core::mvcc::revision::Revision { main: rev, sub: 0 },
+                tombstone: false,
+            };
+            ix.add(rk, &kv(k));
+        }
+    }
+    let v = index_view(&ix);
+    let bins: Vec<_> = v
+        .revisions_histogram
+        .iter()
+        .map(|b| (b.label.as_str(), b.keys))
+        .collect();
+    assert_eq!(
+        bins,
+        [
+            ("1", 1),
+            ("2", 1),
+            ("3–4", 2),
+            ("5–8", 1),
+            ("9–16", 0),
+            ("17–32", 0),
+            ("33–64", 0),
+            ("65–128", 0),
+            ("129+", 1)
+        ]
+    );
+    assert_eq!(v.most_revisions[0], ("f".to_string(), 300));
+    assert_eq!(v.most_revisions.len(), 5);
+}
+
+#[test]
+fn list_filters_and_pages() {
+    let o = auger();
+    let all = list(
+        &o,
+        &KeyQuery {
+            limit: 100,
+            ..KeyQuery::default()
+        },
+    )
+    .unwrap();
+    let keys: Vec<_> = all.rows.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "/registry/jobs/default/pi",
+            "/registry/namespaces/default",
+            "/registry/pods/default/pi-dqtsw",
+            "compact_rev_key"
+        ]
+    );
+    let pods = list(
+        &o,
+        &KeyQuery {
+            resource: "pods".into(),
+            limit: 100,
+            ..KeyQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (pods.total, pods.rows[0].namespace.as_str()),
+        (1, "default")
+    );
+    let second = list(
+        &o,
+        &KeyQuery {
+            offset: 1,
+            limit: 1,
+            ..KeyQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((second.total, second.rows.len()), (4, 1));
+    assert_eq!(second.rows[0].key, "/registry/namespaces/default");
+    let sub = list(
+        &o,
+        &KeyQuery {
+            contains: "pi".into(),
+            limit: 100,
+            ..KeyQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(sub.total, 2);
+}
+
+#[test]
+fn audit_of_the_auger_file_reports_no_encryption_and_exports() {
+    let o = auger();
+    let a = audit(&o, None).unwrap();
+    let rules: Vec<_> = a.findings.iter().map(|f| f.rule.id()).collect();
+    assert!(rules.contains(&"snapshot-not-encrypted"), "{rules:?}");
+    assert!(
+        !rules.contains(&"secret-plaintext"),
+        "the auger file has no Secrets: {rules:?}"
+    );
+    assert!(
+        a.json.starts_with("{\"census\":"),
+        "{}",
+        &a.json[..40.min(a.json.len())]
+    );
+    assert!(a.sarif.contains("2.1.0"));
+    assert!(audit(&o, Some("not: [valid")).is_err());
+}
+
+#[test]
+fn key_detail_decodes_the_pod() {
+    let o = auger();
+    let d = key_detail(&o, &hex::encode("/registry/pods/default/pi-dqtsw")).unwrap();
+    assert_eq!(
+        (d.kind.as_deref(), d.api_version.as_deref()),
+        (Some("Pod"), Some("v1"))
+    );
+    assert_eq!(d.encoding, "protobuf");
+    assert_eq!(d.object.unwrap()["metadata"]["name"], "pi-dqtsw");
+    assert_eq!(d.history.len(), 1);
+    assert!(key_detail(&o, "zz").is_err());
+    assert!(key_detail(&o, &hex::encode("/nope")).is_err());
+}
