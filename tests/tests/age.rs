@@ -108,6 +108,33 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
         "the unlock form closed with the file"
     );
 
+    // ASCII-armored: the armor is decoded into private storage, like compression.
+    let armored = {
+        let enc = age::Encryptor::with_recipients(std::iter::once(
+            &id.to_public() as &dyn age::Recipient
+        ))
+        .unwrap();
+        let out =
+            age::armor::ArmoredWriter::wrap_output(Vec::new(), age::armor::Format::AsciiArmor)
+                .unwrap();
+        let mut w = enc.wrap_output(out).unwrap();
+        w.write_all(&db).unwrap();
+        w.finish().unwrap().finish().unwrap()
+    };
+    let by_armor = write(&dir, "armored.db.age", &armored);
+    b.pick_file(&by_armor).await;
+    b.wait_text("unlock", |_| true).await;
+    b.type_into("age-identity", &id_file).await;
+    b.click("age-unlock").await;
+    assert_eq!(b.text("status-hash").await, hash, "armored");
+    let layers = b.text("layers").await;
+    assert!(
+        layers.contains("age ASCII armor (decoded to the browser's private storage"),
+        "{layers}"
+    );
+    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
+        .await;
+
     // The X25519 identity chosen as a file; the SSH key pasted, then hidden.
     let id_path = write(&dir, "identity.txt", id_file.as_bytes());
     b.pick_file(&by_x25519).await;

@@ -151,6 +151,104 @@ pub enum ContainerError {
     Sink(#[from] SinkError),
 }
 
+/// What to do with a file's outermost layer: the one plan the CLI and the
+/// page both follow (they only bring the sinks and the secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The bbolt file, or something to report as not one: open it.
+    Open,
+    /// age-encrypted: ask for this secret, then read through
+    /// [`crate::age::AgeSource`] (random access, nothing spooled).
+    NeedSecret(age::SecretNeeded),
+    /// Not readable at random: stream it with [`spool`] into a private sink,
+    /// and go on with what the sink holds.
+    Spool(Spooled),
+}
+
+/// A layer that is streamed into a spool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", content = "codec", rename_all = "snake_case")]
+pub enum Spooled {
+    Decompress(Codec),
+    /// ASCII-armored age: the armor is decoded; the binary age file follows.
+    Dearmor,
+}
+
+impl Spooled {
+    /// `gzip`, `zstd`, `zip`, `age ASCII armor`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Decompress(c) => c.name(),
+            Self::Dearmor => "age ASCII armor",
+        }
+    }
+
+    /// What spooling does to it: `decompressed`, `decoded`.
+    pub fn done(self) -> &'static str {
+        match self {
+            Self::Decompress(_) => "decompressed",
+            Self::Dearmor => "decoded",
+        }
+    }
+}
+
+/// Why a file's layers could not be peeled.
+#[derive(Debug, thiserror::Error)]
+pub enum PeelError {
+    #[error("more than {MAX_LAYERS} layers of encryption or compression: refusing to go on")]
+    TooManyLayers,
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Age(#[from] age::AgeError),
+    #[error(transparent)]
+    Container(#[from] ContainerError),
+}
+
+/// Counts the layers peeled, so a file of endless wrappers stops at
+/// [`MAX_LAYERS`] wherever the caller resumes (the page resumes after each
+/// asynchronous spool).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Peeler {
+    peeled: usize,
+}
+
+impl Peeler {
+    /// After `peeled` layers were taken off already.
+    pub fn after(peeled: usize) -> Self {
+        Self { peeled }
+    }
+
+    /// The next step for `src`. Every step but [`Step::Open`] counts as a layer.
+    pub fn next(&mut self, src: &dyn ReadAt) -> Result<Step, PeelError> {
+        let step = match detect_source(src)? {
+            Layer::Bbolt | Layer::Unknown => return Ok(Step::Open),
+            Layer::Age(AgeFormat::Binary) => Step::NeedSecret(age::secret_needed(src)?),
+            Layer::Age(AgeFormat::Armored) => Step::Spool(Spooled::Dearmor),
+            Layer::Compressed(codec) => Step::Spool(Spooled::Decompress(codec)),
+        };
+        if self.peeled >= MAX_LAYERS {
+            return Err(PeelError::TooManyLayers);
+        }
+        self.peeled += 1;
+        Ok(step)
+    }
+}
+
+/// Stream the layer `what` of `src` into `sink`, at most `limit_bytes`
+/// (armor decodes to less than its size); returns the bytes written.
+pub fn spool(
+    src: &dyn ReadAt,
+    what: Spooled,
+    sink: &mut dyn Sink,
+    limit_bytes: u64,
+) -> Result<u64, PeelError> {
+    Ok(match what {
+        Spooled::Decompress(codec) => decompress(src, codec, sink, limit_bytes)?,
+        Spooled::Dearmor => age::dearmor(src, sink)?,
+    })
+}
+
 /// Decompress all of `src` into `sink`; returns the decompressed length.
 /// Stops with [`ContainerError::TooLarge`] once the output would pass `limit_bytes`.
 /// For zip, the member chosen by [`zip_member`] is decompressed.

@@ -693,3 +693,68 @@ fn multiple_recipients_list_every_type() {
     let dec = AgeSource::open(&src, &ident(b.to_string().expose_secret())).unwrap();
     assert_eq!(dec.read_vec(0, 1).unwrap(), b"x");
 }
+
+/// The one peeling plan: armor is spooled (never de-armored into an uncapped
+/// buffer by a caller of its own), age asks for its secret, compression is
+/// spooled, and a file of endless wrappers stops at MAX_LAYERS.
+#[test]
+fn the_peeler_names_each_step_and_stops_after_max_layers() {
+    use etcd_lens_core::age::{AgeSource, Secret, SecretNeeded};
+    use etcd_lens_core::container::{MAX_LAYERS, PeelError, Peeler, Spooled, Step};
+
+    let db = fake_bbolt(9000);
+    let id = age::x25519::Identity::generate();
+    let armored = encrypt_to(&[&id.to_public()], &gzip(&db), true);
+    let mut peeler = Peeler::default();
+    // Armored age → spool the armor.
+    let src = MemSource(armored.as_slice());
+    assert_eq!(peeler.next(&src).unwrap(), Step::Spool(Spooled::Dearmor));
+    let mut binary = Vec::new();
+    container::spool(&src, Spooled::Dearmor, &mut binary, u64::MAX).unwrap();
+    // Binary age → a secret, named by its header.
+    let src = MemSource(binary.as_slice());
+    let Step::NeedSecret(SecretNeeded::Identity { recipient_types }) = peeler.next(&src).unwrap()
+    else {
+        panic!("an identity is needed");
+    };
+    assert_eq!(recipient_types, ["X25519"]);
+    let secret = Secret::Identity {
+        file: age::secrecy::ExposeSecret::expose_secret(&id.to_string())
+            .as_bytes()
+            .to_vec(),
+        ssh_key_passphrase: None,
+    };
+    let plain = AgeSource::open(src, &secret).unwrap();
+    // gzip → spool it; then bbolt → open.
+    assert_eq!(
+        peeler.next(&plain).unwrap(),
+        Step::Spool(Spooled::Decompress(Codec::Gzip))
+    );
+    let mut out = Vec::new();
+    container::spool(&plain, Spooled::Decompress(Codec::Gzip), &mut out, u64::MAX).unwrap();
+    assert_eq!(out, db);
+    assert_eq!(peeler.next(&MemSource(out.as_slice())).unwrap(), Step::Open);
+
+    // MAX_LAYERS + 1 wrappers: the last one is refused, wherever peeling resumes.
+    let mut nested = db.clone();
+    for _ in 0..=MAX_LAYERS {
+        nested = gzip(&nested);
+    }
+    let mut src = nested;
+    for n in 0..=MAX_LAYERS {
+        let mut p = Peeler::after(n);
+        match p.next(&MemSource(src.as_slice())) {
+            Ok(Step::Spool(what)) => {
+                let mut out = Vec::new();
+                container::spool(&MemSource(src.as_slice()), what, &mut out, u64::MAX).unwrap();
+                src = out;
+            }
+            Err(PeelError::TooManyLayers) => {
+                assert_eq!(n, MAX_LAYERS, "refused only past the limit");
+                return;
+            }
+            other => panic!("layer {n}: {other:?}"),
+        }
+    }
+    panic!("{} gzip layers were all peeled", MAX_LAYERS + 1);
+}

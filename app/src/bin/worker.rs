@@ -243,7 +243,7 @@ fn set_state(state: State) {
 /// `with_age`: an age layer was peeled on the way here.
 fn peel_and_open(src: Src, mut layers: Vec<String>, with_age: bool) -> Result<(), String> {
     set_state(State::Spooling);
-    match worker_model::peel(src, &mut layers)? {
+    match worker_model::peel(src, &layers)? {
         worker_model::Peeled::NeedSecret(src, prompt) => {
             set_state(State::Locked { src, layers });
             post(&FromWorker::NeedSecret { prompt });
@@ -253,27 +253,28 @@ fn peel_and_open(src: Src, mut layers: Vec<String>, with_age: bool) -> Result<()
             post(&FromWorker::Layers { layers });
             open(src, with_age)
         }
-        Peeled::Compressed(src, codec) => {
+        Peeled::Spool(src, what) => {
             post(&FromWorker::Layers {
                 layers: layers
                     .iter()
                     .cloned()
-                    .chain([format!("{} (decompressing…)", codec.name())])
+                    .chain([format!("{} (decoding…)", what.name())])
                     .collect(),
             });
             wasm_bindgen_futures::spawn_local(async move {
                 let result = match SpoolFile::create().await {
                     Ok(mut file) => {
-                        match etcd_lens_core::container::decompress(
+                        match etcd_lens_core::container::spool(
                             &*src,
-                            codec,
+                            what,
                             &mut file,
                             worker_model::MAX_SPOOL_BYTES,
                         ) {
                             Ok(n) => {
                                 layers.push(format!(
-                                    "{} (decompressed to the browser's private storage: {n} bytes, deleted when the file is closed)",
-                                    codec.name()
+                                    "{} ({} to the browser's private storage: {n} bytes, deleted when the file is closed)",
+                                    what.name(),
+                                    what.done()
                                 ));
                                 let file = Rc::new(file);
                                 let kept = SESSION.with_borrow_mut(|s| {
@@ -290,7 +291,7 @@ fn peel_and_open(src: Src, mut layers: Vec<String>, with_age: bool) -> Result<()
                             Err(e) => Err(e.to_string()),
                         }
                     }
-                    Err(why) => worker_model::decompress_in_memory(&*src, codec, &why, &mut layers)
+                    Err(why) => worker_model::spool_in_memory(&*src, what, &why, &mut layers)
                         .and_then(|plain| peel_and_open(plain, layers, with_age)),
                 };
                 if let Err(message) = result {

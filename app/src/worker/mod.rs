@@ -24,9 +24,7 @@ use crate::protocol::{CheckView, Overview};
 
 pub use audit::audit;
 pub use detail::key_detail;
-pub use layers::{
-    MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, decompress_in_memory, peel, unlock,
-};
+pub use layers::{MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, peel, spool_in_memory, unlock};
 pub use list::{MAX_PAGE_ROWS, list, tree};
 pub use open::{index, open, space};
 

@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::rc::Rc;
 
 use anyhow::{Context, bail};
-use etcd_lens_core::age::{self, AgeFormat, AgeSource, Secret, SecretNeeded};
-use etcd_lens_core::container::{self, Layer, Sink, SinkError};
+use etcd_lens_core::age::{AgeSource, Secret, SecretNeeded};
+use etcd_lens_core::container::{self, Peeler, Sink, SinkError, Spooled, Step};
 use etcd_lens_core::{ReadAt, SourceError};
 
 /// Progress on stderr is shown only for files at least this large.
@@ -166,44 +166,37 @@ pub fn open(path: &Path, args: &UnwrapArgs) -> anyhow::Result<Input> {
     let mut files = vec![base.clone()];
     let mut top = Shared(base);
     let name = path.display();
-    for _ in 0..container::MAX_LAYERS {
-        match container::detect_source(&top)? {
-            Layer::Bbolt | Layer::Unknown => return Ok(Input { top, files }),
-            Layer::Age(AgeFormat::Binary) => {
-                let secret = secret_for(&age::secret_needed(&top)?, args)?;
+    let mut peeler = Peeler::default();
+    loop {
+        match peeler
+            .next(&top)
+            .with_context(|| format!("reading {name}"))?
+        {
+            Step::Open => return Ok(Input { top, files }),
+            Step::NeedSecret(needed) => {
+                let secret = secret_for(&needed, args)?;
                 let src = AgeSource::open(top.clone(), &secret)
                     .with_context(|| format!("decrypting {name}"))?;
                 top = Shared(Rc::new(src));
             }
-            Layer::Age(AgeFormat::Armored) => {
+            Step::Spool(what) => {
                 eprintln!(
-                    "etcd-lens: {name} is ASCII-armored age; decoding the armor into a private temporary file (mode 0600, deleted on exit)"
-                );
-                let mut spool = SpoolSink::new()?;
-                age::dearmor(&top, &mut spool).with_context(|| format!("reading {name}"))?;
-                let f = Rc::new(FileSource::new(spool.into_file()?)?);
-                files.push(f.clone());
-                top = Shared(f);
-            }
-            Layer::Compressed(codec) => {
-                eprintln!(
-                    "etcd-lens: {name} is {}-compressed; decompressing into a private temporary file (mode 0600, deleted on exit)",
-                    codec.name()
+                    "etcd-lens: {name} is {}; decoding it into a private temporary file (mode 0600, deleted on exit)",
+                    match what {
+                        Spooled::Decompress(c) => format!("{}-compressed", c.name()),
+                        Spooled::Dearmor => "ASCII-armored age".into(),
+                    }
                 );
                 let limit = args.max_decompressed_gib.saturating_mul(1 << 30);
                 let mut spool = SpoolSink::new()?;
-                container::decompress(&top, codec, &mut spool, limit)
-                    .with_context(|| format!("decompressing {name}"))?;
+                container::spool(&top, what, &mut spool, limit)
+                    .with_context(|| format!("decoding {name}"))?;
                 let f = Rc::new(FileSource::new(spool.into_file()?)?);
                 files.push(f.clone());
                 top = Shared(f);
             }
         }
     }
-    bail!(
-        "{name}: more than {} layers of compression/encryption",
-        container::MAX_LAYERS
-    )
 }
 
 /// The secret a file needs, from the flags and the environment.
