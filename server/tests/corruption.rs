@@ -9,7 +9,7 @@ use std::process::Command;
 use etcd_lens_core::MemSource;
 use etcd_lens_core::bolt::meta::{META_LEN, Meta, MetaSlot};
 use etcd_lens_core::bolt::page::PAGE_HEADER_LEN;
-use etcd_lens_core::bolt::{self, BoltError, Db, Loc, PageId, PageView, ProblemKind};
+use etcd_lens_core::bolt::{self, BoltError, Db, Loc, PageId, ProblemKind};
 use etcd_lens_core::inspect::OpenError;
 use etcd_lens_core::snapshot::{Snapshot, SnapshotError};
 use etcd_lens_testkit::etcd::Etcd;
@@ -34,20 +34,48 @@ struct Layout {
     leaf: PageId,
 }
 
+/// Where the `key` bucket's branch root and its first leaf are, read from the
+/// bytes by bbolt's layout (docs/format.md), not by the parser under test:
+/// page header 16 bytes; meta at 16 (magic, version, page size u32 at +8,
+/// root bucket's page u64 at +16, txid u64 at +48); a leaf element is
+/// (flags, pos, ksize, vsize) u32s from its own offset; a bucket value starts
+/// with its root page u64; a branch element is (pos, ksize u32, pgid u64).
 fn layout(bytes: &[u8]) -> Layout {
-    let src = MemSource(bytes);
-    let db = Db::open(&src).unwrap();
-    let kb = db.bucket(&db.root(), b"key").unwrap().unwrap();
-    let branch = kb.header.root;
-    let page = db.page(branch, Loc::new(PageId(0), 0)).unwrap();
-    let view = PageView::new(branch, db.offset_of(branch), &page).unwrap();
-    assert!(view.is_branch(), "200 keys of 400 bytes need a branch page");
-    let e0 = view.branch(0).unwrap();
+    let u16_at = |o: usize| usize::from(u16::from_le_bytes(bytes[o..o + 2].try_into().unwrap()));
+    let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap()) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap());
+    let page_size = u32_at(16 + 8);
+    // The meta in force: the one with the larger txid.
+    let meta = [16, page_size + 16]
+        .into_iter()
+        .max_by_key(|&m| u64_at(m + 48))
+        .unwrap();
+    let root = usize::try_from(u64_at(meta + 16)).unwrap() * page_size;
+    assert_eq!(
+        u16_at(root + 8) & 0x02,
+        0x02,
+        "the root bucket's page is a leaf"
+    );
+    let key_root = (0..u16_at(root + 10))
+        .find_map(|i| {
+            let e = root + 16 + i * 16;
+            let (pos, ksize) = (u32_at(e + 4), u32_at(e + 8));
+            let k = e + pos;
+            (&bytes[k..k + ksize] == b"key").then(|| u64_at(k + ksize))
+        })
+        .expect("a key bucket");
+    let branch_at = usize::try_from(key_root).unwrap() * page_size;
+    assert_eq!(
+        u16_at(branch_at + 8) & 0x01,
+        0x01,
+        "200 keys of 400 bytes need a branch page"
+    );
+    let elem0_offset = branch_at + 16;
     Layout {
-        page_size: usize::try_from(db.page_size()).unwrap(),
-        branch,
-        elem0_offset: usize::try_from(e0.offset).unwrap(),
-        leaf: e0.child,
+        page_size,
+        branch: PageId(key_root),
+        elem0_offset,
+        leaf: PageId(u64_at(elem0_offset + 8)),
     }
 }
 

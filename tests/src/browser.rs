@@ -186,6 +186,20 @@ impl Browser {
         }
     }
 
+    /// Wait until no `[data-testid=testid]` is on the page (10 s at most),
+    /// else fail with `why`: an absence is checked once the page has settled.
+    pub async fn wait_gone(&self, testid: &str, why: &str) {
+        let css = format!("[data-testid=\"{testid}\"]");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.client.find(Locator::Css(&css)).await.is_ok() {
+            if Instant::now() > deadline {
+                let body = self.body_text().await;
+                panic!("{css} is still on the page: {why}; page says:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Turn the mouse wheel by `delta_y` pixels over the middle of `[data-testid=testid]`.
     pub async fn wheel(&self, testid: &str, delta_y: i64) {
         use fantoccini::actions::{WheelAction, WheelActions};

@@ -11,7 +11,6 @@ use age::secrecy::SecretString;
 use etcd_lens_e2e::browser::Browser;
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
-use fantoccini::Locator;
 
 fn encrypt(recipient: &dyn age::Recipient, data: &[u8]) -> Vec<u8> {
     let enc = age::Encryptor::with_recipients(std::iter::once(recipient)).unwrap();
@@ -100,13 +99,8 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     );
     b.click("cancel").await;
     b.wait_text("error", |t| t.starts_with("Cancelled")).await;
-    assert!(
-        b.client
-            .find(Locator::Css("[data-testid=unlock]"))
-            .await
-            .is_err(),
-        "the unlock form closed with the file"
-    );
+    b.wait_gone("unlock", "the unlock form closed with the file")
+        .await;
 
     // ASCII-armored: the armor is decoded into private storage, like compression.
     let armored = {
@@ -180,13 +174,8 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     // line does not pretend a check is still to come.
     let untrusted = b.text("untrusted").await;
     assert!(untrusted.contains("cannot be trusted"), "{untrusted}");
-    assert!(
-        b.client
-            .find(Locator::Css("[data-testid=unlock]"))
-            .await
-            .is_err(),
-        "the unlock form is gone after the failure"
-    );
+    b.wait_gone("unlock", "the unlock form is gone after the failure")
+        .await;
     let trailer = b.wait_attr("trailer-status", "data-state", |_| true).await;
     assert_ne!(trailer, "pending", "{}", b.text("trailer-status").await);
     b.assert_no_csp_violations("age files").await;

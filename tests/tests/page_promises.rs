@@ -189,23 +189,7 @@ async fn secret_values_stay_masked_in_every_view_and_the_history_diff() {
     b.click("diff-reveal-data.password").await;
     b.wait_text("diff", |t| !t.contains(&b64(SECOND))).await;
     b.click("close-diff").await;
-    for _ in 0..50 {
-        if b.client
-            .find(Locator::Css("[data-testid=diff]"))
-            .await
-            .is_err()
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(
-        b.client
-            .find(Locator::Css("[data-testid=diff]"))
-            .await
-            .is_err(),
-        "Close the diff closes it"
-    );
+    b.wait_gone("diff", "Close the diff closes it").await;
     assert_clean(&b, &plaintexts, "after the diff closed").await;
 }
 
@@ -318,13 +302,8 @@ async fn the_key_list_scrolls_to_its_last_key_with_the_mouse_wheel() {
     b.goto(&format!("{}#/browse/zzzz", server.url)).await;
     let err = b.wait_text("detail-error", |t| !t.is_empty()).await;
     assert!(err.contains("does not name a key"), "{err}");
-    assert!(
-        b.client
-            .find(Locator::Css("[data-testid=detail-key]"))
-            .await
-            .is_err(),
-        "the previous key is no longer shown"
-    );
+    b.wait_gone("detail-key", "the previous key is no longer shown")
+        .await;
     b.assert_no_csp_violations("a bad link").await;
 }
 

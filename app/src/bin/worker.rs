@@ -14,7 +14,7 @@ use std::rc::Rc;
 use etcd_lens_app::protocol::{FromWorker, Phase, ToWorker};
 use etcd_lens_app::web::blob_source::BlobSource;
 use etcd_lens_app::web::opfs::{self, SpoolFile};
-use etcd_lens_app::worker::{self as worker_model, Opened, Peeled, Src};
+use etcd_lens_app::worker::{self as worker_model, Opened, Peeled, Src, WorkerError};
 use etcd_lens_core::trailer::TrailerVerifier;
 use etcd_lens_core::{BlockCache, ReadAt, SourceError, inspect};
 use wasm_bindgen::JsCast;
@@ -181,7 +181,8 @@ fn handle(ev: &MessageEvent) {
                 });
             };
             match worker_model::unlock(&src, &secret, &mut layers) {
-                Err(message) => {
+                Err(e) => {
+                    let message = e.to_string();
                     set_state(State::Locked { src, layers });
                     post(&FromWorker::UnlockFailed { message });
                 }
@@ -217,17 +218,16 @@ fn handle(ev: &MessageEvent) {
     }
 }
 
-fn reply(seq: u32, f: impl FnOnce(&Opened) -> Result<FromWorker, String>) {
+fn reply(seq: u32, f: impl FnOnce(&Opened) -> Result<FromWorker, WorkerError>) {
     let msg = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
-        Some(State::Open(o)) => {
-            f(&o.opened).unwrap_or_else(|message| FromWorker::RequestFailed { seq, message })
-        }
-        _ => FromWorker::RequestFailed {
-            seq,
-            message: "no snapshot is open".into(),
-        },
+        Some(State::Open(o)) => f(&o.opened),
+        _ => Err(WorkerError::NotOpen),
     });
-    post(&msg);
+    // The one place a request's error becomes text.
+    post(&msg.unwrap_or_else(|e| FromWorker::RequestFailed {
+        seq,
+        message: e.to_string(),
+    }));
 }
 
 /// Set the state of the current session (none: the file was closed meanwhile).
@@ -243,7 +243,7 @@ fn set_state(state: State) {
 /// `with_age`: an age layer was peeled on the way here.
 fn peel_and_open(src: Src, mut layers: Vec<String>, with_age: bool) -> Result<(), String> {
     set_state(State::Spooling);
-    match worker_model::peel(src, &layers)? {
+    match worker_model::peel(src, &layers).map_err(|e| e.to_string())? {
         worker_model::Peeled::NeedSecret(src, prompt) => {
             set_state(State::Locked { src, layers });
             post(&FromWorker::NeedSecret { prompt });
@@ -292,6 +292,7 @@ fn peel_and_open(src: Src, mut layers: Vec<String>, with_age: bool) -> Result<()
                         }
                     }
                     Err(why) => worker_model::spool_in_memory(&*src, what, &why, &mut layers)
+                        .map_err(|e| e.to_string())
                         .and_then(|plain| peel_and_open(plain, layers, with_age)),
                 };
                 if let Err(message) = result {
@@ -368,7 +369,7 @@ fn open(src: Src, with_age: bool) -> Result<(), String> {
     });
     meter.begin(Phase::Status);
     let metered: Src = meter.clone();
-    let mut opened = worker_model::open(metered)?;
+    let mut opened = worker_model::open(metered).map_err(|e| e.to_string())?;
     // The status walk is bbolt's check too: both are done.
     let walked_ms = meter.end();
     for phase in [Phase::Status, Phase::Check] {
@@ -426,10 +427,10 @@ fn next_job() -> Option<(Job, Rc<Meter>)> {
 }
 
 /// Run `f` over the open file, if one is still open.
-fn with_open<T>(f: impl FnOnce(&mut Opened) -> Result<T, String>) -> Result<T, String> {
+fn with_open<T>(f: impl FnOnce(&mut Opened) -> Result<T, WorkerError>) -> Result<T, WorkerError> {
     SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
         Some(State::Open(o)) => f(&mut o.opened),
-        _ => Err("no snapshot is open".into()),
+        _ => Err(WorkerError::NotOpen),
     })
 }
 
@@ -437,14 +438,17 @@ fn run_next_job() {
     let Some((job, meter)) = next_job() else {
         return;
     };
-    let pass = |phase: Phase, f: &mut dyn FnMut(&mut Opened) -> Result<FromWorker, String>| {
+    let pass = |phase: Phase, f: &mut dyn FnMut(&mut Opened) -> Result<FromWorker, WorkerError>| {
         meter.begin(phase);
         let started = now_ms();
         let result = with_open(|o| f(o));
         meter.end();
         match result {
             Ok(msg) => post(&msg),
-            Err(message) => post(&FromWorker::PhaseFailed { phase, message }),
+            Err(e) => post(&FromWorker::PhaseFailed {
+                phase,
+                message: e.to_string(),
+            }),
         }
         post(&FromWorker::PhaseDone {
             phase,

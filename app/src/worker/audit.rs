@@ -2,16 +2,13 @@
 
 use etcd_lens_core::audit::EncryptionConfig;
 
-use super::Opened;
+use super::{Opened, WorkerError};
 use crate::protocol::{AuditView, FindingRow};
 
 /// Run the secret audit and prepare its exports.
-pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, String> {
+pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, WorkerError> {
     let encryption = match encryption_config.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(yaml) => Some(
-            EncryptionConfig::parse(yaml)
-                .map_err(|e| format!("the EncryptionConfiguration does not parse: {e}"))?,
-        ),
+        Some(yaml) => Some(EncryptionConfig::parse(yaml)?),
         None => None,
     };
     o.encryption.replace(encryption.clone());
@@ -20,7 +17,7 @@ pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, S
         opened_with_age: o.opened_with_age,
         ..Default::default()
     };
-    let r = etcd_lens_core::audit::audit(&o.snap, o.index()?, &opts).map_err(|e| e.to_string())?;
+    let r = etcd_lens_core::audit::audit(&o.snap, o.index()?, &opts)?;
     let c = &r.census;
     let map = |m: &std::collections::BTreeMap<String, u64>| {
         if m.is_empty() {

@@ -3,7 +3,7 @@
 use etcd_lens_core::audit::Decryption;
 use etcd_lens_core::k8s::{self, DEFAULT_PREFIX, Encoding};
 
-use super::Opened;
+use super::{Opened, WorkerError};
 use crate::protocol::{KeyDetail, RevisionValue, RevisionView};
 
 /// Bytes of a value shown as text (per revision) or as hex.
@@ -64,19 +64,16 @@ fn is_secret_key(key: &[u8]) -> bool {
 }
 
 /// One key in detail: metadata, decoded object, raw value, every retained revision.
-pub fn key_detail(o: &Opened, key_hex: &str) -> Result<KeyDetail, String> {
-    let key = hex::decode(key_hex).map_err(|_| {
-        "this link does not name a key: the part after #/browse/ must be the key in hex".to_string()
-    })?;
+pub fn key_detail(o: &Opened, key_hex: &str) -> Result<KeyDetail, WorkerError> {
+    let key = hex::decode(key_hex).map_err(|_| WorkerError::BadLink)?;
     let index = o.index()?;
     let Some(hist) = index.history(&key) else {
-        return Err(format!(
-            "no key {:?} in this snapshot",
-            String::from_utf8_lossy(&key)
+        return Err(WorkerError::NoKey(
+            String::from_utf8_lossy(&key).into_owned(),
         ));
     };
     let live = hist.live;
-    let history = o.snap.history(index, &key).map_err(|e| e.to_string())?;
+    let history = o.snap.history(index, &key)?;
     let value: &[u8] = history
         .iter()
         .rev()

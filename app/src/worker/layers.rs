@@ -6,7 +6,7 @@ use etcd_lens_core::age::{AgeSource, Secret, SecretNeeded};
 use etcd_lens_core::container::{self, Peeler, Spooled, Step};
 use etcd_lens_core::{MemSource, ReadAt};
 
-use super::Src;
+use super::{Src, WorkerError};
 use crate::protocol::{SecretPrompt, UnlockSecret};
 
 /// Largest decompressed or de-armored file held in memory (decompressed files
@@ -33,9 +33,9 @@ pub fn spool_in_memory(
     what: Spooled,
     why: &str,
     layers: &mut Vec<String>,
-) -> Result<Src, String> {
+) -> Result<Src, WorkerError> {
     let mut out = Vec::new();
-    container::spool(src, what, &mut out, MAX_IN_MEMORY_BYTES).map_err(|e| e.to_string())?;
+    container::spool(src, what, &mut out, MAX_IN_MEMORY_BYTES)?;
     layers.push(format!(
         "{} ({} in memory: {} bytes; {why})",
         what.name(),
@@ -47,9 +47,9 @@ pub fn spool_in_memory(
 
 /// The next step for `src`, the core's plan ([`container::Peeler`]); the
 /// layers peeled so far are counted from `layers`.
-pub fn peel(src: Src, layers: &[String]) -> Result<Peeled, String> {
+pub fn peel(src: Src, layers: &[String]) -> Result<Peeled, WorkerError> {
     let mut peeler = Peeler::after(layers.len());
-    match peeler.next(&*src).map_err(|e| e.to_string())? {
+    match peeler.next(&*src)? {
         Step::Open => Ok(Peeled::Ready(src)),
         Step::Spool(what) => Ok(Peeled::Spool(src, what)),
         Step::NeedSecret(needed) => {
@@ -69,7 +69,11 @@ pub fn peel(src: Src, layers: &[String]) -> Result<Peeled, String> {
 }
 
 /// Decrypt an age file with the user's secret (random access, nothing spooled).
-pub fn unlock(src: &Src, secret: &UnlockSecret, layers: &mut Vec<String>) -> Result<Src, String> {
+pub fn unlock(
+    src: &Src,
+    secret: &UnlockSecret,
+    layers: &mut Vec<String>,
+) -> Result<Src, WorkerError> {
     let (secret, how) = match secret {
         UnlockSecret::Passphrase { passphrase } => {
             (Secret::Passphrase(passphrase.clone()), "passphrase")
@@ -89,7 +93,7 @@ pub fn unlock(src: &Src, secret: &UnlockSecret, layers: &mut Vec<String>) -> Res
             },
         ),
     };
-    let opened = AgeSource::open(src.clone(), &secret).map_err(|e| e.to_string())?;
+    let opened = AgeSource::open(src.clone(), &secret)?;
     layers.push(format!("age (decrypted in this tab with a {how})"));
     Ok(Rc::new(opened))
 }

@@ -6,14 +6,14 @@ use std::collections::BTreeSet;
 use etcd_lens_core::k8s::{self, DEFAULT_PREFIX};
 use etcd_lens_core::mvcc::KeyIndex;
 
-use super::Opened;
+use super::{Opened, WorkerError};
 use crate::protocol::{KeyPage, KeyQuery, KeyRow, TreeNode};
 
 /// Longest list page the page may ask for.
 pub const MAX_PAGE_ROWS: u32 = 1000;
 /// The children of the tree node `prefix`: keys grouped by their next path
 /// segment (up to and including the next `/`), with counts and bytes.
-pub fn tree(o: &Opened, prefix: &str) -> Result<Vec<TreeNode>, String> {
+pub fn tree(o: &Opened, prefix: &str) -> Result<Vec<TreeNode>, WorkerError> {
     let index = o.index()?;
     let p = prefix.as_bytes();
     let mut nodes: Vec<TreeNode> = Vec::new();
@@ -143,7 +143,7 @@ fn build_list_cache(index: &KeyIndex, q: &KeyQuery) -> ListCache {
 /// A page of live keys matching `q`, in key order. The first request for a
 /// query walks its keys once; later pages resume from a checkpoint, so a
 /// scroll to row 900 000 reads a few hundred keys, not 900 000.
-pub fn list(o: &Opened, q: &KeyQuery) -> Result<KeyPage, String> {
+pub fn list(o: &Opened, q: &KeyQuery) -> Result<KeyPage, WorkerError> {
     Ok(list_in(o.index()?, &o.list_cache, q))
 }
 

@@ -22,6 +22,30 @@ use etcd_lens_core::snapshot::Snapshot;
 
 use crate::protocol::{CheckView, Overview};
 
+/// Why a request to the worker failed. Rendered to text only where it is
+/// posted to the page.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("no snapshot is open")]
+    NotOpen,
+    #[error("the key index is not available: it is still being built, or its pass failed")]
+    NotIndexed,
+    #[error("this link does not name a key: the part after #/browse/ must be the key in hex")]
+    BadLink,
+    #[error("no key {0:?} in this snapshot")]
+    NoKey(String),
+    #[error("the EncryptionConfiguration does not parse: {0}")]
+    Config(#[from] etcd_lens_core::audit::ConfigError),
+    #[error(transparent)]
+    Snapshot(#[from] etcd_lens_core::snapshot::SnapshotError),
+    #[error(transparent)]
+    Bolt(#[from] etcd_lens_core::bolt::BoltError),
+    #[error(transparent)]
+    Peel(#[from] etcd_lens_core::container::PeelError),
+    #[error(transparent)]
+    Age(#[from] etcd_lens_core::age::AgeError),
+}
+
 pub use audit::audit;
 pub use detail::key_detail;
 pub use layers::{MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, peel, spool_in_memory, unlock};
@@ -50,9 +74,7 @@ pub struct Opened {
 }
 
 impl Opened {
-    pub(crate) fn index(&self) -> Result<&KeyIndex, String> {
-        self.index.as_ref().ok_or_else(|| {
-            "the key index is not available: it is still being built, or its pass failed".into()
-        })
+    pub(crate) fn index(&self) -> Result<&KeyIndex, WorkerError> {
+        self.index.as_ref().ok_or(WorkerError::NotIndexed)
     }
 }

@@ -7,7 +7,7 @@ use etcd_lens_core::mvcc::KeyIndex;
 use etcd_lens_core::snapshot::Snapshot;
 use etcd_lens_core::{bolt, status};
 
-use super::{Opened, Src};
+use super::{Opened, Src, WorkerError};
 use crate::protocol::{
     CheckView, HistogramBin, IndexView, MemberView, Overview, RoleView, SpaceRow, SpaceUsage,
     StatusView, UserView,
@@ -15,8 +15,8 @@ use crate::protocol::{
 
 /// Open a snapshot and compute what `etcdutl snapshot status` shows, plus the
 /// etcd meta, members and auth: the overview. One walk over every bucket.
-pub fn open(src: Src) -> Result<Opened, String> {
-    let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
+pub fn open(src: Src) -> Result<Opened, WorkerError> {
+    let snap = Snapshot::open(src)?;
     let db = snap.db();
     let walked = status::status_and_check(db);
     const V35: &str = "etcdctl 3.4 / etcdutl 3.5";
@@ -125,8 +125,8 @@ pub fn open(src: Src) -> Result<Opened, String> {
 const MOST_REVISIONS: usize = 10;
 
 /// Scan the `key` bucket into the index the key list, tree and history use.
-pub fn index(o: &mut Opened) -> Result<IndexView, String> {
-    let index = o.snap.key_index().map_err(|e| e.to_string())?;
+pub fn index(o: &mut Opened) -> Result<IndexView, WorkerError> {
+    let index = o.snap.key_index()?;
     let view = index_view(&index);
     o.index = Some(index);
     Ok(view)
@@ -189,10 +189,9 @@ fn check_view(report: &bolt::CheckReport) -> CheckView {
 }
 
 /// Bytes per resource and per namespace, live and retained history.
-pub fn space(o: &Opened) -> Result<SpaceUsage, String> {
+pub fn space(o: &Opened) -> Result<SpaceUsage, WorkerError> {
     let index = o.index()?;
-    let s = k8s::stats::scan(o.snap.db(), DEFAULT_PREFIX, 20, Some(index))
-        .map_err(|e| e.to_string())?;
+    let s = k8s::stats::scan(o.snap.db(), DEFAULT_PREFIX, 20, Some(index))?;
     let row = |name: String, u: &k8s::stats::Usage| SpaceRow {
         name,
         objects: u.objects,

@@ -35,7 +35,7 @@ fn auger_passes_list_the_check_problem_keys_and_space() {
     assert!(o.overview.status.is_none(), "etcd's tools refuse this file");
     assert_eq!(o.overview.page_size, 4096);
     assert!(
-        list(&o, &KeyQuery::default()).is_err(),
+        matches!(list(&o, &KeyQuery::default()), Err(WorkerError::NotIndexed)),
         "no list before the index"
     );
     let ix = index(&mut o).unwrap();
@@ -292,7 +292,10 @@ fn audit_of_the_auger_file_reports_no_encryption_and_exports() {
         &a.json[..40.min(a.json.len())]
     );
     assert!(a.sarif.contains("2.1.0"));
-    assert!(audit(&o, Some("not: [valid")).is_err());
+    assert!(matches!(
+        audit(&o, Some("not: [valid")),
+        Err(WorkerError::Config(_))
+    ));
 }
 
 #[test]
@@ -306,6 +309,9 @@ fn key_detail_decodes_the_pod() {
     assert_eq!(d.encoding, "protobuf");
     assert_eq!(d.object.unwrap()["metadata"]["name"], "pi-dqtsw");
     assert_eq!(d.history.len(), 1);
-    assert!(key_detail(&o, "zz").is_err());
-    assert!(key_detail(&o, &hex::encode("/nope")).is_err());
+    assert!(matches!(key_detail(&o, "zz"), Err(WorkerError::BadLink)));
+    assert!(matches!(
+        key_detail(&o, &hex::encode("/nope")),
+        Err(WorkerError::NoKey(k)) if k == "/nope"
+    ));
 }
