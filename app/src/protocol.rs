@@ -6,6 +6,7 @@
 //! share; the worker maps the core's types into them.
 
 use etcd_lens_core::audit::{Rule, Severity};
+use etcd_lens_core::bolt::Problem;
 use etcd_lens_core::inspect::Header;
 use etcd_lens_core::trailer::TrailerStatus;
 use serde::{Deserialize, Serialize};
@@ -294,9 +295,9 @@ pub struct IndexView {
 /// bbolt's consistency check and page accounting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckView {
-    /// Problems (empty = passed) and warnings.
-    pub problems: Vec<String>,
-    pub warnings: Vec<String>,
+    /// Problems (empty = passed) and warnings, each with its kind and page.
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<Problem>,
     pub in_use_pages: u64,
     pub free_pages: u64,
     pub unreachable_pages: u64,

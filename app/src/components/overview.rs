@@ -93,7 +93,10 @@ fn render(
             view! {
                 <div class="error" data-testid="check-result">
                     <p>{format!("Consistency check found {n} problem{}:", if n == 1 { "" } else { "s" })}</p>
-                    <ul>{c.problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
+                    <ul>{c.problems.iter().map(|p| view! {
+                        <li data-testid="check-problem" data-kind=serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+                            data-page=p.page.map(|id| id.0.to_string()).unwrap_or_default()>{p.message.clone()}</li>
+                    }).collect_view()}</ul>
                 </div>
             }
             .into_any()
@@ -122,8 +125,12 @@ fn render(
     let warnings: Vec<String> = o
         .warnings
         .iter()
-        .chain(check.iter().flat_map(|c| c.warnings.iter()))
         .cloned()
+        .chain(
+            check
+                .iter()
+                .flat_map(|c| c.warnings.iter().map(|w| w.message.clone())),
+        )
         .collect();
     view! {
         <section class="overview" data-testid="overview">

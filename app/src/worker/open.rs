@@ -180,8 +180,8 @@ pub(crate) fn index_view(index: &KeyIndex) -> IndexView {
 fn check_view(report: &bolt::CheckReport) -> CheckView {
     let st = &report.stats;
     CheckView {
-        problems: report.problems.iter().map(|p| p.message.clone()).collect(),
-        warnings: report.warnings.iter().map(|p| p.message.clone()).collect(),
+        problems: report.problems.clone(),
+        warnings: report.warnings.clone(),
         in_use_pages: st.in_use_pages,
         free_pages: st.free_pages,
         unreachable_pages: st.unreachable_pages,

@@ -42,8 +42,13 @@ fn auger_passes_list_the_check_problem_keys_and_space() {
     assert_eq!(ix.live_keys, 4);
     assert_eq!(ix.revisions_histogram[0].keys, ix.keys_with_history);
     let c = o.check.clone();
+    // The kind and the page travel to the page, not just the sentence.
     assert!(
-        c.problems.iter().any(|p| p.contains("page 2")),
+        c.problems
+            .iter()
+            .any(|p| p.page == Some(etcd_lens_core::bolt::PageId(2))
+                && p.kind == etcd_lens_core::bolt::ProblemKind::Freelist
+                && p.message.contains("page 2")),
         "{:?}",
         c.problems
     );

@@ -1,12 +1,12 @@
 //! A problem found in a bbolt file: what kind, on which page. A leaf module:
 //! the walk reports problems and the check collects them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::page::PageId;
 
 /// What kind of problem: stable names for tests and JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
     AlreadyFreed,
@@ -23,7 +23,7 @@ pub enum ProblemKind {
 }
 
 /// One finding, with the page it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     pub page: Option<PageId>,
     pub kind: ProblemKind,
