@@ -9,8 +9,8 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 # Debian packages: browser + driver for the end-to-end tests, a real etcd,
-# protoc for etcd-client's build script, Go + bbolt for the format oracle.
-APT_PKGS=(chromium chromium-driver etcd-server etcd-client protobuf-compiler
+# protoc and its well-known types (libprotobuf-dev) for etcd-client's build script, Go + bbolt for the format oracle.
+APT_PKGS=(chromium chromium-driver etcd-server etcd-client protobuf-compiler libprotobuf-dev
           golang-go golang-github-coreos-bbolt-dev golang-golang-x-sys-dev
           zstd openssh-client)
 missing=()

@@ -25,3 +25,9 @@ impl From<anyhow::Error> for Error {
         Error::Internal(e)
     }
 }
+
+impl From<crate::catalog::CatalogError> for Error {
+    fn from(e: crate::catalog::CatalogError) -> Self {
+        Error::Internal(e.into())
+    }
+}

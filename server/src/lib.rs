@@ -10,6 +10,9 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod etcd;
 pub mod http;
+pub mod ops;
+pub mod snapshot;
 
 pub use http::{AppState, app};

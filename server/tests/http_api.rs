@@ -20,7 +20,7 @@ fn state(dir: &std::path::Path) -> AppState {
     )
     .unwrap();
     let catalog = Catalog::open(dir).unwrap();
-    AppState::new(dist, Some(TOKEN.into()), catalog).unwrap()
+    AppState::new(dist, dir.to_path_buf(), Some(TOKEN.into()), catalog).unwrap()
 }
 
 async fn call(state: &AppState, path: &str, token: Option<&str>) -> (StatusCode, String, String) {

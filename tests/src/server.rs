@@ -35,7 +35,7 @@ impl Server {
         let data = tempfile::tempdir().expect("temp dir");
         let token = "e2e-test-token-0123456789abcdef0123456789".to_string();
         let catalog = Catalog::open(data.path()).expect("catalog");
-        let state = AppState::new(dist_dir(), Some(token.clone()), catalog).expect("app state");
+        let state = AppState::new(dist_dir(), data.path().to_path_buf(), Some(token.clone()), catalog).expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -7,14 +7,17 @@ use clap::{Parser, Subcommand};
 
 pub mod audit;
 pub mod check;
+pub mod cluster;
 pub mod get;
 pub mod input;
 pub mod k8s;
 pub mod ls;
 pub mod output;
 pub mod serve;
+pub mod snapshot;
 pub mod stats;
 pub mod status;
+pub mod targets;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +49,12 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// What fills the database: objects and bytes (live and history) per resource and namespace.
     Stats(stats::StatsArgs),
+    /// Live clusters (through the configured endpoints).
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// Take and list catalogued snapshots of live clusters.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -57,6 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(&args, &cli.unwrap),
         Command::Audit(args) => audit::run(&args, &cli.unwrap),
         Command::Stats(args) => stats::run(&args, &cli.unwrap),
+        Command::Cluster(cmd) => cluster::run(cmd),
+        Command::Snapshot(cmd) => snapshot::run(cmd),
     };
     match result {
         Err(e) if e.downcast_ref::<output::OutputClosed>().is_some() => Ok(ExitCode::SUCCESS),

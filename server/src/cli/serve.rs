@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::targets::TargetArgs;
 use crate::config::{self, Config};
 
 #[derive(Debug, clap::Args)]
@@ -25,10 +26,15 @@ pub struct ServeArgs {
     /// Allow a non-loopback address.
     #[arg(long)]
     pub allow_remote: bool,
+    /// The clusters to watch: --config FILE or --endpoints (none: the app only).
+    #[command(flatten)]
+    pub targets: TargetArgs,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config::check_addr(args.addr, args.allow_remote)?;
+    // A configuration mistake stops start-up before anything listens.
+    let clusters = args.targets.load()?;
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
     std::fs::create_dir_all(&data_dir)?;
     let token = match (args.insecure_no_token, args.token) {
@@ -42,11 +48,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .init();
+    if !args.addr.ip().is_loopback() {
+        tracing::warn!(
+            "LISTENING ON {} — NOT A LOOPBACK ADDRESS: anyone who can reach it and holds the token can take and download snapshots",
+            args.addr
+        );
+    }
     let cfg = Config {
         addr: args.addr,
         dist: args.dist,
         data_dir,
         token,
+        clusters,
     };
     tokio::runtime::Runtime::new()?.block_on(crate::http::server::serve(cfg))?;
     Ok(ExitCode::SUCCESS)

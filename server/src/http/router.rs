@@ -2,15 +2,31 @@
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::services::{ServeDir, ServeFile};
 
 use super::state::AppState;
 use super::{auth, headers, routes};
 
 pub fn app(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/clusters", get(routes::clusters::list))
+        .route("/clusters/status", get(routes::clusters::fleet))
+        .route("/clusters/{name}/status", get(routes::clusters::status))
+        .route(
+            "/clusters/{name}/snapshots",
+            post(routes::clusters::start_snapshot),
+        )
+        .route("/snapshots", get(routes::snapshots::list))
+        .route(
+            "/snapshots/{id}",
+            get(routes::snapshots::get).delete(routes::snapshots::delete),
+        )
+        .route("/snapshots/{id}/download", get(routes::snapshots::download))
+        .route("/audit-log", get(routes::snapshots::audit_log));
     let api = Router::new()
         .route("/health", get(routes::health::get))
+        .nest("/v1", v1)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

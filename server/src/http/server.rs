@@ -1,4 +1,5 @@
-//! Start-up: open the catalog, bind the address, serve until SIGTERM or Ctrl-C.
+//! Start-up: open the catalog, clear what a killed process left, check the
+//! clusters' credentials, bind the address, serve until SIGTERM or Ctrl-C.
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -12,14 +13,60 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(config.data_dir.join("snapshots"))
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let catalog = Catalog::open(&config.data_dir)?;
-    let state = AppState::new(config.dist.clone(), config.token.clone(), catalog)?;
+    let mut folders = vec![config.data_dir.join("snapshots")];
+    folders.extend(
+        config
+            .clusters
+            .iter()
+            .map(|c| c.snapshot_dir(&config.data_dir)),
+    );
+    for dir in folders {
+        for p in crate::snapshot::remove_leftovers(&dir)
+            .with_context(|| format!("clearing unfinished snapshots in {}", dir.display()))?
+        {
+            tracing::warn!(
+                "removed {}: an unfinished snapshot left by a process that stopped mid-write",
+                p.display()
+            );
+        }
+    }
+    for c in &config.clusters {
+        crate::etcd::metrics::MetricsClient::new(c)
+            .map_err(|e| anyhow::anyhow!("cluster {:?}: TLS configuration: {e}", c.name))?;
+        if c.recipients.is_empty() {
+            tracing::warn!(
+                "cluster {:?} has no recipients: its snapshots are stored UNENCRYPTED (every Secret in plaintext)",
+                c.name
+            );
+        }
+    }
+    for c in config.clusters.clone() {
+        tokio::spawn(async move {
+            match crate::etcd::connect::check_rights(&c).await {
+                Ok(Some(note)) => tracing::warn!("cluster {:?}: {note}", c.name),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(
+                    "cluster {:?}: could not check the etcd user's rights now: {e}",
+                    c.name
+                ),
+            }
+        });
+    }
+    let state = AppState::new(
+        config.dist.clone(),
+        config.data_dir.clone(),
+        config.token.clone(),
+        catalog,
+    )?
+    .with_clusters(config.clusters.clone());
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
     println!(
-        "etcd-lens: serving http://{addr}/ (data in {})",
-        config.data_dir.display()
+        "etcd-lens: serving http://{addr}/ (data in {}; {} cluster(s) configured)",
+        config.data_dir.display(),
+        config.clusters.len()
     );
     if config.token.is_some() {
         println!(

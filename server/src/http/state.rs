@@ -1,27 +1,44 @@
 //! What every handler shares: the app's folder, the token, the catalog, the
-//! page's CSP header and a request counter.
+//! clusters with their status cache and snapshot jobs, the page's CSP header
+//! and a request counter.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::http::HeaderValue;
 
 use crate::catalog::Catalog;
+use crate::config::ClusterConfig;
+use crate::etcd::cache::StatusCache;
+use crate::ops::Jobs;
+
+/// A status answer younger than this is served from the cache.
+pub const STATUS_MAX_AGE: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct AppState {
     pub dist: PathBuf,
+    pub data_dir: PathBuf,
     pub token: Option<String>,
     pub catalog: Arc<Catalog>,
+    pub clusters: Arc<Vec<Arc<ClusterConfig>>>,
+    pub status: Arc<StatusCache>,
+    pub jobs: Arc<Jobs>,
     /// Requests served since start: tests use it to prove inspection sends none.
     pub requests: Arc<AtomicU64>,
     pub(crate) csp: HeaderValue,
 }
 
 impl AppState {
-    pub fn new(dist: PathBuf, token: Option<String>, catalog: Catalog) -> anyhow::Result<Self> {
+    pub fn new(
+        dist: PathBuf,
+        data_dir: PathBuf,
+        token: Option<String>,
+        catalog: Catalog,
+    ) -> anyhow::Result<Self> {
         let index = dist.join("index.html");
         let html = std::fs::read_to_string(&index).with_context(|| {
             format!(
@@ -32,11 +49,26 @@ impl AppState {
         let csp = HeaderValue::from_str(&super::csp::policy_for(&html))?;
         Ok(Self {
             dist,
+            data_dir,
             token,
             catalog: Arc::new(catalog),
+            clusters: Arc::default(),
+            status: Arc::new(StatusCache::new(&[], STATUS_MAX_AGE)),
+            jobs: Arc::default(),
             requests: Arc::default(),
             csp,
         })
+    }
+
+    /// The clusters to watch (none by default).
+    pub fn with_clusters(mut self, clusters: Vec<Arc<ClusterConfig>>) -> Self {
+        self.status = Arc::new(StatusCache::new(&clusters, STATUS_MAX_AGE));
+        self.clusters = Arc::new(clusters);
+        self
+    }
+
+    pub fn cluster(&self, name: &str) -> Option<&Arc<ClusterConfig>> {
+        self.clusters.iter().find(|c| c.name == name)
     }
 
     pub fn requests(&self) -> u64 {

@@ -1,3 +1,5 @@
-//! The `/api` handlers, one file per resource.
+//! One file per resource; each handler parses, calls `ops`/`etcd`/`catalog`, maps the result.
 
+pub mod clusters;
 pub mod health;
+pub mod snapshots;

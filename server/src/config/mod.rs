@@ -3,7 +3,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
+
+pub mod clusters;
+
+pub use clusters::{ClusterConfig, ClusterSummary};
 
 /// The default address: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -17,6 +23,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// API token; `None` disables the check (only with an explicit flag).
     pub token: Option<String>,
+    /// The clusters to watch and snapshot (none: the server only serves the app).
+    pub clusters: Vec<Arc<ClusterConfig>>,
 }
 
 /// `$XDG_DATA_HOME/etcd-lens`, else `~/.local/share/etcd-lens`, else `./data`.

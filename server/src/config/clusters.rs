@@ -1,0 +1,417 @@
+//! The clusters the server watches: the `[[cluster]]` tables of the TOML
+//! file (`--config`), or one cluster named `default` from `--endpoints`.
+//!
+//! Loading reads every file a cluster names (certificates, the password
+//! file) and parses every recipient, so a mistake stops start-up with a
+//! message naming the file, the cluster and the field; nothing is found
+//! wrong later, in the middle of a snapshot. Paths are relative to the
+//! configuration file's folder. Credentials are kept only in memory and are
+//! never serialized: [`ClusterConfig`] has no `Serialize`; the public view
+//! is [`ClusterSummary`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use etcd_lens_core::age::Recipient;
+use serde::{Deserialize, Serialize};
+
+/// Per-endpoint timeout for status calls, unless the file says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A snapshot of a large database takes minutes: 15 by default, not 30 s.
+pub const DEFAULT_SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The file's shape. Unknown fields are errors: a typo must not silently
+/// drop, say, the recipients.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default, rename = "cluster")]
+    clusters: Vec<ClusterFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterFile {
+    name: String,
+    endpoints: Vec<String>,
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    tls_server_name: Option<String>,
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    #[serde(default)]
+    recipients: Vec<String>,
+    snapshot_dir: Option<PathBuf>,
+    /// Member name → its metrics URL (kubeadm: `http://127.0.0.1:2381/metrics`).
+    #[serde(default)]
+    metrics_urls: BTreeMap<String, String>,
+    /// The member to snapshot from (by name); default: a follower.
+    snapshot_member: Option<String>,
+    timeout_seconds: Option<u64>,
+    snapshot_timeout_seconds: Option<u64>,
+}
+
+/// PEM bytes for mutual TLS.
+#[derive(Clone)]
+pub struct Tls {
+    pub ca: Option<Vec<u8>>,
+    /// Client certificate and key, both or neither.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+    pub server_name: Option<String>,
+}
+
+/// etcd user and password (the password never printed).
+#[derive(Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials({}, ***)", self.username)
+    }
+}
+
+/// One cluster, every file read and every recipient parsed.
+pub struct ClusterConfig {
+    pub name: String,
+    pub endpoints: Vec<String>,
+    pub tls: Option<Tls>,
+    pub credentials: Option<Credentials>,
+    pub recipients: Vec<Recipient>,
+    /// Absolute, or relative to the data folder when not given.
+    pub snapshot_dir: Option<PathBuf>,
+    pub metrics_urls: BTreeMap<String, String>,
+    pub snapshot_member: Option<String>,
+    pub timeout: Duration,
+    pub snapshot_timeout: Duration,
+}
+
+impl fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("name", &self.name)
+            .field("endpoints", &self.endpoints)
+            .field("tls", &self.tls.is_some())
+            .field("credentials", &self.credentials)
+            .field("recipients", &self.recipients)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the page and `GET /api/v1/clusters` may see of a cluster: no paths, no credentials.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClusterSummary {
+    pub name: String,
+    pub endpoints: Vec<String>,
+    pub mtls: bool,
+    pub auth: bool,
+    /// Fingerprints of the age recipients; empty = snapshots are stored UNENCRYPTED.
+    pub recipients: Vec<String>,
+    pub encrypted_snapshots: bool,
+}
+
+impl ClusterConfig {
+    pub fn summary(&self) -> ClusterSummary {
+        ClusterSummary {
+            name: self.name.clone(),
+            endpoints: self.endpoints.clone(),
+            mtls: self.tls.as_ref().is_some_and(|t| t.identity.is_some()),
+            auth: self.credentials.is_some(),
+            recipients: self.recipients.iter().map(Recipient::fingerprint).collect(),
+            encrypted_snapshots: !self.recipients.is_empty(),
+        }
+    }
+
+    /// The folder its snapshots go to.
+    pub fn snapshot_dir(&self, data_dir: &Path) -> PathBuf {
+        match &self.snapshot_dir {
+            Some(d) => d.clone(),
+            None => data_dir.join("snapshots").join(&self.name),
+        }
+    }
+
+    /// The quick start: `--endpoints a,b` without a file.
+    pub fn from_endpoints(endpoints: Vec<String>, recipients: Vec<Recipient>) -> Self {
+        Self {
+            name: "default".into(),
+            endpoints,
+            tls: None,
+            credentials: None,
+            recipients,
+            snapshot_dir: None,
+            metrics_urls: BTreeMap::new(),
+            snapshot_member: None,
+            timeout: DEFAULT_TIMEOUT,
+            snapshot_timeout: DEFAULT_SNAPSHOT_TIMEOUT,
+        }
+    }
+}
+
+/// A configuration mistake: which file, cluster and field, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {}{}{message}", cluster.as_ref().map(|c| format!("cluster {c:?}: ")).unwrap_or_default(), field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: String,
+    pub cluster: Option<String>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+/// Read and check a configuration file.
+pub fn load(path: &Path) -> Result<Vec<ClusterConfig>, ConfigError> {
+    let file = path.display().to_string();
+    let err = |cluster: Option<&str>, field: Option<&str>, message: String| ConfigError {
+        file: file.clone(),
+        cluster: cluster.map(str::to_string),
+        field: field.map(str::to_string),
+        message,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| err(None, None, format!("cannot read: {e}")))?;
+    let parsed: FileConfig = toml::from_str(&text).map_err(|e| err(None, None, e.to_string()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out: Vec<ClusterConfig> = Vec::new();
+    for c in parsed.clusters {
+        let name = c.name.clone();
+        let e = |field: &str, message: String| err(Some(&name), Some(field), message);
+        check_name(&c.name).map_err(|m| e("name", m))?;
+        if out.iter().any(|o| o.name == c.name) {
+            return Err(e("name", "a second cluster has this name".into()));
+        }
+        out.push(resolve(c, base, &e)?);
+    }
+    Ok(out)
+}
+
+fn resolve(
+    c: ClusterFile,
+    base: &Path,
+    e: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<ClusterConfig, ConfigError> {
+    check_endpoints(&c.endpoints).map_err(|m| e("endpoints", m))?;
+    let read = |field: &str, p: &Option<PathBuf>| -> Result<Option<Vec<u8>>, ConfigError> {
+        let Some(p) = p else { return Ok(None) };
+        let p = base.join(p);
+        std::fs::read(&p)
+            .map(Some)
+            .map_err(|err| e(field, format!("cannot read {}: {err}", p.display())))
+    };
+    let ca = read("ca", &c.ca)?;
+    let cert = read("cert", &c.cert)?;
+    let key = read("key", &c.key)?;
+    for (field, pem) in [("ca", &ca), ("cert", &cert), ("key", &key)] {
+        if let Some(pem) = pem
+            && !String::from_utf8_lossy(pem).contains("-----BEGIN ")
+        {
+            return Err(e(field, "not a PEM file (no `-----BEGIN` line)".into()));
+        }
+    }
+    let identity = match (cert, key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        (Some(_), None) => return Err(e("key", "`cert` is set, so `key` is needed too".into())),
+        (None, Some(_)) => return Err(e("cert", "`key` is set, so `cert` is needed too".into())),
+    };
+    let uses_https = c.endpoints.iter().any(|u| u.starts_with("https://"));
+    if (ca.is_some() || identity.is_some()) && !uses_https {
+        return Err(e(
+            "endpoints",
+            "TLS files are configured but no endpoint is https://".into(),
+        ));
+    }
+    if uses_https && ca.is_none() {
+        return Err(e(
+            "ca",
+            "https endpoints need the CA certificate that signed the members' certificates".into(),
+        ));
+    }
+    let tls = (uses_https).then(|| Tls {
+        ca,
+        identity,
+        server_name: c.tls_server_name.clone(),
+    });
+    let credentials = match (&c.username, &c.password_file) {
+        (Some(u), Some(p)) => {
+            let password = read("password_file", &Some(p.clone()))?.unwrap_or_default();
+            let password = String::from_utf8(password)
+                .map_err(|_| e("password_file", "not UTF-8 text".into()))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string();
+            Some(Credentials {
+                username: u.clone(),
+                password,
+            })
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(e(
+                "password_file",
+                "`username` is set, so `password_file` is needed too".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(e(
+                "username",
+                "`password_file` is set, so `username` is needed too".into(),
+            ));
+        }
+    };
+    let recipients = c
+        .recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            Recipient::parse(r).map_err(|err| e(&format!("recipients[{i}]"), err.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (member, url) in &c.metrics_urls {
+        check_endpoints(std::slice::from_ref(url))
+            .map_err(|m| e(&format!("metrics_urls.{member}"), m))?;
+    }
+    let seconds = |field: &str, v: Option<u64>, default: Duration| match v {
+        None => Ok(default),
+        Some(0) => Err(e(field, "must be at least 1".into())),
+        Some(s) => Ok(Duration::from_secs(s)),
+    };
+    Ok(ClusterConfig {
+        timeout: seconds("timeout_seconds", c.timeout_seconds, DEFAULT_TIMEOUT)?,
+        snapshot_timeout: seconds(
+            "snapshot_timeout_seconds",
+            c.snapshot_timeout_seconds,
+            DEFAULT_SNAPSHOT_TIMEOUT,
+        )?,
+        name: c.name,
+        endpoints: c.endpoints,
+        tls,
+        credentials,
+        recipients,
+        snapshot_dir: c.snapshot_dir.map(|d| base.join(d)),
+        metrics_urls: c.metrics_urls,
+        snapshot_member: c.snapshot_member,
+    })
+}
+
+/// Names appear in URLs and folder names: letters, digits, `.`, `_`, `-`.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a usable name (1–63 letters, digits, `.`, `_`, `-`; not starting with `.`)"
+        ))
+    }
+}
+
+/// Endpoints are `http://` or `https://` URLs with a host and a port.
+pub fn check_endpoints(endpoints: &[String]) -> Result<(), String> {
+    if endpoints.is_empty() {
+        return Err("at least one endpoint is needed".into());
+    }
+    for u in endpoints {
+        let rest = u
+            .strip_prefix("http://")
+            .or_else(|| u.strip_prefix("https://"))
+            .ok_or_else(|| format!("{u:?} is not an http:// or https:// URL"))?;
+        let host_port = rest.split('/').next().unwrap_or("");
+        if !host_port.contains(':') || host_port.ends_with(':') {
+            return Err(format!("{u:?} has no port"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_full_file_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = age::x25519::Identity::generate().to_public().to_string();
+        write(dir.path(), "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+        write(dir.path(), "c.pem", "-----BEGIN CERTIFICATE-----\n");
+        write(dir.path(), "k.pem", "-----BEGIN PRIVATE KEY-----\n");
+        write(dir.path(), "pw", "s3cret\n");
+        let cfg = write(
+            dir.path(),
+            "lens.toml",
+            &format!(
+                r#"
+[[cluster]]
+name = "prod"
+endpoints = ["https://127.0.0.1:2379"]
+ca = "ca.pem"
+cert = "c.pem"
+key = "k.pem"
+username = "root"
+password_file = "pw"
+recipients = ["{r}"]
+metrics_urls = {{ "etcd-a" = "http://127.0.0.1:2381/metrics" }}
+"#
+            ),
+        );
+        let c = load(&cfg).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].credentials.as_ref().unwrap().password, "s3cret");
+        let s = c[0].summary();
+        assert!(s.mtls && s.auth && s.encrypted_snapshots);
+        assert!(
+            !format!("{:?}", c[0]).contains("s3cret"),
+            "no password in Debug"
+        );
+    }
+
+    #[test]
+    fn mistakes_name_file_cluster_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (
+                "[[cluster]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\nrecipent = []\n",
+                "unknown field `recipent`",
+            ),
+            (
+                "[[cluster]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\nrecipients = [\"age1nope\"]\n",
+                "cluster \"a\": field `recipients[0]`: invalid X25519",
+            ),
+            (
+                "[[cluster]]\nname = \"a\"\nendpoints = [\"https://127.0.0.1:1\"]\nca = \"missing.pem\"\n",
+                "cluster \"a\": field `ca`: cannot read",
+            ),
+            (
+                "[[cluster]]\nname = \"a b\"\nendpoints = [\"http://127.0.0.1:1\"]\n",
+                "field `name`",
+            ),
+            (
+                "[[cluster]]\nname = \"a\"\nendpoints = [\"127.0.0.1:1\"]\n",
+                "field `endpoints`",
+            ),
+            (
+                "[[cluster]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\nusername = \"u\"\n",
+                "field `password_file`",
+            ),
+        ];
+        for (text, want) in cases {
+            let p = write(dir.path(), "c.toml", text);
+            let got = load(&p).unwrap_err().to_string();
+            assert!(got.contains(want), "{text}\n→ {got}\nwanted {want}");
+            assert!(got.starts_with(&p.display().to_string()), "{got}");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `/api/v1/clusters…`: the configured clusters, their live status, and
+//! starting a snapshot.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::Deserialize;
+
+use crate::config::ClusterSummary;
+use crate::error::Error;
+use crate::etcd::cache::Cached;
+use crate::http::auth::Actor;
+use crate::http::state::AppState;
+use crate::ops::{audit, snapshots};
+
+pub async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let clusters: Vec<ClusterSummary> = state.clusters.iter().map(|c| c.summary()).collect();
+    Json(serde_json::json!({
+        "clusters": clusters,
+        "hint": clusters.is_empty().then_some(
+            "no cluster configured: start the server with --endpoints http://127.0.0.1:2379 or --config FILE ([[cluster]] tables; see etcd-lens.example.toml)"
+        ),
+    }))
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Cached>, Error> {
+    state
+        .status
+        .get(&name, Utc::now())
+        .await
+        .map(Json)
+        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))
+}
+
+pub async fn fleet(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let all = state.status.fleet(Utc::now()).await;
+    Json(serde_json::json!({ "clusters": all }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SnapshotQuery {
+    reason: Option<String>,
+}
+
+/// Start a snapshot; 202 with its id at once, 409 when one runs.
+pub async fn start_snapshot(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+    Query(q): Query<SnapshotQuery>,
+) -> Result<(StatusCode, Json<serde_json::Value>), Error> {
+    let cluster = state
+        .cluster(&name)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
+    let reason = q.reason.unwrap_or_else(|| "manual".into());
+    if !matches!(reason.as_str(), "manual" | "pre-upgrade") {
+        return Err(Error::BadRequest(format!(
+            "reason {reason:?}: expected `manual` or `pre-upgrade`"
+        )));
+    }
+    let job = state
+        .jobs
+        .begin(&cluster, &reason, Utc::now())
+        .map_err(|running| {
+            Error::Conflict(format!(
+                "a snapshot of {name:?} is already running ({running})"
+            ))
+        })?;
+    let id = job.id.clone();
+    let s = state.clone();
+    tokio::spawn(async move {
+        let r = snapshots::take(&cluster, &s.data_dir, &s.catalog, &job, &reason, Utc::now).await;
+        if let Err(e) = &r {
+            tracing::warn!("snapshot {} of {} failed: {e}", job.id, cluster.name);
+        }
+        s.jobs.end(&job.id, &r);
+        audit::record(
+            &s.catalog,
+            Utc::now(),
+            &actor,
+            "snapshot.create",
+            Some(&cluster.name),
+            Some(&job.id),
+            &r.map(|_| ()),
+        );
+    });
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))))
+}
