@@ -244,3 +244,124 @@ impl Drop for Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real bbolt database (auger's fixture, an etcd member db) and its digest.
+    fn db() -> (Vec<u8>, Vec<u8>) {
+        let data = etcd_lens_testkit::fixture_bytes("auger/boltdb/db");
+        let digest = Sha256::digest(&data).to_vec();
+        (data, digest)
+    }
+
+    fn feed(w: &mut Writer, bytes: &[u8]) {
+        for chunk in bytes.chunks(32 * 1024) {
+            w.push(chunk).unwrap();
+        }
+    }
+
+    fn leftovers(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_good_stream_lands_under_its_name_with_its_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, digest) = db();
+        let mut w = Writer::create(dir.path(), "s.db", &[]).unwrap();
+        feed(&mut w, &data);
+        w.push(&digest).unwrap();
+        let written = w.finish().unwrap();
+        assert_eq!(leftovers(dir.path()), [dir.path().join("s.db")]);
+        let stored = std::fs::read(&written.path).unwrap();
+        assert_eq!(
+            stored.len(),
+            data.len() + 32,
+            "data and trailer, as etcdctl writes it"
+        );
+        assert_eq!(written.plaintext_sha256, hex::encode(&digest));
+        // The core's streaming status of the same bytes (its parity with the
+        // random-access status and etcdctl is the core's and tests/live.rs's).
+        let mut s = StreamStatus::new();
+        s.update(&data);
+        assert_eq!(written.status, s.finish().unwrap().status);
+        assert_eq!(written.status.total_size, data.len() as u64);
+    }
+
+    #[test]
+    fn a_wrong_digest_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, mut digest) = db();
+        digest[0] ^= 1;
+        let mut w = Writer::create(dir.path(), "s.db", &[]).unwrap();
+        feed(&mut w, &data);
+        w.push(&digest).unwrap();
+        let e = w.finish().unwrap_err();
+        assert!(matches!(e, WriteError::DigestMismatch { .. }), "{e}");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+    }
+
+    #[test]
+    fn a_cut_stream_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, _) = db();
+        let mut w = Writer::create(dir.path(), "s.db.age", &[]).unwrap();
+        feed(&mut w, &data[..data.len() - 4096 + 100]);
+        let e = w.finish().unwrap_err();
+        assert!(matches!(e, WriteError::NoDigest { .. }), "{e}");
+        assert!(leftovers(dir.path()).is_empty());
+        // Dropped mid-way (the process gives up): no file either.
+        let mut w = Writer::create(dir.path(), "t.db", &[]).unwrap();
+        feed(&mut w, &data[..8192]);
+        drop(w);
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_full_disk_is_a_clear_error_and_leaves_nothing() {
+        // /dev/full answers every write with ENOSPC: put the .part there by a symlink.
+        let dir = tempfile::tempdir().unwrap();
+        let (data, _) = db();
+        let mut w = Writer::create(dir.path(), "s.db", &[]).unwrap();
+        let part = dir.path().join("s.db.part");
+        w.out = None;
+        std::fs::remove_file(&part).unwrap();
+        std::os::unix::fs::symlink("/dev/full", &part).unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&part).unwrap();
+        w.out = Some(Out::Plain(Hashing {
+            file,
+            sha: Sha256::new(),
+            bytes: 0,
+        }));
+        let mut err = None;
+        for chunk in data.chunks(32 * 1024) {
+            if let Err(e) = w.push(chunk) {
+                err = Some(e);
+                break;
+            }
+        }
+        let e = err.expect("a write to a full disk fails");
+        assert!(e.to_string().contains("No space left on device"), "{e}");
+        drop(w);
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{:?}",
+            leftovers(dir.path())
+        );
+    }
+
+    #[test]
+    fn an_existing_part_file_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.db.part"), b"another writer").unwrap();
+        assert!(Writer::create(dir.path(), "s.db", &[]).is_err());
+    }
+}
