@@ -1,11 +1,14 @@
 //! Test helpers shared by every crate's tests: real processes on loopback only.
 //!
 //! - [`etcd::Etcd`]: a real etcd on random 127.0.0.1 ports with a temp data dir, killed on drop.
+//! - [`cluster::Cluster`]: N real etcd members on loopback, optionally with
+//!   client-cert TLS, auth and a quota; members can be killed and restarted.
 //! - [`fixture`], [`fixture_bytes`]: the read-only fixtures beside the repository (`../shared/fixtures`).
 //! - [`cli::Lens`]: the `etcd-lens` binary under test; [`json::prune`]: JSON compared without Go's zero values.
 //! - [`oracle_missing`]: what a test does when its reference tool is not installed.
 
 pub mod cli;
+pub mod cluster;
 pub mod etcd;
 pub mod json;
 
