@@ -14,6 +14,11 @@
 //! - 3.6 adds `version`: `meta/storageVersion` as a semantic version, `""` when absent.
 //!
 //! There is no 3.6 binary here: [`Compat::V36`] follows etcd's source only.
+//!
+//! [`stream`] computes the 3.5 numbers from the bytes passing by once, in
+//! file order, for a caller that cannot read the file again.
+
+pub mod stream;
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;

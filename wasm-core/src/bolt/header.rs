@@ -15,7 +15,8 @@ use crate::trailer;
 
 /// Page sizes bbolt can write: its `DB.getPageSizeFromSecondMeta` probes
 /// 1 KiB .. 16 KiB; 512 B and 64 KiB are allowed here too, being cheap to try.
-const PAGE_SIZE_CANDIDATES: [u32; 8] = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
+pub(crate) const PAGE_SIZE_CANDIDATES: [u32; 8] =
+    [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
 
 /// Why a file cannot be opened as a bbolt database.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
