@@ -310,6 +310,24 @@ fn three_members_status_snapshots_nospace_and_quorum_loss() {
     let s = state(data.path(), vec![cfg.clone()]);
     let r = rt();
     r.block_on(async {
+        for (m, p) in [
+            (Method::GET, "/api/v1/clusters"),
+            (Method::POST, "/api/v1/clusters/trio/snapshots"),
+            (Method::GET, "/api/v1/snapshots"),
+            (Method::GET, "/api/v1/audit-log"),
+        ] {
+            let req = Request::builder()
+                .method(m)
+                .uri(p)
+                .body(Body::empty())
+                .unwrap();
+            let res = app(s.clone()).oneshot(req).await.unwrap();
+            assert_eq!(
+                res.status(),
+                StatusCode::UNAUTHORIZED,
+                "{p} without a token"
+            );
+        }
         let (st, v) = json(&s, Method::GET, "/api/v1/clusters").await;
         assert_eq!(st, StatusCode::OK);
         assert_eq!(v["clusters"][0]["name"], "trio");
@@ -596,7 +614,29 @@ fn auth_with_a_short_token_ttl() {
         // Past the token's TTL: a fresh answer and a snapshot still work.
         tokio::time::sleep(Duration::from_secs(5)).await;
         let (_, v) = json(&s, Method::GET, "/api/v1/clusters/guarded/status").await;
-        assert_eq!(v["verdict"], "healthy", "{v}");
+        // Not `healthy` necessarily: this second answer has a disk p99, and a
+        // busy test machine's fsync can be above etcd's 10 ms guidance.
+        assert_eq!(
+            (
+                &v["quorum"]["held"],
+                &v["members"][0]["reachable"],
+                &v["members"][0]["error"]
+            ),
+            (
+                &serde_json::json!(true),
+                &serde_json::json!(true),
+                &serde_json::Value::Null
+            ),
+            "{v}"
+        );
+        assert!(
+            v["verdict"] == "healthy"
+                || v["verdict_reason"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("but: warnings"),
+            "{v}"
+        );
         assert_eq!(v["age_ms"], 0, "a fresh answer, not the cache: {v}");
         snapshot_through_the_api(&c, &s, "guarded", &identity).await;
     });
@@ -856,4 +896,85 @@ fn kill_nine_mid_snapshot_leaves_no_entry_and_no_part_file() {
     assert_eq!(st, 200);
     let list: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(list["snapshots"].as_array().unwrap().len(), 1);
+
+    // The stored .age file opens like any other: `etcd-lens status --identity` = etcdctl on the plaintext.
+    let stored = data.join(done["path"].as_str().unwrap());
+    let key = tmp.path().join("identity.txt");
+    {
+        use age::secrecy::ExposeSecret;
+        std::fs::write(&key, format!("{}\n", identity.to_string().expose_secret())).unwrap();
+    }
+    let lens = lens(&[
+        "--identity",
+        key.to_str().unwrap(),
+        "status",
+        stored.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        lens.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lens.stderr)
+    );
+    let plain = tmp.path().join("plain.db");
+    std::fs::write(&plain, decrypt(&std::fs::read(&stored).unwrap(), &identity)).unwrap();
+    let oracle = c.snapshot_status(&plain);
+    let ours: serde_json::Value = serde_json::from_slice(&lens.stdout).unwrap();
+    assert_eq!(ours, oracle);
+
+    // The catalog is the server's while it runs: the CLI says so instead of waiting or corrupting.
+    let out = lens_cmd(&["snapshot", "ls", "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use by a running server"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(server);
+
+    // Without the server, the CLI takes one into the same catalog and lists both.
+    let out = lens_cmd(&[
+        "snapshot",
+        "save",
+        "--endpoints",
+        &endpoint,
+        "--recipient",
+        &recipient,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (record["status"].as_str(), record["encrypted"].as_bool()),
+        (Some("done"), Some(true)),
+        "{record}"
+    );
+    let out = lens_cmd(&[
+        "snapshot",
+        "ls",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(all[0]["id"], record["id"], "newest first");
+}
+
+fn lens_cmd(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_etcd-lens"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn lens(args: &[&str]) -> std::process::Output {
+    lens_cmd(args)
 }

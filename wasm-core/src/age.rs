@@ -712,7 +712,9 @@ impl std::fmt::Debug for Recipient {
 /// Why a recipient line was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecipientError {
-    #[error("not an age recipient: expected `age1…` (X25519) or an SSH public key (`ssh-ed25519 …`, `ssh-rsa …`)")]
+    #[error(
+        "not an age recipient: expected `age1…` (X25519) or an SSH public key (`ssh-ed25519 …`, `ssh-rsa …`)"
+    )]
     Unknown,
     #[error("invalid X25519 recipient: {0}")]
     X25519(String),
@@ -726,7 +728,8 @@ impl Recipient {
         use std::str::FromStr;
         let text = text.trim();
         if text.starts_with("age1") {
-            let r = age::x25519::Recipient::from_str(text).map_err(|e| RecipientError::X25519(e.to_string()))?;
+            let r = age::x25519::Recipient::from_str(text)
+                .map_err(|e| RecipientError::X25519(e.to_string()))?;
             return Ok(Self {
                 kind: "x25519",
                 public: text.to_string(),
@@ -743,7 +746,8 @@ impl Recipient {
             _ => return Err(RecipientError::Unknown),
         };
         let public = format!("{kind} {key}");
-        let r = age::ssh::Recipient::from_str(&public).map_err(|e| RecipientError::Ssh(format!("{e:?}")))?;
+        let r = age::ssh::Recipient::from_str(&public)
+            .map_err(|e| RecipientError::Ssh(format!("{e:?}")))?;
         Ok(Self {
             kind,
             public,
@@ -778,9 +782,21 @@ mod recipient_tests {
         let ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN alice@example";
         let r = Recipient::parse(ssh).unwrap();
         assert_eq!(r.kind, "ssh-ed25519");
-        assert!(!r.public.contains("alice"), "the comment is not part of the key");
-        assert_eq!(Recipient::parse("hello").unwrap_err(), RecipientError::Unknown);
-        assert!(matches!(Recipient::parse("age1qqqq"), Err(RecipientError::X25519(_))));
-        assert!(matches!(Recipient::parse("ssh-ed25519 AAAA"), Err(RecipientError::Ssh(_))));
+        assert!(
+            !r.public.contains("alice"),
+            "the comment is not part of the key"
+        );
+        assert_eq!(
+            Recipient::parse("hello").unwrap_err(),
+            RecipientError::Unknown
+        );
+        assert!(matches!(
+            Recipient::parse("age1qqqq"),
+            Err(RecipientError::X25519(_))
+        ));
+        assert!(matches!(
+            Recipient::parse("ssh-ed25519 AAAA"),
+            Err(RecipientError::Ssh(_))
+        ));
     }
 }

@@ -32,7 +32,10 @@ impl Scrape {
 
     /// The first sample called `name` (gauges and counters without labels).
     pub fn value(&self, name: &str) -> Option<f64> {
-        self.samples.iter().find(|s| s.name == name).map(|s| s.value)
+        self.samples
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.value)
     }
 
     /// A histogram's cumulative buckets: `(le, count)` sorted by `le`, `+Inf` last.
@@ -124,9 +127,16 @@ pub struct Quantile {
 /// member resets its counters: then `after` alone is used, as `rate` does).
 pub fn quantile_between(q: f64, before: &[(f64, f64)], after: &[(f64, f64)]) -> Option<Quantile> {
     let same_bounds = before.len() == after.len()
-        && before.iter().zip(after).all(|(b, a)| b.0 == a.0 && a.1 >= b.1);
+        && before
+            .iter()
+            .zip(after)
+            .all(|(b, a)| b.0 == a.0 && a.1 >= b.1);
     let delta: Vec<(f64, f64)> = if same_bounds {
-        after.iter().zip(before).map(|(a, b)| (a.0, a.1 - b.1)).collect()
+        after
+            .iter()
+            .zip(before)
+            .map(|(a, b)| (a.0, a.1 - b.1))
+            .collect()
     } else {
         after.to_vec()
     };
@@ -196,7 +206,10 @@ weird{a="x\"y",b="2"} 7 1700000000
     #[test]
     fn parses_samples_and_labels() {
         let s = Scrape::parse(TEXT);
-        assert_eq!(s.value("etcd_server_quota_backend_bytes"), Some(2147483648.0));
+        assert_eq!(
+            s.value("etcd_server_quota_backend_bytes"),
+            Some(2147483648.0)
+        );
         let w = s.samples.iter().find(|s| s.name == "weird").unwrap();
         assert_eq!(w.labels["a"], "x\"y");
         assert_eq!(w.value, 7.0);
@@ -224,8 +237,14 @@ weird{a="x\"y",b="2"} 7 1700000000
         let after = [(0.001, 10.0), (0.002, 30.0), (f64::INFINITY, 30.0)];
         // All 10 new observations are in (0.001, 0.002].
         let q = quantile_between(0.99, &before, &after).unwrap();
-        assert_eq!((q.bucket_low, q.bucket_high, q.observations), (0.001, 0.002, 10.0));
-        assert!(quantile_between(0.99, &after, &after).is_none(), "no new observations");
+        assert_eq!(
+            (q.bucket_low, q.bucket_high, q.observations),
+            (0.001, 0.002, 10.0)
+        );
+        assert!(
+            quantile_between(0.99, &after, &after).is_none(),
+            "no new observations"
+        );
         // A counter reset (after < before) falls back to the absolute counts.
         let q = quantile_between(0.5, &after, &before).unwrap();
         assert_eq!(q.observations, 20.0);

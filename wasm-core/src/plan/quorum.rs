@@ -39,10 +39,22 @@ mod tests {
 
     #[test]
     fn majorities() {
-        let cases = [(0, 0, 0), (1, 1, 0), (2, 2, 0), (3, 2, 1), (4, 3, 1), (5, 3, 2), (7, 4, 3)];
+        let cases = [
+            (0, 0, 0),
+            (1, 1, 0),
+            (2, 2, 0),
+            (3, 2, 1),
+            (4, 3, 1),
+            (5, 3, 2),
+            (7, 4, 3),
+        ];
         for (n, needed, tolerated) in cases {
             let q = Quorum::of(n);
-            assert_eq!((q.needed, q.failures_tolerated), (needed, tolerated), "n = {n}");
+            assert_eq!(
+                (q.needed, q.failures_tolerated),
+                (needed, tolerated),
+                "n = {n}"
+            );
         }
         assert!(Quorum::of(3).met_by(2));
         assert!(!Quorum::of(3).met_by(1));
