@@ -13,6 +13,8 @@ pub mod error;
 pub mod etcd;
 pub mod http;
 pub mod ops;
+pub mod retention;
+pub mod schedule;
 pub mod snapshot;
 
 pub use http::{AppState, app};

@@ -978,3 +978,104 @@ fn lens_cmd(args: &[&str]) -> std::process::Output {
 fn lens(args: &[&str]) -> std::process::Output {
     lens_cmd(args)
 }
+
+/// Schedules (a seconds-level cron) take snapshots through the same path,
+/// retention (keep the last 2) prunes after each, runs missed while the server
+/// was down are counted at start, and the dry run explains itself.
+#[test]
+fn schedules_take_snapshots_and_retention_prunes() {
+    let c = Cluster::start(ClusterOptions::default());
+    c.put("/registry/secrets/default/canary", CANARY);
+    let identity = age::x25519::Identity::generate();
+    let cfg = config_for(
+        &c,
+        "timed",
+        &format!(
+            "recipients = [\"{}\"]\n[[cluster.schedule]]\nname = \"every-2s\"\ncron = \"*/2 * * * * *\"\n[cluster.retention]\nkeep_last = 2\n",
+            identity.to_public()
+        ),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let s = state(data.path(), vec![cfg.clone()]);
+    // The server "was down" for the last 10 s: five runs were due.
+    let key = "timed/every-2s";
+    s.catalog
+        .set_last_scheduled(key, Utc::now() - chrono::Duration::seconds(10))
+        .unwrap();
+    let r = rt();
+    r.block_on(async {
+        let task = tokio::spawn(etcd_lens_server::ops::scheduler::run(
+            cfg.clone(),
+            s.scheduler_context(),
+        ));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (_, v) = json(&s, Method::GET, "/api/v1/clusters/timed/schedules").await;
+        let missed = v["schedules"][0]["missed_while_down"].as_u64().unwrap();
+        assert!((4..=6).contains(&missed), "about five missed runs: {v}");
+        // Wait for at least four scheduled snapshots.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let created = s
+                .catalog
+                .audit_log()
+                .unwrap()
+                .iter()
+                .filter(|e| e.action == "snapshot.create" && e.result == "ok")
+                .count();
+            if created >= 4 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "fewer than 4 scheduled snapshots in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Let the last run's retention finish.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        task.abort();
+        let all = s.catalog.snapshots().unwrap();
+        assert!(
+            all.len() <= 3,
+            "keep-last 2 (a third may be mid-retention): {}",
+            all.len()
+        );
+        assert!(all.iter().all(|r| r.reason == "scheduled"), "{all:?}");
+        let log = s.catalog.audit_log().unwrap();
+        let deleted = log
+            .iter()
+            .filter(|e| e.action == "retention.delete" && e.result == "ok")
+            .count();
+        assert!(deleted >= 2, "retention deleted the older ones: {log:?}");
+        assert!(
+            log.iter().any(|e| e.action == "schedule.missed"),
+            "missed runs are in the audit log"
+        );
+        let files = files_under(&data.path().join("snapshots"));
+        assert_eq!(
+            files.len(),
+            all.len(),
+            "a file per entry, none left behind: {files:?}"
+        );
+
+        let (_, v) = json(&s, Method::GET, "/api/v1/clusters/timed/schedules").await;
+        let st = &v["schedules"][0];
+        assert_eq!(st["last_result"], "ok", "{v}");
+        assert!(
+            st["next_run"].as_str().is_some() && st["last_snapshot_id"].as_str().is_some(),
+            "{v}"
+        );
+
+        let (_, plan) = json(&s, Method::GET, "/api/v1/clusters/timed/retention").await;
+        let decisions = plan["decisions"].as_array().unwrap();
+        assert!(
+            decisions.iter().take(2).all(|d| d["keep"] == true
+                && d["kept_by"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k == "keep-last")),
+            "{plan}"
+        );
+    });
+}

@@ -23,6 +23,8 @@ const SNAPSHOTS: TableDefinition<&str, &str> = TableDefinition::new("snapshots")
 /// Sequence → JSON [`AuditEntry`].
 const AUDIT: TableDefinition<u64, &str> = TableDefinition::new("audit_log");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// `<cluster>/<schedule>` → the due time (Unix seconds) of the last run fired.
+const SCHEDULE_RUNS: TableDefinition<&str, i64> = TableDefinition::new("schedule_runs");
 
 /// The catalog format this binary writes and reads.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -68,6 +70,7 @@ impl Catalog {
         {
             tx.open_table(SNAPSHOTS).map_err(db_err)?;
             tx.open_table(AUDIT).map_err(db_err)?;
+            tx.open_table(SCHEDULE_RUNS).map_err(db_err)?;
             let mut meta = tx.open_table(META).map_err(db_err)?;
             let found = meta
                 .get("schema_version")
@@ -159,6 +162,31 @@ impl Catalog {
         }
         tx.commit().map_err(db_err)?;
         Ok(e)
+    }
+
+    /// When the schedule `key` last fired (its due time), if ever.
+    pub fn last_scheduled(
+        &self,
+        key: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, CatalogError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(SCHEDULE_RUNS).map_err(db_err)?;
+        Ok(t.get(key)
+            .map_err(db_err)?
+            .and_then(|v| chrono::DateTime::from_timestamp(v.value(), 0)))
+    }
+
+    pub fn set_last_scheduled(
+        &self,
+        key: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), CatalogError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        tx.open_table(SCHEDULE_RUNS)
+            .map_err(db_err)?
+            .insert(key, at.timestamp())
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)
     }
 
     /// The audit log, oldest first.

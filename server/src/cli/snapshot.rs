@@ -12,7 +12,7 @@ use chrono::Utc;
 use super::targets::TargetArgs;
 use crate::catalog::Catalog;
 use crate::config;
-use crate::ops::{audit, snapshots};
+use crate::ops::{audit, retention, snapshots};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SnapshotCommand {
@@ -92,6 +92,15 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
         &r.as_ref().map(|_| ()).map_err(Clone::clone),
     );
     let record = r.map_err(|e| anyhow::anyhow!("snapshot of {:?} failed: {e}", cluster.name))?;
+    let decisions = retention::apply(&cluster, &data_dir, &catalog, Utc::now(), "cli")
+        .map_err(|e| anyhow::anyhow!("retention: {e}"))?;
+    for d in decisions.iter().filter(|d| !d.keep) {
+        eprintln!(
+            "retention: deleted {} ({})",
+            d.id,
+            d.reason.as_deref().unwrap_or("")
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {

@@ -17,6 +17,9 @@ use std::time::Duration;
 use etcd_lens_core::age::Recipient;
 use serde::{Deserialize, Serialize};
 
+use crate::retention::Policy;
+use crate::schedule::{Schedule, ScheduleSpec};
+
 /// Per-endpoint timeout for status calls, unless the file says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// A snapshot of a large database takes minutes: 15 by default, not 30 s.
@@ -52,6 +55,11 @@ struct ClusterFile {
     snapshot_member: Option<String>,
     timeout_seconds: Option<u64>,
     snapshot_timeout_seconds: Option<u64>,
+    /// `[[cluster.schedule]]` tables.
+    #[serde(default)]
+    schedule: Vec<ScheduleSpec>,
+    /// `[cluster.retention]`.
+    retention: Option<Policy>,
 }
 
 /// PEM bytes for mutual TLS.
@@ -89,6 +97,8 @@ pub struct ClusterConfig {
     pub snapshot_member: Option<String>,
     pub timeout: Duration,
     pub snapshot_timeout: Duration,
+    pub schedules: Vec<Schedule>,
+    pub retention: Policy,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -148,6 +158,8 @@ impl ClusterConfig {
             snapshot_member: None,
             timeout: DEFAULT_TIMEOUT,
             snapshot_timeout: DEFAULT_SNAPSHOT_TIMEOUT,
+            schedules: Vec::new(),
+            retention: Policy::default(),
         }
     }
 }
@@ -278,7 +290,21 @@ fn resolve(
         Some(0) => Err(e(field, "must be at least 1".into())),
         Some(s) => Ok(Duration::from_secs(s)),
     };
+    let mut schedules: Vec<Schedule> = Vec::new();
+    for (i, spec) in c.schedule.iter().enumerate() {
+        let s = Schedule::parse(spec).map_err(|m| e(&format!("schedule[{i}].cron"), m))?;
+        if schedules.iter().any(|o| o.name == s.name) {
+            return Err(e(
+                &format!("schedule[{i}].name"),
+                format!("a second schedule is named {:?}", s.name),
+            ));
+        }
+        schedules.push(s);
+    }
+    let retention = c.retention.clone().unwrap_or_default();
     Ok(ClusterConfig {
+        schedules,
+        retention,
         timeout: seconds("timeout_seconds", c.timeout_seconds, DEFAULT_TIMEOUT)?,
         snapshot_timeout: seconds(
             "snapshot_timeout_seconds",

@@ -17,6 +17,14 @@ pub fn app(state: AppState) -> Router {
             "/clusters/{name}/snapshots",
             post(routes::clusters::start_snapshot),
         )
+        .route(
+            "/clusters/{name}/schedules",
+            get(routes::clusters::schedules),
+        )
+        .route(
+            "/clusters/{name}/retention",
+            get(routes::clusters::retention_plan),
+        )
         .route("/snapshots", get(routes::snapshots::list))
         .route(
             "/snapshots/{id}",

@@ -59,6 +59,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         catalog,
     )?
     .with_clusters(config.clusters.clone());
+    for c in config.clusters.iter().filter(|c| !c.schedules.is_empty()) {
+        tokio::spawn(crate::ops::scheduler::run(
+            c.clone(),
+            state.scheduler_context(),
+        ));
+    }
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

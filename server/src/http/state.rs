@@ -14,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::config::ClusterConfig;
 use crate::etcd::cache::StatusCache;
 use crate::ops::Jobs;
+use crate::ops::scheduler::Schedules;
 
 /// A status answer younger than this is served from the cache.
 pub const STATUS_MAX_AGE: Duration = Duration::from_secs(2);
@@ -27,6 +28,7 @@ pub struct AppState {
     pub clusters: Arc<Vec<Arc<ClusterConfig>>>,
     pub status: Arc<StatusCache>,
     pub jobs: Arc<Jobs>,
+    pub schedules: Arc<Schedules>,
     /// Requests served since start: tests use it to prove inspection sends none.
     pub requests: Arc<AtomicU64>,
     pub(crate) csp: HeaderValue,
@@ -55,6 +57,7 @@ impl AppState {
             clusters: Arc::default(),
             status: Arc::new(StatusCache::new(&[], STATUS_MAX_AGE)),
             jobs: Arc::default(),
+            schedules: Arc::default(),
             requests: Arc::default(),
             csp,
         })
@@ -65,6 +68,16 @@ impl AppState {
         self.status = Arc::new(StatusCache::new(&clusters, STATUS_MAX_AGE));
         self.clusters = Arc::new(clusters);
         self
+    }
+
+    /// What a scheduler task needs.
+    pub fn scheduler_context(&self) -> crate::ops::scheduler::Context {
+        crate::ops::scheduler::Context {
+            data_dir: self.data_dir.clone(),
+            catalog: self.catalog.clone(),
+            jobs: self.jobs.clone(),
+            schedules: self.schedules.clone(),
+        }
     }
 
     pub fn cluster(&self, name: &str) -> Option<&Arc<ClusterConfig>> {

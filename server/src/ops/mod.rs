@@ -3,6 +3,8 @@
 //! domain rooms (`etcd`, `snapshot`) and the catalog; no axum, no clap.
 
 pub mod audit;
+pub mod retention;
+pub mod scheduler;
 pub mod snapshots;
 
 pub use snapshots::{Jobs, SnapshotView};

@@ -307,7 +307,7 @@ pub async fn take(
         cluster_id,
         hash_kv,
         hash_kv_error,
-        pinned: false,
+        pinned: reason == "pre-upgrade",
         extra: Default::default(),
     };
     if let Err(e) = catalog.put_snapshot(&record) {

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::etcd::cache::Cached;
 use crate::http::auth::Actor;
 use crate::http::state::AppState;
-use crate::ops::{audit, snapshots};
+use crate::ops::{audit, retention, snapshots};
 
 pub async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
     let clusters: Vec<ClusterSummary> = state.clusters.iter().map(|c| c.summary()).collect();
@@ -79,6 +79,11 @@ pub async fn start_snapshot(
             tracing::warn!("snapshot {} of {} failed: {e}", job.id, cluster.name);
         }
         s.jobs.end(&job.id, &r);
+        if r.is_ok()
+            && let Err(e) = retention::apply(&cluster, &s.data_dir, &s.catalog, Utc::now(), &actor)
+        {
+            tracing::warn!("retention for {:?}: {e}", cluster.name);
+        }
         audit::record(
             &s.catalog,
             Utc::now(),
@@ -90,4 +95,36 @@ pub async fn start_snapshot(
         );
     });
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))))
+}
+
+/// Each schedule's last run, its result and the next run.
+pub async fn schedules(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<serde_json::Value>, Error> {
+    let cluster = state
+        .cluster(&name)
+        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
+    Ok(Json(serde_json::json!({
+        "cluster": cluster.name,
+        "schedules": state.schedules.of(&name),
+        "configured": cluster.schedules.len(),
+    })))
+}
+
+/// The retention dry run: what would be deleted now, and why, rule by rule.
+pub async fn retention_plan(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<serde_json::Value>, Error> {
+    let cluster = state
+        .cluster(&name)
+        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
+    let plan = retention::dry_run(cluster, &state.catalog, Utc::now())
+        .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    Ok(Json(serde_json::json!({
+        "cluster": cluster.name,
+        "policy": cluster.retention,
+        "decisions": plan,
+    })))
 }

@@ -1,0 +1,66 @@
+//! Applying a cluster's retention policy to the catalog: the decisions are
+//! `crate::retention`'s; this reads the facts and deletes what no rule keeps.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::{Catalog, SnapshotState};
+use crate::config::ClusterConfig;
+use crate::ops::{audit, snapshots};
+use crate::retention::{Candidate, Decision, plan};
+
+/// The plan for `cluster` at `now`, without deleting anything (the dry run).
+pub fn dry_run(
+    cluster: &ClusterConfig,
+    catalog: &Catalog,
+    now: DateTime<Utc>,
+) -> Result<Vec<Decision>, String> {
+    let records = catalog.snapshots().map_err(|e| e.to_string())?;
+    let candidates: Vec<Candidate> = records
+        .iter()
+        .filter(|r| r.cluster == cluster.name)
+        .map(|r| Candidate {
+            id: r.id.clone(),
+            taken_at: r.started_at,
+            // Catalogued = its digest matched at save; drills will add their verdict.
+            verified: r.status == SnapshotState::Done,
+            pinned: r.pinned || r.reason == "pre-upgrade",
+        })
+        .collect();
+    Ok(plan(&candidates, &cluster.retention, now))
+}
+
+/// Apply the plan: delete each snapshot no rule keeps (file and entry), each
+/// deletion in the audit log. Returns the plan; a failed delete is logged and
+/// stays in the catalog, so the next run retries it.
+pub fn apply(
+    cluster: &ClusterConfig,
+    data_dir: &Path,
+    catalog: &Catalog,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<Vec<Decision>, String> {
+    let decisions = dry_run(cluster, catalog, now)?;
+    for d in decisions.iter().filter(|d| !d.keep) {
+        let r = snapshots::delete(data_dir, catalog, &d.id, true);
+        let result = r.as_ref().map(|_| ()).map_err(ToString::to_string);
+        if let Err(e) = &result {
+            tracing::warn!(
+                "retention: deleting {} of {} failed (retried next time): {e}",
+                d.id,
+                cluster.name
+            );
+        }
+        audit::record(
+            catalog,
+            now,
+            actor,
+            "retention.delete",
+            Some(&cluster.name),
+            Some(&d.id),
+            &result,
+        );
+    }
+    Ok(decisions)
+}
