@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod etcd;
 pub mod http;
+pub mod metrics;
 pub mod ops;
 pub mod retention;
 pub mod schedule;

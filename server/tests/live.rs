@@ -149,7 +149,7 @@ async fn snapshot_through_the_api(
     // Scan the data folder for the canary while the snapshot runs, and after.
     let deadline = Instant::now() + Duration::from_secs(60);
     let record = loop {
-        for f in files_under(&s.data_dir) {
+        for f in files_under(&s.services.data_dir) {
             if let Ok(b) = std::fs::read(&f) {
                 assert!(
                     !contains(&b, CANARY.as_bytes()),
@@ -168,7 +168,7 @@ async fn snapshot_through_the_api(
         assert!(Instant::now() < deadline, "snapshot still running: {v}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    for f in files_under(&s.data_dir) {
+    for f in files_under(&s.services.data_dir) {
         let b = std::fs::read(&f).unwrap();
         assert!(
             !contains(&b, CANARY.as_bytes()),
@@ -183,7 +183,7 @@ async fn snapshot_through_the_api(
     }
     assert_eq!(record["encrypted"], true, "{record}");
     assert_eq!(record["reason"], "manual");
-    let stored = s.data_dir.join(record["path"].as_str().unwrap());
+    let stored = s.services.data_dir.join(record["path"].as_str().unwrap());
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&stored).unwrap().permissions().mode();
@@ -369,7 +369,7 @@ fn three_members_status_snapshots_nospace_and_quorum_loss() {
         assert_eq!(st, StatusCode::NOT_FOUND);
 
         // Delete: file and entry together; the audit log has both calls.
-        let stored = s.data_dir.join(record["path"].as_str().unwrap());
+        let stored = s.services.data_dir.join(record["path"].as_str().unwrap());
         let (st, v) = json(&s, Method::DELETE, &format!("/api/v1/snapshots/{id}")).await;
         assert_eq!(st, StatusCode::OK, "{v}");
         assert!(!stored.exists());
@@ -674,7 +674,7 @@ fn auth_with_a_short_token_ttl() {
         ))
         .unwrap_err();
     assert!(
-        err.contains("root") || err.contains("permission denied"),
+        err.message.contains("root") || err.message.contains("permission denied"),
         "{err}"
     );
     assert!(
@@ -986,20 +986,27 @@ fn lens(args: &[&str]) -> std::process::Output {
 fn schedules_take_snapshots_and_retention_prunes() {
     let c = Cluster::start(ClusterOptions::default());
     c.put("/registry/secrets/default/canary", CANARY);
+    let hook = Receiver::start();
+    let hook_secret = c.dir().join("hook.secret");
+    std::fs::write(&hook_secret, "hook-secret-42\n").unwrap();
     let identity = age::x25519::Identity::generate();
     let cfg = config_for(
         &c,
         "timed",
         &format!(
-            "recipients = [\"{}\"]\n[[cluster.schedule]]\nname = \"every-2s\"\ncron = \"*/2 * * * * *\"\n[cluster.retention]\nkeep_last = 2\n",
-            identity.to_public()
+            "recipients = [\"{}\"]\n[[cluster.schedule]]\nname = \"every-2s\"\ncron = \"*/2 * * * * *\"\n[cluster.retention]\nkeep_last = 2\n[cluster.webhook]\nurl = \"{}\"\nheader_name = \"X-Lens-Secret\"\nheader_value_file = \"{}\"\n",
+            identity.to_public(),
+            hook.url,
+            hook_secret.display()
         ),
     );
     let data = tempfile::tempdir().unwrap();
-    let s = state(data.path(), vec![cfg.clone()]);
+    let s = state(data.path(), vec![cfg.clone()])
+        .with_metrics_token(Some("metrics-token-0123456789".into()));
     // The server "was down" for the last 10 s: five runs were due.
     let key = "timed/every-2s";
-    s.catalog
+    s.services
+        .catalog
         .set_last_scheduled(key, Utc::now() - chrono::Duration::seconds(10))
         .unwrap();
     let r = rt();
@@ -1016,6 +1023,7 @@ fn schedules_take_snapshots_and_retention_prunes() {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let created = s
+                .services
                 .catalog
                 .audit_log()
                 .unwrap()
@@ -1034,14 +1042,14 @@ fn schedules_take_snapshots_and_retention_prunes() {
         // Let the last run's retention finish.
         tokio::time::sleep(Duration::from_millis(500)).await;
         task.abort();
-        let all = s.catalog.snapshots().unwrap();
+        let all = s.services.catalog.snapshots().unwrap();
         assert!(
             all.len() <= 3,
             "keep-last 2 (a third may be mid-retention): {}",
             all.len()
         );
         assert!(all.iter().all(|r| r.reason == "scheduled"), "{all:?}");
-        let log = s.catalog.audit_log().unwrap();
+        let log = s.services.catalog.audit_log().unwrap();
         let deleted = log
             .iter()
             .filter(|e| e.action == "retention.delete" && e.result == "ok")
@@ -1077,5 +1085,189 @@ fn schedules_take_snapshots_and_retention_prunes() {
                     .any(|k| k == "keep-last")),
             "{plan}"
         );
+
+        // The member goes down: scheduled runs fail at `connect`, the webhook hears it,
+        // the metrics count it and show the member down.
+        let task = tokio::spawn(etcd_lens_server::ops::scheduler::run(
+            cfg.clone(),
+            s.scheduler_context(),
+        ));
+        c.stop(0);
+        let failed = hook.wait_for("snapshot_failed", Duration::from_secs(30));
+        assert_eq!(
+            (failed["cluster"].as_str(), failed["stage"].as_str()),
+            (Some("timed"), Some("connect")),
+            "{failed}"
+        );
+        assert_eq!(
+            hook.header("x-lens-secret").as_deref(),
+            Some("hook-secret-42")
+        );
+        let m = metrics(&s, Some("metrics-token-0123456789")).await;
+        assert!(
+            m.value_of(
+                "etcd_lens_snapshot_failures_total",
+                &[("cluster", "timed"), ("stage", "connect")]
+            )
+            .unwrap_or(0.0)
+                >= 1.0,
+            "{m:?}"
+        );
+        assert!(
+            m.value_of("etcd_lens_snapshots_total", &[("cluster", "timed")])
+                .unwrap_or(0.0)
+                >= 4.0,
+            "{m:?}"
+        );
+        assert_eq!(
+            m.value_of("etcd_lens_member_up", &[("cluster", "timed")]),
+            Some(0.0),
+            "{m:?}"
+        );
+        assert!(
+            m.value_of(
+                "etcd_lens_snapshot_last_success_timestamp_seconds",
+                &[("cluster", "timed")]
+            )
+            .unwrap_or(0.0)
+                > 1.7e9,
+            "{m:?}"
+        );
+        assert!(
+            m.value_of(
+                "etcd_lens_retention_deletions_total",
+                &[("cluster", "timed")]
+            )
+            .unwrap_or(0.0)
+                >= 2.0,
+            "{m:?}"
+        );
+        // The API token is not the metrics token.
+        let req = Request::builder()
+            .uri("/metrics")
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            app(s.clone()).oneshot(req).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+
+        // Back up: the next run succeeds and the webhook hears the recovery.
+        c.restart(0);
+        c.wait_healthy();
+        let recovered = hook.wait_for("snapshot_recovered", Duration::from_secs(30));
+        assert_eq!(recovered["cluster"], "timed");
+        task.abort();
     });
+}
+
+/// `GET /metrics`, parsed by the core's Prometheus text parser.
+async fn metrics(s: &AppState, token: Option<&str>) -> Parsed {
+    let mut req = Request::builder().uri("/metrics");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let res = app(s.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Parsed(etcd_lens_core::metrics::Scrape::parse(
+        &String::from_utf8_lossy(&body),
+    ))
+}
+
+#[derive(Debug)]
+struct Parsed(etcd_lens_core::metrics::Scrape);
+
+impl Parsed {
+    /// The first sample called `name` whose labels include `labels`.
+    fn value_of(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.0
+            .samples
+            .iter()
+            .find(|s| {
+                s.name == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|s| s.value)
+    }
+}
+
+/// A webhook receiver on 127.0.0.1: keeps every JSON body with its headers.
+struct Receiver {
+    url: String,
+    got: Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        let got: Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
+        let sink = got.clone();
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut head = String::new();
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                }
+                let mut body = vec![0; len];
+                let _ = r.read_exact(&mut body);
+                if let Ok(v) = serde_json::from_slice(&body) {
+                    sink.lock().unwrap().push((head, v));
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        Self { url, got }
+    }
+
+    fn wait_for(&self, event: &str, within: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some((_, v)) = self
+                .got
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(_, v)| v["event"] == event)
+            {
+                return v.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {event} webhook within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        let got = self.got.lock().unwrap();
+        let (head, _) = got.last()?;
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    }
 }

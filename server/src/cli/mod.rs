@@ -13,6 +13,8 @@ pub mod input;
 pub mod k8s;
 pub mod ls;
 pub mod output;
+pub mod plan;
+pub mod retention;
 pub mod serve;
 pub mod snapshot;
 pub mod stats;
@@ -49,12 +51,17 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// What fills the database: objects and bytes (live and history) per resource and namespace.
     Stats(stats::StatsArgs),
+    /// Sizing planner: quorum, zones, availability, timing, hardware and a snapshot's headroom.
+    Plan(plan::PlanArgs),
     /// Live clusters (through the configured endpoints).
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
     /// Take and list catalogued snapshots of live clusters.
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
+    /// The retention policy's dry run.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -66,8 +73,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(&args, &cli.unwrap),
         Command::Audit(args) => audit::run(&args, &cli.unwrap),
         Command::Stats(args) => stats::run(&args, &cli.unwrap),
+        Command::Plan(args) => plan::run(&args, &cli.unwrap),
         Command::Cluster(cmd) => cluster::run(cmd),
         Command::Snapshot(cmd) => snapshot::run(cmd),
+        Command::Retention(cmd) => retention::run(cmd),
     };
     match result {
         Err(e) if e.downcast_ref::<output::OutputClosed>().is_some() => Ok(ExitCode::SUCCESS),

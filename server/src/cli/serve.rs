@@ -23,6 +23,9 @@ pub struct ServeArgs {
     /// Serve the API without a token. Only for throwaway local setups.
     #[arg(long)]
     pub insecure_no_token: bool,
+    /// The read-only token of GET /metrics (default: generated once into DATA_DIR/metrics-token).
+    #[arg(long, env = "ETCD_LENS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Allow a non-loopback address.
     #[arg(long)]
     pub allow_remote: bool,
@@ -42,6 +45,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         (false, Some(t)) => Some(t),
         (false, None) => Some(config::load_or_create_token(&data_dir)?),
     };
+    let metrics_token = match (args.insecure_no_token, args.metrics_token) {
+        (true, _) => None,
+        (false, Some(t)) => Some(t),
+        (false, None) => Some(config::load_or_create_metrics_token(&data_dir)?),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -59,6 +67,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         dist: args.dist,
         data_dir,
         token,
+        metrics_token,
         clusters,
     };
     tokio::runtime::Runtime::new()?.block_on(crate::http::server::serve(cfg))?;

@@ -12,7 +12,9 @@ use chrono::Utc;
 use super::targets::TargetArgs;
 use crate::catalog::Catalog;
 use crate::config;
-use crate::ops::{audit, retention, snapshots};
+use std::sync::Arc;
+
+use crate::ops::Services;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SnapshotCommand {
@@ -66,41 +68,24 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
     std::fs::create_dir_all(&data_dir)?;
     let catalog = Catalog::open(&data_dir)?;
-    let jobs = snapshots::Jobs::default();
-    let job = jobs
+    let services = Services::new(data_dir.clone(), Arc::new(catalog));
+    let job = services
+        .jobs
         .begin(&cluster, &args.reason, Utc::now())
         .map_err(|_| anyhow::anyhow!("a snapshot is already running"))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let r = rt.block_on(snapshots::take(
-        &cluster,
-        &data_dir,
-        &catalog,
-        &job,
-        &args.reason,
-        Utc::now,
-    ));
-    audit::record(
-        &catalog,
-        Utc::now(),
-        "cli",
-        "snapshot.create",
-        Some(&cluster.name),
-        Some(&job.id),
-        &r.as_ref().map(|_| ()).map_err(Clone::clone),
-    );
-    let record = r.map_err(|e| anyhow::anyhow!("snapshot of {:?} failed: {e}", cluster.name))?;
-    let decisions = retention::apply(&cluster, &data_dir, &catalog, Utc::now(), "cli")
-        .map_err(|e| anyhow::anyhow!("retention: {e}"))?;
-    for d in decisions.iter().filter(|d| !d.keep) {
-        eprintln!(
-            "retention: deleted {} ({})",
-            d.id,
-            d.reason.as_deref().unwrap_or("")
-        );
-    }
+    let record = rt
+        .block_on(services.snapshot(&cluster, &job, &args.reason, "cli"))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "snapshot of {:?} failed ({}): {e}",
+                cluster.name,
+                e.stage.as_str()
+            )
+        })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {

@@ -60,6 +60,25 @@ struct ClusterFile {
     schedule: Vec<ScheduleSpec>,
     /// `[cluster.retention]`.
     retention: Option<Policy>,
+    /// `[cluster.webhook]`.
+    webhook: Option<WebhookFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookFile {
+    url: String,
+    /// A header sent with every message (e.g. a shared secret)…
+    header_name: Option<String>,
+    /// …whose value is read from this file.
+    header_value_file: Option<PathBuf>,
+}
+
+/// Where failure and recovery messages go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    pub header: Option<(String, String)>,
 }
 
 /// PEM bytes for mutual TLS.
@@ -99,6 +118,7 @@ pub struct ClusterConfig {
     pub snapshot_timeout: Duration,
     pub schedules: Vec<Schedule>,
     pub retention: Policy,
+    pub webhook: Option<Webhook>,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -160,6 +180,7 @@ impl ClusterConfig {
             snapshot_timeout: DEFAULT_SNAPSHOT_TIMEOUT,
             schedules: Vec::new(),
             retention: Policy::default(),
+            webhook: None,
         }
     }
 }
@@ -302,7 +323,36 @@ fn resolve(
         schedules.push(s);
     }
     let retention = c.retention.clone().unwrap_or_default();
+    let webhook = match &c.webhook {
+        None => None,
+        Some(w) => {
+            if !w.url.starts_with("http://") {
+                return Err(e("webhook.url", "must be an http:// URL (https webhooks are not supported yet: no system CA roots are built in)".into()));
+            }
+            let header = match (&w.header_name, &w.header_value_file) {
+                (None, None) => None,
+                (Some(n), Some(f)) => {
+                    let v =
+                        read("webhook.header_value_file", &Some(f.clone()))?.unwrap_or_default();
+                    let v = String::from_utf8(v)
+                        .map_err(|_| e("webhook.header_value_file", "not UTF-8 text".into()))?;
+                    Some((n.clone(), v.trim_end_matches(['\n', '\r']).to_string()))
+                }
+                _ => {
+                    return Err(e(
+                        "webhook",
+                        "`header_name` and `header_value_file` go together".into(),
+                    ));
+                }
+            };
+            Some(Webhook {
+                url: w.url.clone(),
+                header,
+            })
+        }
+    };
     Ok(ClusterConfig {
+        webhook,
         schedules,
         retention,
         timeout: seconds("timeout_seconds", c.timeout_seconds, DEFAULT_TIMEOUT)?,

@@ -23,6 +23,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// API token; `None` disables the check (only with an explicit flag).
     pub token: Option<String>,
+    /// The read-only token of `GET /metrics`.
+    pub metrics_token: Option<String>,
     /// The clusters to watch and snapshot (none: the server only serves the app).
     pub clusters: Vec<Arc<ClusterConfig>>,
 }
@@ -50,9 +52,18 @@ pub fn check_addr(addr: SocketAddr, allow_remote: bool) -> anyhow::Result<()> {
 
 /// Read the API token from `data_dir/token`, creating it (mode 0600) on first start.
 pub fn load_or_create_token(data_dir: &Path) -> anyhow::Result<String> {
+    load_or_create_secret(data_dir, "token")
+}
+
+/// The `/metrics` token: `data_dir/metrics-token`, created like the API token.
+pub fn load_or_create_metrics_token(data_dir: &Path) -> anyhow::Result<String> {
+    load_or_create_secret(data_dir, "metrics-token")
+}
+
+fn load_or_create_secret(data_dir: &Path, name: &str) -> anyhow::Result<String> {
     use std::io::{Read, Write};
     use std::os::unix::fs::OpenOptionsExt;
-    let path = data_dir.join("token");
+    let path = data_dir.join(name);
     if let Ok(t) = std::fs::read_to_string(&path) {
         let t = t.trim().to_string();
         if t.len() >= 32 {

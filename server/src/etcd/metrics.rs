@@ -98,3 +98,21 @@ fn rustls_config(tls: &Tls) -> Result<rustls::ClientConfig, String> {
         None => Ok(builder.with_no_client_auth()),
     }
 }
+
+/// An HTTP(S) client trusting nothing but… nothing: for plain-http webhooks
+/// on the operator's network (reqwest needs a TLS configuration; no system
+/// roots are compiled in). https webhooks are refused at configuration time.
+pub fn plain_http_client(timeout: std::time::Duration) -> Result<reqwest::Client, String> {
+    let plain = Tls {
+        ca: None,
+        identity: None,
+        server_name: None,
+    };
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .no_proxy()
+        .tls_backend_preconfigured(rustls_config(&plain)?)
+        .build()
+        .map_err(|e| format!("http client: {e}"))
+}

@@ -42,6 +42,7 @@ pub fn app(state: AppState) -> Router {
     let files = ServeDir::new(&state.dist).fallback(ServeFile::new(state.dist.join("index.html")));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(routes::metrics::get))
         .nest("/api", api)
         .fallback_service(files)
         .layer(middleware::from_fn_with_state(

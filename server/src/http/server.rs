@@ -58,7 +58,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.token.clone(),
         catalog,
     )?
-    .with_clusters(config.clusters.clone());
+    .with_clusters(config.clusters.clone())
+    .with_metrics_token(config.metrics_token.clone());
+    if let Ok(all) = state.services.catalog.snapshots() {
+        crate::metrics::seed(&state.services.metrics, &all);
+    }
     for c in config.clusters.iter().filter(|c| !c.schedules.is_empty()) {
         tokio::spawn(crate::ops::scheduler::run(
             c.clone(),
@@ -78,6 +82,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         println!(
             "etcd-lens: API token in {}",
             config.data_dir.join("token").display()
+        );
+    }
+    if config.metrics_token.is_some() {
+        println!(
+            "etcd-lens: /metrics token (read-only) in {}",
+            config.data_dir.join("metrics-token").display()
         );
     }
     axum::serve(listener, app(state))

@@ -13,7 +13,7 @@ use axum::http::HeaderValue;
 use crate::catalog::Catalog;
 use crate::config::ClusterConfig;
 use crate::etcd::cache::StatusCache;
-use crate::ops::Jobs;
+use crate::ops::Services;
 use crate::ops::scheduler::Schedules;
 
 /// A status answer younger than this is served from the cache.
@@ -22,13 +22,14 @@ pub const STATUS_MAX_AGE: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct AppState {
     pub dist: PathBuf,
-    pub data_dir: PathBuf,
     pub token: Option<String>,
-    pub catalog: Arc<Catalog>,
+    /// The data folder, catalog, jobs, metrics and alerts.
+    pub services: Services,
     pub clusters: Arc<Vec<Arc<ClusterConfig>>>,
     pub status: Arc<StatusCache>,
-    pub jobs: Arc<Jobs>,
     pub schedules: Arc<Schedules>,
+    /// The read-only token of `GET /metrics` (`None`: no check).
+    pub metrics_token: Option<String>,
     /// Requests served since start: tests use it to prove inspection sends none.
     pub requests: Arc<AtomicU64>,
     pub(crate) csp: HeaderValue,
@@ -51,16 +52,21 @@ impl AppState {
         let csp = HeaderValue::from_str(&super::csp::policy_for(&html))?;
         Ok(Self {
             dist,
-            data_dir,
             token,
-            catalog: Arc::new(catalog),
+            services: Services::new(data_dir, Arc::new(catalog)),
             clusters: Arc::default(),
             status: Arc::new(StatusCache::new(&[], STATUS_MAX_AGE)),
-            jobs: Arc::default(),
             schedules: Arc::default(),
+            metrics_token: None,
             requests: Arc::default(),
             csp,
         })
+    }
+
+    /// The read-only token `GET /metrics` asks for.
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
+        self.metrics_token = token;
+        self
     }
 
     /// The clusters to watch (none by default).
@@ -73,9 +79,7 @@ impl AppState {
     /// What a scheduler task needs.
     pub fn scheduler_context(&self) -> crate::ops::scheduler::Context {
         crate::ops::scheduler::Context {
-            data_dir: self.data_dir.clone(),
-            catalog: self.catalog.clone(),
-            jobs: self.jobs.clone(),
+            services: self.services.clone(),
             schedules: self.schedules.clone(),
         }
     }

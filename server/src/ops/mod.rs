@@ -2,9 +2,12 @@
 //! and record it, list, delete, and write the audit log. Glue between the
 //! domain rooms (`etcd`, `snapshot`) and the catalog; no axum, no clap.
 
+pub mod alerts;
 pub mod audit;
 pub mod retention;
+pub mod run;
 pub mod scheduler;
 pub mod snapshots;
 
+pub use run::Services;
 pub use snapshots::{Jobs, SnapshotView};

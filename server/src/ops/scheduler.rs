@@ -11,14 +11,12 @@
 //! page are not written back to it; the file is the operator's).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::catalog::Catalog;
 use crate::config::ClusterConfig;
-use crate::ops::{Jobs, audit, retention, snapshots};
+use crate::ops::{Services, audit};
 use crate::schedule::{Schedule, ScheduleState};
 
 /// Every cluster's schedule states, shared with the API.
@@ -48,9 +46,7 @@ impl Schedules {
 /// What a scheduler needs.
 #[derive(Clone)]
 pub struct Context {
-    pub data_dir: PathBuf,
-    pub catalog: Arc<Catalog>,
-    pub jobs: Arc<Jobs>,
+    pub services: Services,
     pub schedules: Arc<Schedules>,
 }
 
@@ -73,7 +69,7 @@ pub async fn run(cluster: Arc<ClusterConfig>, ctx: Context) {
             next_run: s.next_after(now),
             ..Default::default()
         };
-        if let Ok(Some(last)) = ctx.catalog.last_scheduled(&key(&cluster.name, s)) {
+        if let Ok(Some(last)) = ctx.services.catalog.last_scheduled(&key(&cluster.name, s)) {
             st.last_run = Some(last);
             let (n, first) = s.missed(last, now);
             st.missed_while_down = n;
@@ -86,7 +82,7 @@ pub async fn run(cluster: Arc<ClusterConfig>, ctx: Context) {
                     first.map(|f| f.to_rfc3339()).unwrap_or_default()
                 );
                 audit::record(
-                    &ctx.catalog,
+                    &ctx.services.catalog,
                     now,
                     "scheduler",
                     "schedule.missed",
@@ -108,7 +104,7 @@ pub async fn run(cluster: Arc<ClusterConfig>, ctx: Context) {
         .insert(cluster.name.clone(), states);
 
     // Catch-up: one snapshot at start when the newest is older than a period.
-    let newest = ctx.catalog.snapshots().ok().and_then(|all| {
+    let newest = ctx.services.catalog.snapshots().ok().and_then(|all| {
         all.into_iter()
             .find(|r| r.cluster == cluster.name)
             .map(|r| r.started_at)
@@ -130,7 +126,11 @@ pub async fn run(cluster: Arc<ClusterConfig>, ctx: Context) {
         tokio::time::sleep(wait).await;
         for i in which {
             let s = &cluster.schedules[i];
-            if let Err(e) = ctx.catalog.set_last_scheduled(&key(&cluster.name, s), due) {
+            if let Err(e) = ctx
+                .services
+                .catalog
+                .set_last_scheduled(&key(&cluster.name, s), due)
+            {
                 tracing::error!("recording the run of schedule {:?}: {e}", s.name);
             }
             ctx.schedules.update(&cluster.name, i, |st| {
@@ -161,7 +161,7 @@ fn fire(
     due: DateTime<Utc>,
     reason: &'static str,
 ) {
-    let job = match ctx.jobs.begin(cluster, reason, Utc::now()) {
+    let job = match ctx.services.jobs.begin(cluster, reason, Utc::now()) {
         Ok(j) => j,
         Err(running) => {
             tracing::warn!(
@@ -177,46 +177,13 @@ fn fire(
     let cluster = cluster.clone();
     let ctx = ctx.clone();
     tokio::spawn(async move {
-        let r = snapshots::take(
-            &cluster,
-            &ctx.data_dir,
-            &ctx.catalog,
-            &job,
-            reason,
-            Utc::now,
-        )
-        .await;
-        ctx.jobs.end(&job.id, &r);
-        audit::record(
-            &ctx.catalog,
-            Utc::now(),
-            "scheduler",
-            "snapshot.create",
-            Some(&cluster.name),
-            Some(&job.id),
-            &r.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        let r = ctx
+            .services
+            .snapshot(&cluster, &job, reason, "scheduler")
+            .await;
         let result = match &r {
-            Ok(_) => {
-                if let Err(e) = retention::apply(
-                    &cluster,
-                    &ctx.data_dir,
-                    &ctx.catalog,
-                    Utc::now(),
-                    "scheduler",
-                ) {
-                    tracing::warn!("retention for {:?}: {e}", cluster.name);
-                }
-                "ok".to_string()
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "scheduled snapshot {} of {:?} failed: {e}",
-                    job.id,
-                    cluster.name
-                );
-                e.clone()
-            }
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("failed at {}: {e}", e.stage.as_str()),
         };
         ctx.schedules.update(&cluster.name, i, |st| {
             st.last_run = Some(due);

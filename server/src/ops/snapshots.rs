@@ -19,7 +19,7 @@ use crate::catalog::{Catalog, HashKvRecord, SnapshotRecord, SnapshotState};
 use crate::config::ClusterConfig;
 use crate::etcd::snapshot::{Stream, choose};
 use crate::etcd::status::{PreviousScrapes, cluster_status};
-use crate::snapshot::Writer;
+use crate::snapshot::{WriteError, Writer};
 
 /// Failed snapshots kept for `GET /snapshots/{id}`.
 const FAILED_KEPT: usize = 100;
@@ -40,6 +40,8 @@ pub struct JobView {
     pub db_size_bytes: Option<u64>,
     /// Whether it is being encrypted (recipients configured).
     pub encrypted: bool,
+    /// Where it failed, when it failed.
+    pub failed_stage: Option<Stage>,
 }
 
 /// What the API shows of a snapshot.
@@ -110,6 +112,7 @@ impl Jobs {
                     revision: None,
                     db_size_bytes: None,
                     encrypted: !cluster.recipients.is_empty(),
+                    failed_stage: None,
                 },
                 bytes: bytes.clone(),
             },
@@ -122,7 +125,7 @@ impl Jobs {
     }
 
     /// The job ended: done ones leave the registry (the catalog has them).
-    pub fn end(&self, id: &str, result: &Result<SnapshotRecord, String>) {
+    pub fn end(&self, id: &str, result: &Result<SnapshotRecord, Failure>) {
         let mut inner = self.inner.lock().expect("jobs lock");
         let Some(job) = inner.jobs.get_mut(id) else {
             return;
@@ -134,7 +137,8 @@ impl Jobs {
             }
             Err(e) => {
                 job.view.status = SnapshotState::Failed;
-                job.view.error = Some(e.clone());
+                job.view.error = Some(e.message.clone());
+                job.view.failed_stage = Some(e.stage);
                 job.view.bytes_received = job.bytes.load(Ordering::Relaxed);
                 inner.failed_order.push(id.to_string());
                 if inner.failed_order.len() > FAILED_KEPT {
@@ -182,6 +186,53 @@ fn new_id(cluster: &str, now: DateTime<Utc>) -> String {
     )
 }
 
+/// Where a snapshot failed: the stages of `etcd_lens_snapshot_failures_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Choosing a member, connecting, opening the stream.
+    Connect,
+    /// The stream broke or stalled, or the whole snapshot timed out.
+    Stream,
+    /// The digest did not match, or the data is no bbolt database.
+    Verify,
+    Encrypt,
+    /// Writing, fsync, rename (a full disk lands here).
+    Write,
+    /// Recording it in the catalog.
+    Record,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Connect => "connect",
+            Stage::Stream => "stream",
+            Stage::Verify => "verify",
+            Stage::Encrypt => "encrypt",
+            Stage::Write => "write",
+            Stage::Record => "record",
+        }
+    }
+}
+
+/// A failed snapshot: its stage and what went wrong (no file, no entry remain).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    pub stage: Stage,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(stage: Stage, message: impl std::fmt::Display) -> Self {
+        Self {
+            stage,
+            message: message.to_string(),
+        }
+    }
+}
+
 /// Take a snapshot of `cluster` into its folder and record it. `finished`
 /// gives the time at the end (the caller's clock).
 pub async fn take(
@@ -191,9 +242,9 @@ pub async fn take(
     job: &Started,
     reason: &str,
     finished: impl FnOnce() -> DateTime<Utc>,
-) -> Result<SnapshotRecord, String> {
+) -> Result<SnapshotRecord, Failure> {
     let status = cluster_status(cluster, &mut PreviousScrapes::default(), job.started_at).await;
-    let source = choose(cluster, &status).map_err(|e| e.to_string())?;
+    let source = choose(cluster, &status).map_err(|e| Failure::new(Stage::Connect, e))?;
     let dir = cluster.snapshot_dir(data_dir);
     let name = format!(
         "{}.db{}",
@@ -207,7 +258,7 @@ pub async fn take(
     let work = async {
         let mut stream = Stream::open(cluster, source.clone())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::new(Stage::Connect, e))?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHANNEL_MESSAGES);
         let bytes = job.bytes.clone();
         let dir = dir.clone();
@@ -245,22 +296,37 @@ pub async fn take(
             if let Ok(Ok(w)) = writer.await {
                 let _ = std::fs::remove_file(&w.path);
             }
-            return Err(format!("the snapshot stream broke: {e}"));
+            return Err(Failure::new(
+                Stage::Stream,
+                format!("the snapshot stream broke: {e}"),
+            ));
         }
         drop(tx);
         let written = writer
             .await
-            .map_err(|e| format!("the writer stopped: {e}"))?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::new(Stage::Write, format!("the writer stopped: {e}")))?
+            .map_err(|e| {
+                let stage = match &e {
+                    WriteError::Io { .. } => Stage::Write,
+                    WriteError::Encrypt(_) => Stage::Encrypt,
+                    WriteError::NoDigest { .. }
+                    | WriteError::DigestMismatch { .. }
+                    | WriteError::Status(_) => Stage::Verify,
+                };
+                Failure::new(stage, e)
+            })?;
         let facts = stream.facts(written.status.revision).await;
-        Ok::<_, String>((written, facts))
+        Ok::<_, Failure>((written, facts))
     };
     let (written, facts) = match tokio::time::timeout(cluster.snapshot_timeout, work).await {
         Ok(r) => r?,
         Err(_) => {
-            return Err(format!(
-                "the snapshot took longer than the cluster's snapshot timeout ({} s)",
-                cluster.snapshot_timeout.as_secs()
+            return Err(Failure::new(
+                Stage::Stream,
+                format!(
+                    "the snapshot took longer than the cluster's snapshot timeout ({} s)",
+                    cluster.snapshot_timeout.as_secs()
+                ),
             ));
         }
     };
@@ -312,7 +378,10 @@ pub async fn take(
     };
     if let Err(e) = catalog.put_snapshot(&record) {
         let _ = std::fs::remove_file(&written.path);
-        return Err(format!("recording the snapshot: {e}"));
+        return Err(Failure::new(
+            Stage::Record,
+            format!("recording the snapshot: {e}"),
+        ));
     }
     Ok(record)
 }

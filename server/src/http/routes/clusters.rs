@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::etcd::cache::Cached;
 use crate::http::auth::Actor;
 use crate::http::state::AppState;
-use crate::ops::{audit, retention, snapshots};
+use crate::ops::retention;
 
 pub async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
     let clusters: Vec<ClusterSummary> = state.clusters.iter().map(|c| c.summary()).collect();
@@ -64,6 +64,7 @@ pub async fn start_snapshot(
         )));
     }
     let job = state
+        .services
         .jobs
         .begin(&cluster, &reason, Utc::now())
         .map_err(|running| {
@@ -72,27 +73,9 @@ pub async fn start_snapshot(
             ))
         })?;
     let id = job.id.clone();
-    let s = state.clone();
+    let services = state.services.clone();
     tokio::spawn(async move {
-        let r = snapshots::take(&cluster, &s.data_dir, &s.catalog, &job, &reason, Utc::now).await;
-        if let Err(e) = &r {
-            tracing::warn!("snapshot {} of {} failed: {e}", job.id, cluster.name);
-        }
-        s.jobs.end(&job.id, &r);
-        if r.is_ok()
-            && let Err(e) = retention::apply(&cluster, &s.data_dir, &s.catalog, Utc::now(), &actor)
-        {
-            tracing::warn!("retention for {:?}: {e}", cluster.name);
-        }
-        audit::record(
-            &s.catalog,
-            Utc::now(),
-            &actor,
-            "snapshot.create",
-            Some(&cluster.name),
-            Some(&job.id),
-            &r.map(|_| ()),
-        );
+        let _ = services.snapshot(&cluster, &job, &reason, &actor).await;
     });
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))))
 }
@@ -120,7 +103,7 @@ pub async fn retention_plan(
     let cluster = state
         .cluster(&name)
         .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
-    let plan = retention::dry_run(cluster, &state.catalog, Utc::now())
+    let plan = retention::dry_run(cluster, &state.services.catalog, Utc::now())
         .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
     Ok(Json(serde_json::json!({
         "cluster": cluster.name,

@@ -17,6 +17,7 @@ use crate::ops::snapshots::{self, DeleteError, SnapshotView};
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Error> {
     let mut all: Vec<SnapshotView> = state
+        .services
         .jobs
         .list()
         .into_iter()
@@ -24,6 +25,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<serde_json::Valu
         .collect();
     all.extend(
         state
+            .services
             .catalog
             .snapshots()?
             .into_iter()
@@ -36,10 +38,11 @@ pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<SnapshotView>, Error> {
-    if let Some(j) = state.jobs.get(&id) {
+    if let Some(j) = state.services.jobs.get(&id) {
         return Ok(Json(SnapshotView::Job(j)));
     }
     state
+        .services
         .catalog
         .snapshot(&id)?
         .map(|r| Json(SnapshotView::Stored(Box::new(r))))
@@ -52,10 +55,11 @@ pub async fn download(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let record = state
+        .services
         .catalog
         .snapshot(&id)?
         .ok_or_else(|| Error::NotFound(format!("no snapshot {id:?}")))?;
-    let path = snapshots::file_of(&state.data_dir, &record);
+    let path = snapshots::file_of(&state.services.data_dir, &record);
     let file = tokio::fs::File::open(&path).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::NotFound(format!(
@@ -101,10 +105,15 @@ pub async fn delete(
     Path(id): Path<String>,
     Query(q): Query<DeleteQuery>,
 ) -> Result<Json<serde_json::Value>, Error> {
-    let r = snapshots::delete(&state.data_dir, &state.catalog, &id, q.force);
+    let r = snapshots::delete(
+        &state.services.data_dir,
+        &state.services.catalog,
+        &id,
+        q.force,
+    );
     let cluster = r.as_ref().ok().map(|r| r.cluster.clone());
     audit::record(
-        &state.catalog,
+        &state.services.catalog,
         Utc::now(),
         &actor,
         "snapshot.delete",
@@ -126,6 +135,6 @@ pub async fn delete(
 
 pub async fn audit_log(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Error> {
     Ok(Json(
-        serde_json::json!({ "entries": state.catalog.audit_log()? }),
+        serde_json::json!({ "entries": state.services.catalog.audit_log()? }),
     ))
 }

@@ -1,0 +1,101 @@
+//! One snapshot run from start to end, the same for the API, the scheduler
+//! and the CLI: take it, close the job, write the audit log, apply
+//! retention, count it in the metrics and send the webhook's message.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::alerts::{self, Alerts};
+use super::snapshots::{self, Failure, Jobs, Started};
+use super::{audit, retention};
+use crate::catalog::{Catalog, SnapshotRecord};
+use crate::config::ClusterConfig;
+use crate::metrics::Metrics;
+
+/// What a run needs; shared by the server's handlers and tasks.
+#[derive(Clone)]
+pub struct Services {
+    pub data_dir: PathBuf,
+    pub catalog: Arc<Catalog>,
+    pub jobs: Arc<Jobs>,
+    pub metrics: Arc<Metrics>,
+    pub alerts: Arc<Alerts>,
+}
+
+impl Services {
+    pub fn new(data_dir: PathBuf, catalog: Arc<Catalog>) -> Self {
+        Self {
+            data_dir,
+            catalog,
+            jobs: Arc::default(),
+            metrics: Arc::default(),
+            alerts: Arc::default(),
+        }
+    }
+
+    /// Run a started job to its end; `actor` goes into the audit log.
+    pub async fn snapshot(
+        &self,
+        cluster: &Arc<ClusterConfig>,
+        job: &Started,
+        reason: &str,
+        actor: &str,
+    ) -> Result<SnapshotRecord, Failure> {
+        let r = snapshots::take(
+            cluster,
+            &self.data_dir,
+            &self.catalog,
+            job,
+            reason,
+            Utc::now,
+        )
+        .await;
+        self.jobs.end(&job.id, &r);
+        audit::record(
+            &self.catalog,
+            Utc::now(),
+            actor,
+            "snapshot.create",
+            Some(&cluster.name),
+            Some(&job.id),
+            &r.as_ref().map(|_| ()).map_err(ToString::to_string),
+        );
+        match &r {
+            Ok(record) => {
+                self.metrics.snapshot_succeeded(record);
+                match retention::apply(cluster, &self.data_dir, &self.catalog, Utc::now(), actor) {
+                    Ok(d) => {
+                        let gone = d.iter().filter(|d| !d.keep).count() as u64;
+                        if gone > 0 {
+                            self.metrics.retention_deleted(&cluster.name, gone);
+                        }
+                    }
+                    Err(e) => tracing::warn!("retention for {:?}: {e}", cluster.name),
+                }
+            }
+            Err(f) => {
+                tracing::warn!(
+                    "snapshot {} of {:?} failed at {}: {f}",
+                    job.id,
+                    cluster.name,
+                    f.stage.as_str()
+                );
+                self.metrics
+                    .snapshot_failed(&cluster.name, f.stage.as_str());
+            }
+        }
+        let failure = r
+            .as_ref()
+            .err()
+            .map(|f| (f.stage.as_str(), f.message.as_str()));
+        if let Some(m) = self
+            .alerts
+            .on_outcome(&cluster.name, &job.id, failure, Utc::now())
+        {
+            alerts::deliver(cluster, &m).await;
+        }
+        r
+    }
+}
