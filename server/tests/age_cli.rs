@@ -7,24 +7,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use age::secrecy::{ExposeSecret, SecretString};
+use age::secrecy::ExposeSecret;
+use etcd_lens_testkit::age::{Format, encrypt, passphrase};
 use etcd_lens_testkit::cli::Lens;
 use etcd_lens_testkit::etcd::Etcd;
 
 const LENS: Lens = Lens(env!("CARGO_BIN_EXE_etcd-lens"));
-
-fn encrypt(recipient: &dyn age::Recipient, data: &[u8], armor: bool) -> Vec<u8> {
-    let enc = age::Encryptor::with_recipients(std::iter::once(recipient)).unwrap();
-    let format = if armor {
-        age::armor::Format::AsciiArmor
-    } else {
-        age::armor::Format::Binary
-    };
-    let out = age::armor::ArmoredWriter::wrap_output(Vec::new(), format).unwrap();
-    let mut w = enc.wrap_output(out).unwrap();
-    w.write_all(data).unwrap();
-    w.finish().unwrap().finish().unwrap()
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
@@ -51,9 +39,12 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     let (want_ls, _) = LENS.ok_env(&["ls", p], &[]);
 
     // Passphrase (scrypt 2^10 to keep the test fast), from a file and from the environment.
-    let mut r = age::scrypt::Recipient::new(SecretString::from("s3cret pass".to_owned()));
-    r.set_work_factor(10);
-    let enc = write(dir.path(), "snap.db.age", &encrypt(&r, &db, false));
+    let r = passphrase("s3cret pass");
+    let enc = write(
+        dir.path(),
+        "snap.db.age",
+        &encrypt(&[&r], &db, Format::Binary),
+    );
     let e = enc.to_str().unwrap();
     let pf = write(dir.path(), "pass.txt", b"s3cret pass\n");
     let pf = pf.to_str().unwrap();
@@ -91,7 +82,11 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     );
     let kf = write(dir.path(), "key.txt", keyfile.as_bytes());
     let kf = kf.to_str().unwrap();
-    let x = write(dir.path(), "x.age", &encrypt(&id.to_public(), &db, false));
+    let x = write(
+        dir.path(),
+        "x.age",
+        &encrypt(&[&id.to_public()], &db, Format::Binary),
+    );
     let (got, _) = LENS.ok_env(
         &["status", "--json", "--identity", kf, x.to_str().unwrap()],
         &[],
@@ -102,7 +97,7 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
     let armored = write(
         dir.path(),
         "x.age.asc",
-        &encrypt(&id.to_public(), &db, true),
+        &encrypt(&[&id.to_public()], &db, Format::AsciiArmor),
     );
     let (got, stderr) = LENS.ok_env(
         &[
@@ -174,7 +169,11 @@ fn encrypted_and_compressed_snapshots_read_like_the_plain_one() {
             .unwrap();
         assert!(st.success());
         let zst = std::fs::read(dir.path().join("snap.db.zst")).unwrap();
-        let chain = write(dir.path(), "snap.db.zst.age", &encrypt(&r, &zst, false));
+        let chain = write(
+            dir.path(),
+            "snap.db.zst.age",
+            &encrypt(&[&r], &zst, Format::Binary),
+        );
         let (got, stderr) = LENS.ok_env(
             &["status", "--json", chain.to_str().unwrap()],
             &[("ETCD_LENS_PASSPHRASE", "s3cret pass")],

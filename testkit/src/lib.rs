@@ -5,8 +5,10 @@
 //!   client-cert TLS, auth and a quota; members can be killed and restarted.
 //! - [`fixture`], [`fixture_bytes`]: the read-only fixtures beside the repository (`../shared/fixtures`).
 //! - [`cli::Lens`]: the `etcd-lens` binary under test; [`json::prune`]: JSON compared without Go's zero values.
+//! - [`age::encrypt`], [`age::passphrase`]: age files made by the `age` crate, binary or armored.
 //! - [`oracle_missing`]: what a test does when its reference tool is not installed.
 
+pub mod age;
 pub mod cli;
 pub mod cluster;
 pub mod etcd;

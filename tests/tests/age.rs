@@ -2,24 +2,14 @@
 //! passphrase, an X25519 identity or an SSH key, and sees the same overview as
 //! for the plain file; wrong secrets and tampered files give clear errors.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
-use age::secrecy::SecretString;
 use etcd_lens_e2e::browser::Browser;
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
-
-fn encrypt(recipient: &dyn age::Recipient, data: &[u8]) -> Vec<u8> {
-    let enc = age::Encryptor::with_recipients(std::iter::once(recipient)).unwrap();
-    let mut out = Vec::new();
-    let mut w = enc.wrap_output(&mut out).unwrap();
-    w.write_all(data).unwrap();
-    w.finish().unwrap();
-    out
-}
+use etcd_lens_testkit::age::{Format, encrypt, passphrase};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
@@ -44,12 +34,15 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     let hash = status["hash"].to_string();
 
     // Passphrase (scrypt work factor 2^10 keeps the test quick).
-    let mut r = age::scrypt::Recipient::new(SecretString::from("correct horse".to_owned()));
-    r.set_work_factor(10);
-    let by_pass = write(&dir, "snap.db.age", &encrypt(&r, &db));
+    let r = passphrase("correct horse");
+    let by_pass = write(&dir, "snap.db.age", &encrypt(&[&r], &db, Format::Binary));
     // X25519 identity.
     let id = age::x25519::Identity::generate();
-    let by_x25519 = write(&dir, "x.db.age", &encrypt(&id.to_public(), &db));
+    let by_x25519 = write(
+        &dir,
+        "x.db.age",
+        &encrypt(&[&id.to_public()], &db, Format::Binary),
+    );
     let id_file = format!(
         "# created for a test\n# public key: {}\n{}\n",
         id.to_public(),
@@ -65,7 +58,11 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
     assert!(ok.success());
     let pubkey = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     let ssh_recipient = age::ssh::Recipient::from_str(pubkey.trim()).unwrap();
-    let by_ssh = write(&dir, "ssh.db.age", &encrypt(&ssh_recipient, &db));
+    let by_ssh = write(
+        &dir,
+        "ssh.db.age",
+        &encrypt(&[&ssh_recipient], &db, Format::Binary),
+    );
     let ssh_key = std::fs::read_to_string(&key).unwrap();
 
     let server = Server::start().await;
@@ -103,18 +100,7 @@ async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
         .await;
 
     // ASCII-armored: the armor is decoded into private storage, like compression.
-    let armored = {
-        let enc = age::Encryptor::with_recipients(std::iter::once(
-            &id.to_public() as &dyn age::Recipient
-        ))
-        .unwrap();
-        let out =
-            age::armor::ArmoredWriter::wrap_output(Vec::new(), age::armor::Format::AsciiArmor)
-                .unwrap();
-        let mut w = enc.wrap_output(out).unwrap();
-        w.write_all(&db).unwrap();
-        w.finish().unwrap().finish().unwrap()
-    };
+    let armored = encrypt(&[&id.to_public()], &db, Format::AsciiArmor);
     let by_armor = write(&dir, "armored.db.age", &armored);
     b.pick_file(&by_armor).await;
     b.wait_text("unlock", |_| true).await;

@@ -6,13 +6,14 @@ use std::io::Write;
 use std::process::Command;
 use std::str::FromStr;
 
-use age::secrecy::{ExposeSecret, SecretString};
+use age::secrecy::ExposeSecret;
 use etcd_lens_core::age::{
     self as lens_age, AgeError, AgeFormat, AgeSource, CHUNK_BYTES, SEALED_CHUNK_BYTES, Secret,
     SecretNeeded,
 };
 use etcd_lens_core::container::{self, Codec, ContainerError, Layer};
 use etcd_lens_core::{MemSource, ReadAt};
+use etcd_lens_testkit::age::{Format, encrypt, passphrase};
 
 /// Deterministic bytes that differ in every chunk.
 fn plaintext(len: usize) -> Vec<u8> {
@@ -35,27 +36,8 @@ fn fake_bbolt(len: usize) -> Vec<u8> {
     v
 }
 
-fn encrypt_to(recipients: &[&dyn age::Recipient], data: &[u8], armor: bool) -> Vec<u8> {
-    let enc = age::Encryptor::with_recipients(recipients.iter().copied()).expect("recipients");
-    if armor {
-        let out =
-            age::armor::ArmoredWriter::wrap_output(Vec::new(), age::armor::Format::AsciiArmor)
-                .unwrap();
-        let mut w = enc.wrap_output(out).unwrap();
-        w.write_all(data).unwrap();
-        w.finish().unwrap().finish().unwrap()
-    } else {
-        let mut w = enc.wrap_output(Vec::new()).unwrap();
-        w.write_all(data).unwrap();
-        w.finish().unwrap()
-    }
-}
-
-/// scrypt at work factor 2^10 keeps the tests fast; `age` writes 2^18.
 fn encrypt_passphrase(pass: &str, data: &[u8]) -> Vec<u8> {
-    let mut r = age::scrypt::Recipient::new(SecretString::from(pass.to_owned()));
-    r.set_work_factor(10);
-    encrypt_to(&[&r], data, false)
+    encrypt(&[&passphrase(pass)], data, Format::Binary)
 }
 
 fn pass(p: &str) -> Secret {
@@ -147,7 +129,7 @@ fn x25519_identity_files_with_comments_and_several_keys() {
     let id = age::x25519::Identity::generate();
     let other = age::x25519::Identity::generate();
     let data = plaintext(150_000);
-    let file = encrypt_to(&[&id.to_public()], &data, false);
+    let file = encrypt(&[&id.to_public()], &data, Format::Binary);
     let src = MemSource(file.as_slice());
     assert_eq!(
         lens_age::secret_needed(&src).unwrap(),
@@ -222,7 +204,7 @@ fn ssh_ed25519_keys_plain_and_passphrase_protected() {
     let data = plaintext(70_000);
 
     let r = age::ssh::Recipient::from_str(public.trim()).unwrap();
-    let file = encrypt_to(&[&r], &data, false);
+    let file = encrypt(&[&r], &data, Format::Binary);
     let src = MemSource(file.as_slice());
     let needed = lens_age::secret_needed(&src).unwrap();
     assert!(needed.accepts_ssh() && !needed.accepts_x25519());
@@ -238,7 +220,7 @@ fn ssh_ed25519_keys_plain_and_passphrase_protected() {
     ));
 
     let r = age::ssh::Recipient::from_str(locked_pub.trim()).unwrap();
-    let file = encrypt_to(&[&r], &data, false);
+    let file = encrypt(&[&r], &data, Format::Binary);
     let src = MemSource(file.as_slice());
     assert_eq!(
         AgeSource::open(&src, &ident(&locked)).unwrap_err(),
@@ -346,7 +328,7 @@ fn truncated_files_fail_at_open() {
 fn armored_files_are_dearmored_then_read_at_random() {
     let id = age::x25519::Identity::generate();
     let data = plaintext(100_000);
-    let armored = encrypt_to(&[&id.to_public()], &data, true);
+    let armored = encrypt(&[&id.to_public()], &data, Format::AsciiArmor);
     assert!(armored.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
     let src = MemSource(armored.as_slice());
     assert_eq!(
@@ -634,7 +616,7 @@ fn zst_age_chain_peels_to_bbolt() {
 
     // And gzip inside armored age, the longest chain we expect.
     let id = age::x25519::Identity::generate();
-    let armored = encrypt_to(&[&id.to_public()], &gzip(&db), true);
+    let armored = encrypt(&[&id.to_public()], &gzip(&db), Format::AsciiArmor);
     let mut bin = Vec::new();
     lens_age::dearmor(&MemSource(armored.as_slice()), &mut bin).unwrap();
     let dec = AgeSource::open(
@@ -681,7 +663,7 @@ fn a_failing_sink_stops_the_work() {
 fn multiple_recipients_list_every_type() {
     let a = age::x25519::Identity::generate();
     let b = age::x25519::Identity::generate();
-    let file = encrypt_to(&[&a.to_public(), &b.to_public()], b"x", false);
+    let file = encrypt(&[&a.to_public(), &b.to_public()], b"x", Format::Binary);
     let src = MemSource(file.as_slice());
     let needed = lens_age::secret_needed(&src).unwrap();
     assert_eq!(
@@ -704,7 +686,7 @@ fn the_peeler_names_each_step_and_stops_after_max_layers() {
 
     let db = fake_bbolt(9000);
     let id = age::x25519::Identity::generate();
-    let armored = encrypt_to(&[&id.to_public()], &gzip(&db), true);
+    let armored = encrypt(&[&id.to_public()], &gzip(&db), Format::AsciiArmor);
     let mut peeler = Peeler::default();
     // Armored age → spool the armor.
     let src = MemSource(armored.as_slice());
