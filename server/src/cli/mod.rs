@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod audit;
 pub mod check;
 pub mod cluster;
+pub mod defrag;
 pub mod get;
 pub mod input;
 pub mod k8s;
@@ -59,6 +60,8 @@ pub enum Command {
     /// Take and list catalogued snapshots of live clusters.
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
+    /// Defragment a live cluster's members, one at a time, the leader last.
+    Defrag(defrag::DefragArgs),
     /// The retention policy's dry run.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cluster(cmd) => cluster::run(cmd),
         Command::Snapshot(cmd) => snapshot::run(cmd),
         Command::Retention(cmd) => retention::run(cmd),
+        Command::Defrag(args) => defrag::run(args),
     };
     match result {
         Err(e) if e.downcast_ref::<output::OutputClosed>().is_some() => Ok(ExitCode::SUCCESS),

@@ -4,9 +4,11 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod defrag;
 pub mod retention;
 pub mod run;
 pub mod scheduler;
+pub mod ship;
 pub mod snapshots;
 
 pub use run::Services;

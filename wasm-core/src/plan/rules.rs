@@ -15,5 +15,22 @@ pub const MAX_ADVISED_MEMBERS: u32 = 7;
 /// etcd's default backend quota (`--quota-backend-bytes` unset): 2 GiB.
 pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-/// Above this share of the quota, a member is close to the NOSPACE alarm.
+/// Above this share of the quota, a member is close to the NOSPACE alarm
+/// (issue #14's `quota-near`; etcd raises NOSPACE at the quota itself).
 pub const QUOTA_WARN_RATIO: f64 = 0.8;
+
+/// etcd's "System limits" (dev-guide): 8 GiB is the suggested maximum quota
+/// for normal environments; etcd warns at startup above it.
+pub const SUGGESTED_MAX_QUOTA_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+
+/// etcd's own monitoring mixin (`contrib/mixin/alerts/alerts.libsonnet`, alert
+/// `etcdDatabaseHighFragmentationRatio`): defragment when the bytes in use
+/// are under half the database size…
+pub const FRAGMENTED_IN_USE_RATIO: f64 = 0.5;
+
+/// …and the bytes in use exceed 100 MiB (`104857600`), so small databases do not alert.
+pub const FRAGMENTED_MIN_IN_USE_BYTES: u64 = 104_857_600;
+
+/// A member is worth defragmenting when this much of its file is free
+/// (`db_size − db_size_in_use`): ahrtr/etcd-defrag's example rule, 200 MiB.
+pub const DEFRAG_MIN_RECLAIMABLE_BYTES: u64 = 200 * 1024 * 1024;

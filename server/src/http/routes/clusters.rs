@@ -111,3 +111,58 @@ pub async fn retention_plan(
         "decisions": plan,
     })))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct DefragQuery {
+    /// Default true: the page asks before it changes anything.
+    dry_run: Option<bool>,
+    min_reclaimable_bytes: Option<u64>,
+    quota_ratio: Option<f64>,
+    #[serde(default)]
+    recover_nospace: bool,
+}
+
+/// Defragment (or plan it, the default): the report, member by member.
+pub async fn defrag(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+    Query(q): Query<DefragQuery>,
+) -> Result<Json<crate::ops::defrag::Report>, Error> {
+    use crate::ops::defrag::{self, Rule};
+    let cluster = state
+        .cluster(&name)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
+    let d = Rule::default();
+    let rule = Rule {
+        min_reclaimable_bytes: q.min_reclaimable_bytes.unwrap_or(d.min_reclaimable_bytes),
+        quota_ratio: q.quota_ratio.unwrap_or(d.quota_ratio),
+    };
+    let dry_run = q.dry_run.unwrap_or(true);
+    let pause = std::time::Duration::from_secs(1);
+    let report = if q.recover_nospace {
+        defrag::recover_nospace(&cluster, pause).await
+    } else {
+        defrag::run(&cluster, rule, dry_run, pause).await
+    };
+    if !dry_run || q.recover_nospace {
+        crate::ops::audit::record(
+            &state.services.catalog,
+            Utc::now(),
+            &actor,
+            if q.recover_nospace {
+                "nospace.recover"
+            } else {
+                "defrag"
+            },
+            Some(&name),
+            None,
+            &match &report.stopped {
+                None => Ok(()),
+                Some(s) => Err(s.clone()),
+            },
+        );
+    }
+    Ok(Json(report))
+}
