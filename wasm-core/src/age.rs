@@ -175,12 +175,25 @@ pub enum AgeError {
         "the last chunk ({chunk}, plaintext offset {plaintext_offset}) is not sealed as the last: the file is truncated or was modified"
     )]
     BadLastChunk { chunk: u64, plaintext_offset: u64 },
+    #[error(
+        "a recipient stanza names this identity, but the file key does not decrypt with it: the header was modified or the key is damaged"
+    )]
+    FileKeyUndecryptable,
+    #[error(
+        "the payload decrypts to {found_bytes} bytes, not the {computed_bytes} its size implies: the file was modified"
+    )]
+    PlaintextLength {
+        computed_bytes: u64,
+        found_bytes: u64,
+    },
+    #[error(
+        "chunk {chunk} (plaintext offset {plaintext_offset}) decrypted to fewer bytes than the file's length implies"
+    )]
+    ShortChunk { chunk: u64, plaintext_offset: u64 },
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error("writing the de-armored file: {0}")]
     Sink(#[from] SinkError),
-    #[error("age: {0}")]
-    Other(String),
 }
 
 /// Where the header ends and what it asks for, parsed without any secret.
@@ -482,9 +495,10 @@ impl<R: ReadAt + Clone> AgeSource<R> {
         match reader.seek(SeekFrom::End(0)) {
             Ok(n) if n == len => {}
             Ok(n) => {
-                return Err(AgeError::Other(format!(
-                    "plaintext length {n} disagrees with the computed {len}"
-                )));
+                return Err(AgeError::PlaintextLength {
+                    computed_bytes: len,
+                    found_bytes: n,
+                });
             }
             Err(e) => {
                 if let Some(se) = source_error(&e) {
@@ -539,17 +553,21 @@ impl<R: ReadAt + Clone> AgeSource<R> {
                 }
                 None => AgeError::Header(io.to_string()),
             },
-            other => AgeError::Other(other.to_string()),
+            // A stanza matched the identity (else `NoMatchingKeys`) but its body
+            // does not open to a file key.
+            D::DecryptionFailed | D::KeyDecryptionFailed => AgeError::FileKeyUndecryptable,
+            // Variants of later `age` versions (the enum is non-exhaustive; the
+            // `plugin` feature is off): the decryptor reads only the header.
+            other => AgeError::Header(other.to_string()),
         }
     }
 
-    /// Decrypt chunk `index` into the cache (most recent last) and return its slot.
-    fn chunk(&self, state: &mut State<R>, index: u64) -> Result<usize, AgeError> {
-        if let Some(i) = state.cache.iter().position(|(k, _)| *k == index) {
-            if let Some(hit) = state.cache.remove(i) {
-                state.cache.push_back(hit);
-            }
-            return Ok(state.cache.len() - 1);
+    /// Chunk `index`: taken out of the cache, or decrypted. [`State::keep`] puts it back.
+    fn take_chunk(&self, state: &mut State<R>, index: u64) -> Result<Vec<u8>, AgeError> {
+        if let Some(i) = state.cache.iter().position(|(k, _)| *k == index)
+            && let Some((_, hit)) = state.cache.remove(i)
+        {
+            return Ok(hit);
         }
         let plaintext_offset = index * CHUNK_BYTES;
         if state.bad.contains(&index) {
@@ -579,11 +597,7 @@ impl<R: ReadAt + Clone> AgeSource<R> {
                 plaintext_offset,
             });
         }
-        if state.cache.len() >= CACHE_CHUNKS {
-            state.cache.pop_front();
-        }
-        state.cache.push_back((index, buf));
-        Ok(state.cache.len() - 1)
+        Ok(buf)
     }
 
     fn read_plain(&self, offset: u64, buf: &mut [u8]) -> Result<(), AgeError> {
@@ -592,23 +606,34 @@ impl<R: ReadAt + Clone> AgeSource<R> {
         let mut done = 0usize;
         while done < buf.len() {
             let index = pos / CHUNK_BYTES;
-            let slot = self.chunk(&mut state, index)?;
-            let Some((_, chunk)) = state.cache.get(slot) else {
-                return Err(AgeError::Other("chunk cache slot missing".into()));
-            };
+            let chunk = self.take_chunk(&mut state, index)?;
             let within = usize::try_from(pos % CHUNK_BYTES).unwrap_or(usize::MAX);
             let avail = chunk.get(within..).unwrap_or_default();
             let n = avail.len().min(buf.len() - done);
-            if n == 0 {
-                return Err(AgeError::Other(format!("chunk {index} is short")));
-            }
             if let (Some(dst), Some(src)) = (buf.get_mut(done..done + n), avail.get(..n)) {
                 dst.copy_from_slice(src);
+            }
+            state.keep(index, chunk);
+            if n == 0 {
+                return Err(AgeError::ShortChunk {
+                    chunk: index,
+                    plaintext_offset: index * CHUNK_BYTES,
+                });
             }
             done += n;
             pos += n as u64;
         }
         Ok(())
+    }
+}
+
+impl<R: ReadAt> State<R> {
+    /// Cache a chunk as the most recently used, dropping the least recent beyond [`CACHE_CHUNKS`].
+    fn keep(&mut self, index: u64, chunk: Vec<u8>) {
+        if self.cache.len() >= CACHE_CHUNKS {
+            self.cache.pop_front();
+        }
+        self.cache.push_back((index, chunk));
     }
 }
 
