@@ -115,8 +115,8 @@ fn age_encrypt(path: &Path, out: &Path) -> String {
 #[test]
 fn snapshot_numbers_match_etcd_and_defrag() {
     let etcd = Etcd::start();
-    // 2000 keys to delete, written first (contiguous revisions), then 1000 to keep;
-    // 1 000-byte values, about 7 to a 4 KiB leaf page.
+    // A. 2000 keys to delete, written first (contiguous revisions), then 1000 to
+    // keep; 1 000-byte values, 3 to a 4 KiB leaf page.
     let value = "v".repeat(1000);
     let doomed: Vec<(String, String)> = (0..2000)
         .map(|i| (format!("d/{i:05}"), value.clone()))
@@ -176,39 +176,19 @@ fn snapshot_numbers_match_etcd_and_defrag() {
     assert_eq!(e["snapshot"], s["snapshot"]);
 
     // 4. Defrag the member the snapshot came from: what it removes against our estimate.
-    let before = member_db_size(&etcd);
-    etcd.ctl(&["defrag"]);
-    let after = member_db_size(&etcd);
-    let removed = before.saturating_sub(after);
+    let removed = defrag(&etcd, total_size);
     eprintln!(
-        "plan: totalSize {total_size}, member dbSize before {before}, after defrag {after} \
-         (removed {removed}); snapshot in use {in_use}, reclaimable {reclaimable}"
+        "plan (deleted first): totalSize {total_size}, in use {in_use}, reclaimable {reclaimable}; \
+         etcdctl defrag removed {removed}"
     );
-    // Nothing was written since the snapshot, so the member's size is the snapshot's.
-    assert_eq!(before, total_size);
-    // Why they differ, and by how much at most:
-    // - `reclaimable_bytes` counts the free and unreachable pages: what a defrag
-    //   would give back if it kept the reachable pages as they are.
-    // - etcd's defrag instead copies every key into a new bbolt file with a fill
-    //   percent of 90 %, so it also repacks pages the compaction left part-empty
-    //   (it removes more), while the new file keeps its own two meta pages and
-    //   branch pages (it removes less).
-    // Here the deleted keys were written first and the kept ones are appended
-    // 90 % full (etcd's sequential puts), so only pages on the boundary and the
-    // small buckets get repacked: the two must agree within 5 % of the database
-    // (about 600 KiB here) — far below the 2/3 of it a defrag gives back.
-    let bound = total_size / 20;
-    assert!(
-        removed.abs_diff(reclaimable) <= bound,
-        "defrag removed {removed} bytes, the snapshot says {reclaimable} are reclaimable (bound {bound})"
-    );
+    assert_close("deleted keys first", reclaimable, removed, total_size);
     assert!(
         reclaimable > total_size / 2,
         "{reclaimable} of {total_size}"
     );
 
-    // B. Interleaved: every other revision deleted, so compaction leaves every
-    // page of the `key` bucket about half full.
+    // B. Interleaved: every other revision is deleted, so the compaction leaves
+    // holes inside pages, not only whole free pages.
     let pairs: Vec<(String, String)> = (0..1500)
         .flat_map(|i| {
             [
@@ -222,19 +202,61 @@ fn snapshot_numbers_match_etcd_and_defrag() {
     etcd.compact(etcd.revision());
     let snap2 = dir.path().join("snap2.db");
     etcd.snapshot(&snap2);
-    let s2 = plan(&["--snapshot", snap2.to_str().unwrap()]);
-    let h2 = &s2["snapshot"];
-    let (size2, in_use2, reclaimable2) = (
-        h2["db_size_bytes"].as_u64().unwrap(),
+    let total2 = etcd.snapshot_status(&snap2)["totalSize"].as_u64().unwrap();
+    let h2 = plan(&["--snapshot", snap2.to_str().unwrap()])["snapshot"].clone();
+    let (in_use2, reclaimable2) = (
         h2["db_size_in_use_bytes"].as_u64().unwrap(),
         h2["reclaimable_bytes"].as_u64().unwrap(),
     );
-    let before2 = member_db_size(&etcd);
-    etcd.ctl(&["defrag"]);
-    let after2 = member_db_size(&etcd);
-    let removed2 = before2.saturating_sub(after2);
+    assert_eq!(h2["db_size_bytes"].as_u64().unwrap(), total2);
+    let removed2 = defrag(&etcd, total2);
     eprintln!(
-        "plan (interleaved): totalSize {size2}, member dbSize before {before2}, after defrag {after2} \
-         (removed {removed2}); snapshot in use {in_use2}, reclaimable {reclaimable2}"
+        "plan (interleaved): totalSize {total2}, in use {in_use2}, reclaimable {reclaimable2}; \
+         etcdctl defrag removed {removed2}"
+    );
+    assert_close("interleaved", reclaimable2, removed2, total2);
+}
+
+/// `etcdctl defrag` on the member; the bytes its `dbSize` lost. Nothing is
+/// written between the snapshot and the defrag, so the member's size before
+/// must be the snapshot's.
+fn defrag(etcd: &Etcd, snapshot_size: u64) -> u64 {
+    let before = member_db_size(etcd);
+    assert_eq!(
+        before, snapshot_size,
+        "the member's dbSize is the snapshot's totalSize"
+    );
+    etcd.ctl(&["defrag"]);
+    before.saturating_sub(member_db_size(etcd))
+}
+
+/// `reclaimable_bytes` (free + unreachable pages of the snapshot) against what
+/// a defrag removed. Why they differ:
+/// - etcd's defrag does not keep the reachable pages as they are: it copies
+///   every key into a new bbolt file at 90 % fill, so pages the compaction
+///   left part-full are repacked (defrag removes more), and the new file gets
+///   its own meta and branch pages (it removes less);
+/// - pages freed by transactions still pending on the member are unreachable
+///   in the snapshot, so both count them.
+///
+/// bbolt merges a leaf left with one element or under a quarter page, so the
+/// repacking gain stays small. Measured on etcd 3.4.23 over five runs: with
+/// the deleted keys written first, defrag removed exactly the reclaimable
+/// bytes or one page less; with every other revision deleted, 8 to 15 pages
+/// more (32–60 KiB, under 1 % of the size: how many leaves bbolt merged
+/// depends on where etcd's compaction batches fell). The bound, 3 % of the
+/// database size (about 125 and 190 KiB here), leaves room for that and
+/// is far below what a wrong count would miss (the free pages are 45–67 % of
+/// the size here). Below, the defrag never removes less than the free pages
+/// by more than the new file's two meta pages.
+fn assert_close(case: &str, reclaimable: u64, removed: u64, size: u64) {
+    let bound = size * 3 / 100;
+    assert!(
+        removed.abs_diff(reclaimable) <= bound,
+        "{case}: defrag removed {removed} bytes, the snapshot says {reclaimable} are reclaimable (bound {bound})"
+    );
+    assert!(
+        removed + 2 * 4096 >= reclaimable,
+        "{case}: defrag removed {removed} bytes, less than the {reclaimable} free"
     );
 }

@@ -297,8 +297,8 @@ fn print_text(p: &Plan, args: &PlanArgs) -> anyhow::Result<()> {
         out("")?;
         let m = &h.machines;
         out(&format!(
-            "hardware: {:?} tier (by {}; e.g. {}): {} vCPU, {} GB memory, {} max concurrent IOPS, {} MB/s disk — {} {} or {} {}",
-            h.tier,
+            "hardware: {} tier (by {}; e.g. {}): {} vCPU, {} GB memory, {} max concurrent IOPS, {} MB/s disk — {} {} or {} {}",
+            h.tier.name(),
             h.based_on.join(", "),
             h.example_workload,
             h.vcpus,
