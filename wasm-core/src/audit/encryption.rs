@@ -22,7 +22,7 @@ use base64::Engine;
 use serde::Serialize;
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::k8s::{Encoding, Provider, classify};
+use crate::k8s::{Encoding, Encryption, Provider, classify};
 
 /// AES-CBC's IV, AES-GCM's nonce and secretbox's nonce lengths, as Kubernetes writes them.
 pub const AESCBC_IV_LEN: usize = 16;
@@ -72,15 +72,24 @@ pub enum ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// The provider that values written with this configuration name.
+    pub fn provider(&self) -> Provider {
+        match self {
+            ProviderConfig::AesCbc(_) => Provider::AesCbc,
+            ProviderConfig::AesGcm(_) => Provider::AesGcm,
+            ProviderConfig::Secretbox(_) => Provider::Secretbox,
+            ProviderConfig::Kms { api_version, .. } => match api_version.as_str() {
+                "v1" => Provider::KmsV1,
+                "v2" => Provider::KmsV2,
+                other => Provider::Other(format!("kms:{other}")),
+            },
+            ProviderConfig::Identity => Provider::Identity,
+        }
+    }
+
     /// The provider as the value prefix spells it (`aescbc`, `kms:v2`, `identity`).
     pub fn prefix_name(&self) -> String {
-        match self {
-            ProviderConfig::AesCbc(_) => "aescbc".into(),
-            ProviderConfig::AesGcm(_) => "aesgcm".into(),
-            ProviderConfig::Secretbox(_) => "secretbox".into(),
-            ProviderConfig::Kms { api_version, .. } => format!("kms:{api_version}"),
-            ProviderConfig::Identity => "identity".into(),
-        }
+        self.provider().as_str().to_string()
     }
 
     fn keys(&self) -> &[KeyConfig] {
@@ -124,6 +133,32 @@ pub struct KeyId {
     pub key_name: String,
     /// KMS v2 `keyID`, when known.
     pub kms_key_id: Option<String>,
+}
+
+impl KeyId {
+    /// The key an encrypted value names in its prefix.
+    pub fn of(e: &Encryption) -> Self {
+        Self {
+            provider: e.provider.as_str().to_string(),
+            key_name: e.key_name.clone(),
+            kms_key_id: e.kms_key_id.clone(),
+        }
+    }
+
+    /// The key name, with ` keyID …` for KMS v2: what a finding's `key_name` says.
+    pub fn key_name_with_id(&self) -> String {
+        match &self.kms_key_id {
+            Some(id) => format!("{} keyID {id}", self.key_name),
+            None => self.key_name.clone(),
+        }
+    }
+
+    /// Is `other` the key `self` names? (A configured KMS key has no keyID: any matches.)
+    pub fn covers(&self, other: &KeyId) -> bool {
+        self.provider == other.provider
+            && self.key_name == other.key_name
+            && (self.kms_key_id.is_none() || self.kms_key_id == other.kms_key_id)
+    }
 }
 
 impl std::fmt::Display for KeyId {
@@ -171,11 +206,7 @@ fn yaml_str(y: &Yaml) -> Option<String> {
 /// The identity of an encrypted value, from its prefix.
 pub fn key_id_of(value: &[u8]) -> Option<KeyId> {
     match classify(value) {
-        Encoding::Encrypted(e) => Some(KeyId {
-            provider: e.provider.as_str().to_string(),
-            key_name: e.key_name,
-            kms_key_id: e.kms_key_id,
-        }),
+        Encoding::Encrypted(e) => Some(KeyId::of(&e)),
         _ => None,
     }
 }
@@ -283,15 +314,13 @@ impl EncryptionConfig {
         let Encoding::Encrypted(e) = classify(value) else {
             return Decryption::NotEncrypted;
         };
-        let key = KeyId {
-            provider: e.provider.as_str().to_string(),
-            key_name: e.key_name.clone(),
-            kms_key_id: e.kms_key_id.clone(),
-        };
+        let key = KeyId::of(&e);
         let prefix = format!("k8s:enc:{}:v1:{}:", e.provider.as_str(), e.key_name);
         let payload = value.strip_prefix(prefix.as_bytes());
         let wanted = |p| find_key(&e.provider, &e.key_name, p);
         match e.provider {
+            // `classify` never gives an identity "encryption"; if it did, there is nothing to decrypt.
+            Provider::Identity => return Decryption::NotEncrypted,
             Provider::KmsV1 | Provider::KmsV2 => return Decryption::NeedsKms { key },
             Provider::Other(_) => return Decryption::Unsupported { key },
             _ => {}

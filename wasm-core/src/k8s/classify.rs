@@ -22,10 +22,15 @@ pub const ENCRYPTED_PREFIX: &[u8] = b"k8s:enc:";
 /// CBOR self-describing tag 55799.
 pub const CBOR_SELF_DESCRIBED: &[u8] = &[0xd9, 0xd9, 0xf7];
 
-/// The encryption-at-rest provider named in the prefix.
+/// The encryption-at-rest provider: the one a `k8s:enc:` prefix names, or
+/// [`Provider::Identity`] for a value stored as is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
+    /// The API server's `identity` provider: no encryption, so no prefix.
+    /// [`classify`] never puts it in an [`Encryption`]; it names plaintext in
+    /// counts and findings.
+    Identity,
     AesCbc,
     AesGcm,
     Secretbox,
@@ -36,9 +41,10 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// As the prefix spells it (`aescbc`, `kms:v2`).
+    /// As the prefix and the `EncryptionConfiguration` spell it (`aescbc`, `kms:v2`, `identity`).
     pub fn as_str(&self) -> &str {
         match self {
+            Provider::Identity => "identity",
             Provider::AesCbc => "aescbc",
             Provider::AesGcm => "aesgcm",
             Provider::Secretbox => "secretbox",
