@@ -6,6 +6,10 @@
 //! with batched transactions through etcd's gRPC gateway (JSON over HTTP on the
 //! client port) with a raised `--quota-backend-bytes`; 10 % are overwritten and
 //! 5 % deleted.
+//!
+//! [`fleet`] holds the fleet benchmark's helpers (`src/bin/fleet.rs`).
+
+pub mod fleet;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
