@@ -1,5 +1,7 @@
 //! The URL fragment is the page's state: `#/overview`, `#/browse`,
-//! `#/browse/<key hex>`, `#/space`. Links set it; back and forward work.
+//! `#/browse/<key hex>`, `#/space`, `#/audit`, and `#/live` (the companion
+//! server's view of a cluster). Links set it; back and forward work. Nothing
+//! secret is ever put in it (the API token lives in session storage).
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Route {
@@ -10,6 +12,7 @@ pub enum Route {
     },
     Space,
     Audit,
+    Live,
 }
 
 /// Which view a route shows: opening another key stays in the same view, so
@@ -20,6 +23,7 @@ pub enum View {
     Browse,
     Space,
     Audit,
+    Live,
 }
 
 impl Route {
@@ -29,6 +33,7 @@ impl Route {
             Route::Browse { .. } => View::Browse,
             Route::Space => View::Space,
             Route::Audit => View::Audit,
+            Route::Live => View::Live,
         }
     }
 
@@ -44,6 +49,7 @@ impl Route {
             (Some("browse"), _) => Route::Browse { key_hex: None },
             (Some("space"), _) => Route::Space,
             (Some("audit"), _) => Route::Audit,
+            (Some("live"), _) => Route::Live,
             _ => Route::Overview,
         }
     }
@@ -55,6 +61,7 @@ impl Route {
             Route::Browse { key_hex: Some(k) } => format!("#/browse/{k}"),
             Route::Space => "#/space".into(),
             Route::Audit => "#/audit".into(),
+            Route::Live => "#/live".into(),
         }
     }
 }
@@ -73,10 +80,13 @@ mod tests {
             },
             Route::Space,
             Route::Audit,
+            Route::Live,
         ] {
             assert_eq!(Route::parse(&r.href()), r);
         }
         assert_eq!(Route::parse(""), Route::Overview);
+        assert_eq!(Route::parse("#/live/"), Route::Live);
+        assert_eq!(Route::Live.view(), View::Live);
         assert_eq!(
             Route::parse("#/browse/zzzz"),
             Route::Browse {

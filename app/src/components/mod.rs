@@ -6,6 +6,8 @@ pub mod file_report;
 pub mod key_detail;
 pub mod key_list;
 pub mod key_tree;
+pub mod live_snapshots;
+pub mod live_status;
 pub mod overview;
 pub mod passes;
 pub mod space;

@@ -1,4 +1,6 @@
-//! The inspect page: pick or drop a snapshot, then Overview / Browse / Space.
+//! The inspect page: pick or drop a snapshot, then Overview / Browse / Space
+//! / Secret audit; and the Live tab beside them (`pages::live`), whose Open
+//! hands a stored snapshot to the same entry point as the drop zone.
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -14,6 +16,7 @@ use crate::components::overview::OverviewView;
 use crate::components::passes::Passes;
 use crate::components::space::SpaceView;
 use crate::components::unlock::Unlock;
+use crate::pages::live::{LivePage, LiveState};
 use crate::protocol::{KeyQuery, ToWorker};
 use crate::route::{Route, View};
 use crate::state::Inspection;
@@ -138,6 +141,17 @@ pub fn InspectPage() -> impl IntoView {
     let busy = Memo::new(move |_| state.with(|s| s.busy));
     // The view changes with the tab, not with the key opened in it.
     let current_view = Memo::new(move |_| route.with(Route::view));
+    let is_live = Memo::new(move |_| current_view.get() == View::Live);
+    // Made once, so the Live page keeps its token, cluster and catalog
+    // while another tab is shown.
+    let live = LiveState::new();
+    // Live's Open: the fetched file goes where a dropped one goes, and the
+    // inspector is shown (its unlock form asks for an identity if needed).
+    let open_fetched = move |file: File| {
+        open(file);
+        // A new history entry: Back returns to the Live tab.
+        let _ = window().location().set_hash(&Route::Overview.href());
+    };
     let tab = move |r: Route, label: &'static str, id: &'static str| {
         let href = r.href();
         let current =
@@ -148,48 +162,74 @@ pub fn InspectPage() -> impl IntoView {
             </a>
         }
     };
+    // One row of tabs: the inspector's views once a file is open (before,
+    // one tab leads back to the drop zone), and Live always.
+    let nav = move || {
+        view! {
+            <nav class="tabs" aria-label="Views">
+                {move || if has_overview.get() {
+                    view! {
+                        {tab(Route::Overview, "Overview", "tab-overview")}
+                        {tab(Route::Browse { key_hex: None }, "Browse keys", "tab-browse")}
+                        {tab(Route::Space, "Space", "tab-space")}
+                        {tab(Route::Audit, "Secret audit", "tab-audit")}
+                    }
+                    .into_any()
+                } else {
+                    tab(Route::Overview, "Inspect a file", "tab-inspect").into_any()
+                }}
+                {tab(Route::Live, "Live cluster", "tab-live")}
+            </nav>
+        }
+    };
     view! {
         <header class="top">
             <h1>"etcd-lens"</h1>
             <p class="tagline">"Look inside an etcd snapshot. The file is read in this tab and never uploaded."</p>
         </header>
         <main>
-            <DropZone on_file=open />
             <span hidden data-testid="worker-ready" data-ready=move || state.with(|s| s.worker_ready).to_string()></span>
             <span hidden data-testid="worker-memory" data-bytes=move || state.with(|s| s.worker_memory_bytes.unwrap_or(0)).to_string()></span>
-            <Show when=move || busy.get()>
-                <button class="cancel" data-testid="cancel" on:click=cancel>"Cancel"</button>
+            <Show when=move || is_live.get()>
+                {nav}
+                <LivePage live on_open=open_fetched />
             </Show>
-            <Unlock state on_secret=move |secret| send(ToWorker::Unlock { secret }) />
-            <FileReport state />
-            <Passes state />
-            <Show when=move || has_overview.get()>
-                <nav class="tabs" aria-label="Views">
-                    {tab(Route::Overview, "Overview", "tab-overview")}
-                    {tab(Route::Browse { key_hex: None }, "Browse keys", "tab-browse")}
-                    {tab(Route::Space, "Space", "tab-space")}
-                    {tab(Route::Audit, "Secret audit", "tab-audit")}
-                </nav>
-                {move || match current_view.get() {
-                    View::Overview => view! { <OverviewView state /> }.into_any(),
-                    View::Browse if !has_index.get() => view! {
-                        <p class="hint" data-testid="index-pending">"The key index is being built; the list appears when it is ready (see the progress above)."</p>
-                    }
-                    .into_any(),
-                    View::Browse => view! {
-                        <div class="browse">
-                            <div class="browse-left">
-                                <KeyTree state on_expand=Callback::new(expand) on_choose=Callback::new(choose_prefix) />
-                                <KeyList state query selected />
-                            </div>
-                            <KeyDetailView state />
-                        </div>
-                    }
-                    .into_any(),
-                    View::Space => view! { <SpaceView state /> }.into_any(),
-                    View::Audit => view! { <AuditPanel state on_run=run_audit /> }.into_any(),
-                }}
-            </Show>
+            // Hidden, not removed, on the Live tab: the file's report and an
+            // unlock form in progress are as they were on the way back.
+            <div class="inspector" hidden=move || is_live.get()>
+                <DropZone on_file=open />
+                <Show when=move || busy.get()>
+                    <button class="cancel" data-testid="cancel" on:click=cancel>"Cancel"</button>
+                </Show>
+                <Unlock state on_secret=move |secret| send(ToWorker::Unlock { secret }) />
+                <FileReport state />
+                <Passes state />
+                <Show when=move || !is_live.get()>
+                    {nav}
+                    <Show when=move || has_overview.get()>
+                        {move || match current_view.get() {
+                            View::Overview => view! { <OverviewView state /> }.into_any(),
+                            View::Browse if !has_index.get() => view! {
+                                <p class="hint" data-testid="index-pending">"The key index is being built; the list appears when it is ready (see the progress above)."</p>
+                            }
+                            .into_any(),
+                            View::Browse => view! {
+                                <div class="browse">
+                                    <div class="browse-left">
+                                        <KeyTree state on_expand=Callback::new(expand) on_choose=Callback::new(choose_prefix) />
+                                        <KeyList state query selected />
+                                    </div>
+                                    <KeyDetailView state />
+                                </div>
+                            }
+                            .into_any(),
+                            View::Space => view! { <SpaceView state /> }.into_any(),
+                            View::Audit => view! { <AuditPanel state on_run=run_audit /> }.into_any(),
+                            View::Live => ().into_any(),
+                        }}
+                    </Show>
+                </Show>
+            </div>
         </main>
     }
 }

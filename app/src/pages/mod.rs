@@ -1,3 +1,4 @@
 //! One file per page.
 
 pub mod inspect;
+pub mod live;

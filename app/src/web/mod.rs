@@ -1,7 +1,15 @@
 //! All browser glue: JS values become Rust values or errors here and nowhere else.
+//!
+//! The worker's: `blob_source`, `opfs`, `worker_client` (the page's side of it).
+//! The Live page's: `api` (fetch with the token), `session` (where the token
+//! is kept), `fetched` (a stored snapshot streamed into the tab), `clock`.
 
+pub mod api;
 pub mod blob_source;
+pub mod clock;
+pub mod fetched;
 pub mod opfs;
+pub mod session;
 pub mod worker_client;
 
 /// Turn a JS exception into a message for the user.

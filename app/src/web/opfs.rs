@@ -155,13 +155,25 @@ pub async fn delete_leftovers() {
     let Ok(dir) = root().await else {
         return;
     };
-    let Ok(entries) = js_sys::Reflect::get(&dir, &"keys".into())
-        .and_then(|f| f.dyn_into::<js_sys::Function>())
-        .and_then(|f| f.call0(&dir))
-    else {
-        return;
-    };
+    for name in entry_names(&dir)
+        .await
+        .into_iter()
+        .filter(|n| n.starts_with(SPOOL_PREFIX))
+    {
+        let _ = JsFuture::from(dir.remove_entry(&name)).await;
+    }
+}
+
+/// The names in `dir` (its async `keys()` iterator, which web-sys does not
+/// bind); an error ends the list early.
+pub(crate) async fn entry_names(dir: &FileSystemDirectoryHandle) -> Vec<String> {
     let mut names = Vec::new();
+    let Ok(entries) = js_sys::Reflect::get(dir, &"keys".into())
+        .and_then(|f| f.dyn_into::<js_sys::Function>())
+        .and_then(|f| f.call0(dir))
+    else {
+        return names;
+    };
     loop {
         let Ok(next) = js_sys::Reflect::get(&entries, &"next".into())
             .and_then(|f| f.dyn_into::<js_sys::Function>())
@@ -182,7 +194,5 @@ pub async fn delete_leftovers() {
             names.push(name);
         }
     }
-    for name in names.into_iter().filter(|n| n.starts_with(SPOOL_PREFIX)) {
-        let _ = JsFuture::from(dir.remove_entry(&name)).await;
-    }
+    names
 }

@@ -1,0 +1,173 @@
+//! Snapshots of the selected cluster: "Take snapshot" with its progress,
+//! and the catalog (id, time, revision, size, encryption — UNENCRYPTED in
+//! red) with Download, Open (into the inspector) and Delete (a second click
+//! confirms).
+
+use leptos::prelude::*;
+use web_sys::File;
+
+use crate::live::{ClusterSummary, Snapshot, SnapshotState, fetch_progress_text, progress_text};
+use crate::pages::live::LiveState;
+use crate::state::human_bytes;
+use crate::web::clock;
+use crate::web::fetched::Purpose;
+
+#[component]
+pub fn LiveSnapshots<F>(
+    live: LiveState,
+    summary: Memo<Option<ClusterSummary>>,
+    on_open: F,
+) -> impl IntoView
+where
+    F: Fn(File) + Copy + Send + Sync + 'static,
+{
+    let running = Memo::new(move |_| {
+        live.job.with(|j| {
+            j.as_ref()
+                .is_some_and(|j| j.status == SnapshotState::Running)
+        })
+    });
+    let rows = Memo::new(move |_| {
+        let cluster = live.selected.get();
+        live.catalog.with(|c| {
+            c.iter()
+                .filter(|s| Some(&s.cluster) == cluster.as_ref())
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    view! {
+        <section class="snapshots" data-testid="live-snapshots">
+            <h2>"Snapshots"</h2>
+            {move || summary.get().filter(|c| !c.encrypted_snapshots).map(|_| view! {
+                <p class="bad" data-testid="unencrypted-warning">
+                    "No age recipients are configured for this cluster: its snapshots are stored UNENCRYPTED on the server."
+                </p>
+            })}
+            <button data-testid="take-snapshot" disabled=move || running.get() on:click=move |_| live.take_snapshot()>
+                "Take snapshot"
+            </button>
+            {move || live.job.get().map(|j| view! {
+                <p data-testid="snapshot-progress" data-status=j.status.as_str()
+                    class:bad={j.status == SnapshotState::Failed} class:ok={j.status == SnapshotState::Done}>
+                    {progress_text(&j)}
+                </p>
+            })}
+            {move || live.job_error.get().map(|e| view! { <p class="error" role="alert" data-testid="snapshot-error">{e}</p> })}
+            {move || live.catalog_error.get().map(|e| view! { <p class="error" role="alert" data-testid="catalog-error">{format!("The catalog could not be read: {e}")}</p> })}
+            {move || rows.with(Vec::is_empty).then(|| view! {
+                <p class="hint" data-testid="catalog-empty">"No snapshots of this cluster yet."</p>
+            })}
+            <Show when=move || !rows.with(Vec::is_empty)>
+                <table class="grid catalog" data-testid="catalog">
+                    <thead>
+                        <tr>
+                            <th>"Snapshot"</th><th>"Taken"</th><th>"State"</th><th>"Revision"</th>
+                            <th>"Size"</th><th>"Stored"</th><th>"Actions"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        // Keyed by the whole record: a refresh that changes
+                        // nothing redraws nothing (a button stays the one clicked).
+                        <For each=move || rows.get() key=Clone::clone let(s)>
+                            {row(live, s, on_open)}
+                        </For>
+                    </tbody>
+                </table>
+            </Show>
+            <p class="hint">
+                "Open fetches the stored file into this tab's private storage and opens it here; an encrypted one is decrypted in this tab with the identity you give: the server never sees it."
+            </p>
+        </section>
+    }
+}
+
+fn row<F>(live: LiveState, s: Snapshot, on_open: F) -> impl IntoView
+where
+    F: Fn(File) + Copy + Send + Sync + 'static,
+{
+    let id = s.id.clone();
+    let state = match s.status {
+        SnapshotState::Failed => format!(
+            "failed: {}",
+            s.error.clone().unwrap_or_else(|| "no reason given".into())
+        ),
+        SnapshotState::Running => format!("running, {} received", human_bytes(s.bytes_received)),
+        other => other.as_str().to_string(),
+    };
+    let size = s.db_size_bytes.map_or_else(|| "—".into(), human_bytes);
+    let stored = if s.encrypted {
+        view! { <span class="ok" data-testid="snapshot-encrypted">"encrypted (age)"</span> }
+            .into_any()
+    } else {
+        view! { <strong class="bad" data-testid="snapshot-unencrypted">"UNENCRYPTED"</strong> }
+            .into_any()
+    };
+    let done = s.status == SnapshotState::Done;
+    let snap = StoredValue::new(s.clone());
+    let (id1, id2, id3, id4) = (id.clone(), id.clone(), id.clone(), id.clone());
+    let row_id = id.clone();
+    let fetching_here = Memo::new(move |_| live.fetching.get().filter(|f| f.id == id1));
+    let confirming = Memo::new(move |_| live.confirm_delete.get().as_deref() == Some(id2.as_str()));
+    let error = move || {
+        live.row_error
+            .get()
+            .filter(|(i, _)| *i == id3)
+            .map(|(_, e)| view! { <p class="error" role="alert" data-testid="snapshot-row-error">{e}</p> })
+    };
+    let note = move || {
+        live.row_note
+            .get()
+            .filter(|(i, _)| *i == id4)
+            .map(|(_, n)| view! { <p class="hint">{n}</p> })
+    };
+    let busy = Memo::new(move |_| live.fetching.with(Option::is_some));
+    let actions = move || {
+        if !done {
+            return ().into_any();
+        }
+        if let Some(f) = fetching_here.get() {
+            let what = match f.purpose {
+                Purpose::Open => "Fetching to open",
+                Purpose::Download => "Downloading",
+            };
+            return view! {
+                <span data-testid="fetch-progress">{format!("{what}: {}…", fetch_progress_text(f.done_bytes, f.total_bytes))}</span>
+            }
+            .into_any();
+        }
+        if confirming.get() {
+            let id = snap.with_value(|s| s.id.clone());
+            return view! {
+                <span class="bad">"Delete the file and its entry? "</span>
+                <button data-testid="snapshot-delete-confirm" on:click=move |_| live.delete(id.clone())>"Delete"</button>
+                " "
+                <button data-testid="snapshot-delete-cancel" on:click=move |_| live.confirm_delete.set(None)>"Keep"</button>
+            }
+            .into_any();
+        }
+        view! {
+            <button data-testid="snapshot-open" disabled=move || busy.get()
+                on:click=move |_| live.open(snap.get_value(), on_open)>"Open"</button>
+            " "
+            <button data-testid="snapshot-download" disabled=move || busy.get()
+                on:click=move |_| live.download(snap.get_value())>"Download"</button>
+            " "
+            <button data-testid="snapshot-delete"
+                on:click=move |_| live.confirm_delete.set(Some(snap.with_value(|s| s.id.clone())))>"Delete…"</button>
+        }
+        .into_any()
+    };
+    view! {
+        <tr data-testid="catalog-row" data-id=row_id data-status=s.status.as_str()
+            data-revision=s.revision.map(|r| r.to_string()).unwrap_or_default()>
+            <td><code>{id}</code>{s.pinned.then_some(" (pinned)")}</td>
+            <td>{clock::local_datetime(&s.started_at)}</td>
+            <td class:bad={s.status == SnapshotState::Failed} data-testid="snapshot-state">{state}</td>
+            <td data-testid="snapshot-revision">{s.revision.map_or_else(|| "—".into(), |r| r.to_string())}</td>
+            <td>{size}</td>
+            <td>{stored}</td>
+            <td>{actions}{error}{note}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,633 @@
+//! What the Live page shows, as the companion server sends it, and the pure
+//! helpers that turn it into text: sizes against the quota, latencies, times,
+//! a snapshot's progress. No browser types, so it is unit-tested natively.
+//!
+//! The types mirror the server's JSON (`server/src/etcd/status.rs`,
+//! `server/src/ops/snapshots.rs`, `server/src/catalog/records.rs`) but read
+//! leniently: every field the page does not need to act has a default, so a
+//! newer server adding or dropping a figure does not break the page.
+//! Secrets never pass through here: the API sends none (no credentials, no
+//! key material), and the API token lives in `web::session` only.
+
+use serde::Deserialize;
+
+use crate::state::human_bytes;
+
+/// Where the page stands with the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Conn {
+    /// Not asked yet (the Live tab was never opened).
+    #[default]
+    Unknown,
+    Checking,
+    /// The page did not come from an etcd-lens server; why it thinks so.
+    NoServer(String),
+    /// The server wants a token; `notice` says why it asks again.
+    NeedToken {
+        notice: Option<String>,
+    },
+    Connected,
+    /// The server is there but failed to answer.
+    Failed(String),
+}
+
+/// Said when a token given in the form is refused.
+pub const TOKEN_REFUSED: &str = "The server refused this token. Check it (the server prints where it keeps it: DATA_DIR/token) and enter it again.";
+/// Said when a token that worked is refused later (the server restarted with another one).
+pub const TOKEN_EXPIRED: &str = "The server no longer accepts the token this tab had (was it restarted with a new one?). Enter the token again.";
+/// Said when the page has no server behind it.
+pub const NO_SERVER: &str = "Live needs the etcd-lens server: run `etcd-lens serve --endpoints …` (or `--config FILE`) and open the page it serves. Inspecting files works without it.";
+
+/// `GET api/v1/clusters`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ClusterList {
+    pub clusters: Vec<ClusterSummary>,
+    /// How to add a cluster, when none is configured.
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ClusterSummary {
+    pub name: String,
+    pub endpoints: Vec<String>,
+    pub mtls: bool,
+    pub auth: bool,
+    /// Fingerprints of the age recipients.
+    pub recipients: Vec<String>,
+    /// False: the server stores this cluster's snapshots UNENCRYPTED.
+    pub encrypted_snapshots: bool,
+}
+
+/// The one-line answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Healthy,
+    Degraded,
+    NoQuorum,
+    /// A verdict this page does not know (a newer server).
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+impl Verdict {
+    /// The CSS class and `data-verdict` value.
+    pub fn class(self) -> &'static str {
+        match self {
+            Verdict::Healthy => "healthy",
+            Verdict::Degraded => "degraded",
+            Verdict::NoQuorum => "no-quorum",
+            Verdict::Unknown => "unknown",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Healthy => "Healthy",
+            Verdict::Degraded => "Degraded",
+            Verdict::NoQuorum => "No quorum",
+            Verdict::Unknown => "Unknown",
+        }
+    }
+}
+
+/// `GET api/v1/clusters/{name}/status`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ClusterStatus {
+    pub cluster: String,
+    pub cluster_id: Option<String>,
+    pub verdict: Verdict,
+    pub verdict_reason: String,
+    pub leader_id: Option<String>,
+    pub members: Vec<MemberStatus>,
+    pub quorum: QuorumStatus,
+    pub alarms: Vec<Alarm>,
+    pub alarms_source: String,
+    pub warnings: Vec<String>,
+    /// RFC 3339, UTC: when the server asked the members.
+    pub checked_at: String,
+    /// How old the server's cached answer was when served.
+    pub age_ms: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct QuorumStatus {
+    pub voting_members: u32,
+    pub needed: u32,
+    pub reachable: u32,
+    pub held: bool,
+    pub failures_tolerated: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Alarm {
+    pub member_id: String,
+    pub alarm: String,
+}
+
+/// A disk latency p99 with the histogram bucket it fell in.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct LatencyP99 {
+    pub p99_ms: f64,
+    pub bucket_low_ms: f64,
+    pub bucket_high_ms: Option<f64>,
+    pub observations: f64,
+    pub guidance_ms: f64,
+    pub above_guidance: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct MemberStatus {
+    pub id: String,
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub reachable: bool,
+    pub error: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub version: Option<String>,
+    pub db_size_bytes: Option<i64>,
+    pub db_size_in_use_bytes: Option<i64>,
+    pub quota_bytes: Option<u64>,
+    pub is_leader: bool,
+    pub is_learner: bool,
+    pub raft_term: Option<u64>,
+    pub raft_index: Option<u64>,
+    pub raft_applied_index: Option<u64>,
+    pub wal_fsync_p99_ms: Option<f64>,
+    pub backend_commit_p99_ms: Option<f64>,
+    pub wal_fsync: Option<LatencyP99>,
+    pub backend_commit: Option<LatencyP99>,
+    pub metrics_note: Option<String>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl MemberStatus {
+    /// "leader", "learner" or "follower"; empty for a member that did not answer.
+    pub fn role(&self) -> &'static str {
+        if self.is_leader {
+            "leader"
+        } else if self.is_learner {
+            "learner"
+        } else if self.reachable {
+            "follower"
+        } else {
+            ""
+        }
+    }
+}
+
+/// The state of a snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotState {
+    Running,
+    Done,
+    Failed,
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+impl SnapshotState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotState::Running => "running",
+            SnapshotState::Done => "done",
+            SnapshotState::Failed => "failed",
+            SnapshotState::Unknown => "unknown",
+        }
+    }
+}
+
+/// `GET api/v1/snapshots/{id}` (a catalog record, or a running or failed job).
+/// `Hash`: the catalog table keys its rows by the whole record, so a row is
+/// redrawn only when something in it changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(default)]
+pub struct Snapshot {
+    pub id: String,
+    pub cluster: String,
+    pub status: SnapshotState,
+    pub error: Option<String>,
+    pub reason: String,
+    pub member_name: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Known once done (a job has none while it runs).
+    pub revision: Option<i64>,
+    pub db_size_bytes: Option<u64>,
+    pub total_keys: Option<u64>,
+    /// The stored file's size (the ciphertext when encrypted); catalog records only.
+    pub stored_bytes: Option<u64>,
+    pub bytes_received: u64,
+    pub encrypted: bool,
+    /// Relative to the server's data folder; catalog records only.
+    pub path: Option<String>,
+    pub pinned: bool,
+}
+
+impl Snapshot {
+    /// The file name to give the fetched file: the stored file's own name
+    /// (`<id>.db` or `<id>.db.age`), so it reads as it would after a download.
+    pub fn file_name(&self) -> String {
+        match self
+            .path
+            .as_deref()
+            .and_then(|p| p.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+        {
+            Some(n) => n.to_string(),
+            None if self.encrypted => format!("{}.db.age", self.id),
+            None => format!("{}.db", self.id),
+        }
+    }
+}
+
+/// `GET api/v1/snapshots`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct SnapshotList {
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// `POST api/v1/clusters/{name}/snapshots` (202).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Started {
+    pub id: String,
+}
+
+/// The API's paths, relative to the page (so a page served under a path
+/// asks its own server, and a page from a static host asks nothing real).
+pub mod paths {
+    use super::segment;
+
+    pub const HEALTH: &str = "api/health";
+    pub const CLUSTERS: &str = "api/v1/clusters";
+    pub const SNAPSHOTS: &str = "api/v1/snapshots";
+
+    pub fn status(cluster: &str) -> String {
+        format!("api/v1/clusters/{}/status", segment(cluster))
+    }
+
+    pub fn take_snapshot(cluster: &str) -> String {
+        format!("api/v1/clusters/{}/snapshots", segment(cluster))
+    }
+
+    pub fn snapshot(id: &str) -> String {
+        format!("api/v1/snapshots/{}", segment(id))
+    }
+
+    pub fn download(id: &str) -> String {
+        format!("api/v1/snapshots/{}/download", segment(id))
+    }
+}
+
+/// `s` as one URL path segment: unreserved characters as they are, every
+/// other byte percent-encoded. Cluster names and snapshot ids are already
+/// safe (the server checks them); this keeps a surprise from becoming a path.
+pub fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// How full `part` is of `whole`, in percent (above 100 when over the
+/// quota); `None` when either is unknown or the whole is zero.
+pub fn percent_of(part: Option<i64>, whole: Option<u64>) -> Option<f64> {
+    let part = u64::try_from(part?).ok()?;
+    let whole = whole.filter(|&w| w > 0)?;
+    Some(part as f64 * 100.0 / whole as f64)
+}
+
+/// "1.5 MiB (0.1% of 2.0 GiB)", "1.5 MiB (quota unknown)", or "—".
+pub fn size_text(part: Option<i64>, quota: Option<u64>) -> String {
+    let Some(p) = part.and_then(|p| u64::try_from(p).ok()) else {
+        return "—".into();
+    };
+    match (percent_of(part, quota), quota) {
+        (Some(pc), Some(q)) => format!(
+            "{} ({} of {})",
+            human_bytes(p),
+            percent_text(pc),
+            human_bytes(q)
+        ),
+        _ => format!("{} (quota unknown)", human_bytes(p)),
+    }
+}
+
+/// "0.1%", "42%", "112%": one decimal below 10 %, none above.
+pub fn percent_text(pc: f64) -> String {
+    if pc < 10.0 {
+        format!("{pc:.1}%")
+    } else {
+        format!("{pc:.0}%")
+    }
+}
+
+/// "0.42 ms", "3.1 ms", "250 ms".
+pub fn ms_text(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 100.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// A disk p99 with its bucket: "3.1 ms (2–4 ms bucket)"; "≥ 8192 ms" for the top bucket.
+pub fn p99_text(l: &LatencyP99) -> String {
+    match l.bucket_high_ms {
+        Some(high) => format!(
+            "{} ({}–{} ms bucket)",
+            ms_text(l.p99_ms),
+            trim_ms(l.bucket_low_ms),
+            trim_ms(high)
+        ),
+        None => format!("≥ {} ms", trim_ms(l.bucket_low_ms)),
+    }
+}
+
+/// Bucket bounds are powers of two in ms (0.5, 1, 2 …): no trailing zeros.
+fn trim_ms(ms: f64) -> String {
+    let s = format!("{ms:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 UTC time as the server
+/// writes it (`2026-12-01T13:15:07.123456789Z`, or with `+00:00`); `None`
+/// for anything else. Fractions past milliseconds are dropped.
+pub fn utc_millis(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut millis = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let padded = format!("{:0<3}", &frac[..digits.min(3)]);
+        millis = padded.parse().ok()?;
+        rest = &frac[digits..];
+    }
+    if !matches!(rest, "Z" | "z" | "+00:00" | "-00:00") {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    Some((((days * 24 + h) * 60 + mi) * 60 + sec) as f64 * 1000.0 + millis as f64)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A wall-clock time, as the page shows it: "09:05:03".
+pub fn clock_text(h: u32, m: u32, s: u32) -> String {
+    format!("{h:02}:{m:02}:{s:02}")
+}
+
+/// A date and time: "2026-12-01 09:05:03".
+pub fn datetime_text(y: u32, mo: u32, d: u32, h: u32, m: u32, s: u32) -> String {
+    format!("{y:04}-{mo:02}-{d:02} {}", clock_text(h, m, s))
+}
+
+/// One line on a snapshot being taken.
+pub fn progress_text(s: &Snapshot) -> String {
+    match s.status {
+        SnapshotState::Running if s.bytes_received == 0 => {
+            format!("Snapshot {}: started, waiting for the first bytes…", s.id)
+        }
+        SnapshotState::Running => format!(
+            "Snapshot {}: running, {} received…",
+            s.id,
+            human_bytes(s.bytes_received)
+        ),
+        SnapshotState::Done => format!(
+            "Snapshot {}: done at revision {}, {}{}.",
+            s.id,
+            s.revision.map_or_else(|| "?".into(), |r| r.to_string()),
+            human_bytes(s.db_size_bytes.unwrap_or(s.bytes_received)),
+            if s.encrypted {
+                ", encrypted"
+            } else {
+                ", stored UNENCRYPTED"
+            }
+        ),
+        SnapshotState::Failed => format!(
+            "Snapshot {} failed: {}",
+            s.id,
+            s.error.as_deref().unwrap_or("no reason given")
+        ),
+        SnapshotState::Unknown => format!("Snapshot {}: state unknown", s.id),
+    }
+}
+
+/// "12.0 MiB of 40.0 MiB" while a stored file is fetched into the tab.
+pub fn fetch_progress_text(done: u64, total: Option<u64>) -> String {
+    match total.filter(|&t| t > 0) {
+        Some(t) => format!("{} of {}", human_bytes(done), human_bytes(t)),
+        None => human_bytes(done),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_against_the_quota() {
+        assert_eq!(percent_of(Some(50), Some(200)), Some(25.0));
+        assert_eq!(
+            percent_of(Some(300), Some(200)),
+            Some(150.0),
+            "over the quota"
+        );
+        assert_eq!(percent_of(Some(1), Some(0)), None);
+        assert_eq!(percent_of(None, Some(1)), None);
+        assert_eq!(percent_of(Some(-1), Some(1)), None);
+        assert_eq!(percent_of(Some(1), None), None);
+        assert_eq!(percent_text(0.123), "0.1%");
+        assert_eq!(percent_text(42.4), "42%");
+        assert_eq!(percent_text(112.0), "112%");
+        let q = 2 * 1024 * 1024 * 1024;
+        assert_eq!(
+            size_text(Some(1024 * 1024), Some(q)),
+            format!(
+                "{} ({} of {})",
+                human_bytes(1024 * 1024),
+                percent_text(100.0 / 2048.0),
+                human_bytes(q)
+            )
+        );
+        assert!(size_text(Some(10), None).ends_with("(quota unknown)"));
+        assert_eq!(size_text(None, Some(q)), "—");
+    }
+
+    #[test]
+    fn latencies() {
+        assert_eq!(ms_text(0.4213), "0.42 ms");
+        assert_eq!(ms_text(3.06), "3.1 ms");
+        assert_eq!(ms_text(250.4), "250 ms");
+        let l = LatencyP99 {
+            p99_ms: 3.1,
+            bucket_low_ms: 2.0,
+            bucket_high_ms: Some(4.0),
+            ..LatencyP99::default()
+        };
+        assert_eq!(p99_text(&l), "3.1 ms (2–4 ms bucket)");
+        let l = LatencyP99 {
+            p99_ms: 0.7,
+            bucket_low_ms: 0.5,
+            bucket_high_ms: Some(1.0),
+            ..LatencyP99::default()
+        };
+        assert_eq!(p99_text(&l), "0.70 ms (0.5–1 ms bucket)");
+        let top = LatencyP99 {
+            p99_ms: 9000.0,
+            bucket_low_ms: 8192.0,
+            bucket_high_ms: None,
+            ..LatencyP99::default()
+        };
+        assert_eq!(p99_text(&top), "≥ 8192 ms");
+    }
+
+    #[test]
+    fn server_times() {
+        assert_eq!(utc_millis("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(utc_millis("1970-01-02T00:00:01.5Z"), Some(86_401_500.0));
+        // chrono writes nanoseconds; 2026-12-01 is day 20788.
+        assert_eq!(
+            utc_millis("2026-12-01T13:15:07.123456789Z"),
+            Some(((20_788.0 * 24.0 + 13.0) * 60.0 + 15.0) * 60_000.0 + 7_123.0)
+        );
+        assert_eq!(
+            utc_millis("2000-03-01T00:00:00+00:00"),
+            Some(951_868_800_000.0)
+        );
+        for bad in [
+            "",
+            "2026-12-01",
+            "2026-12-01T13:15:07",
+            "2026-13-01T13:15:07Z",
+            "2026-12-01T13:15:07+02:00",
+            "2026-12-01T13:15:07.Z",
+            "2026-12-01T1a:15:07Z",
+        ] {
+            assert_eq!(utc_millis(bad), None, "{bad}");
+        }
+        assert_eq!(clock_text(9, 5, 3), "09:05:03");
+        assert_eq!(datetime_text(2026, 12, 1, 9, 5, 3), "2026-12-01 09:05:03");
+    }
+
+    #[test]
+    fn snapshot_lines_and_names() {
+        let mut s = Snapshot {
+            id: "prod-20261201T131507Z-ab12".into(),
+            status: SnapshotState::Running,
+            ..Snapshot::default()
+        };
+        assert!(progress_text(&s).contains("waiting for the first bytes"));
+        s.bytes_received = 2048;
+        assert_eq!(
+            progress_text(&s),
+            format!(
+                "Snapshot prod-20261201T131507Z-ab12: running, {} received…",
+                human_bytes(2048)
+            )
+        );
+        s.status = SnapshotState::Done;
+        s.revision = Some(42);
+        assert!(progress_text(&s).contains("done at revision 42"));
+        assert!(progress_text(&s).contains("UNENCRYPTED"));
+        s.status = SnapshotState::Failed;
+        s.error = Some("the snapshot stream broke: reset".into());
+        assert!(progress_text(&s).ends_with("failed: the snapshot stream broke: reset"));
+
+        assert_eq!(s.file_name(), "prod-20261201T131507Z-ab12.db");
+        s.encrypted = true;
+        assert_eq!(s.file_name(), "prod-20261201T131507Z-ab12.db.age");
+        s.path = Some("snapshots/prod/prod-20261201T131507Z-ab12.db.age".into());
+        assert_eq!(s.file_name(), "prod-20261201T131507Z-ab12.db.age");
+        assert_eq!(fetch_progress_text(0, Some(0)), human_bytes(0));
+    }
+
+    #[test]
+    fn paths_are_segments() {
+        assert_eq!(
+            paths::status("prod-1.eu_west"),
+            "api/v1/clusters/prod-1.eu_west/status"
+        );
+        assert_eq!(segment("a/b c?"), "a%2Fb%20c%3F");
+        assert_eq!(paths::download("x"), "api/v1/snapshots/x/download");
+    }
+
+    #[test]
+    fn reads_the_servers_json_leniently() {
+        let st: ClusterStatus = serde_json::from_value(serde_json::json!({
+            "cluster": "c", "verdict": "no_quorum", "verdict_reason": "1 of 3 reachable",
+            "leader_id": null, "checked_at": "2026-12-01T13:15:07Z", "age_ms": 12,
+            "quorum": {"voting_members": 3, "needed": 2, "reachable": 1, "held": false, "failures_tolerated": 1},
+            "alarms": [{"member_id": "8e9e05c52164694d", "alarm": "NOSPACE"}],
+            "members": [{"id": "8e9e05c52164694d", "name": "m0", "reachable": true, "is_leader": false,
+                "db_size_bytes": 20480, "quota_bytes": 2147483648u64, "future_field": 1}],
+            "something_new": {"x": 1}
+        }))
+        .unwrap();
+        assert_eq!(st.verdict, Verdict::NoQuorum);
+        assert_eq!(st.verdict.class(), "no-quorum");
+        assert_eq!(st.members[0].role(), "follower");
+        assert_eq!(st.alarms[0].alarm, "NOSPACE");
+        let v: Verdict = serde_json::from_str("\"on_fire\"").unwrap();
+        assert_eq!(v, Verdict::Unknown);
+        let snaps: SnapshotList = serde_json::from_value(serde_json::json!({"snapshots": [
+            {"id": "a", "cluster": "c", "status": "running", "started_at": "2026-12-01T13:15:07Z",
+             "bytes_received": 10, "revision": null, "encrypted": true},
+            {"id": "b", "cluster": "c", "status": "done", "revision": 7, "db_size_bytes": 20480,
+             "stored_bytes": 20700, "encrypted": false, "path": "snapshots/c/b.db", "pinned": false}
+        ]}))
+        .unwrap();
+        assert_eq!(snaps.snapshots[0].status, SnapshotState::Running);
+        assert_eq!(snaps.snapshots[1].revision, Some(7));
+    }
+}
