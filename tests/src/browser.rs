@@ -12,11 +12,13 @@ use crate::{free_port, wait_for_port};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The profile's folder for downloads.
+const DOWNLOADS: &str = "downloads";
 
 pub struct Browser {
     pub client: Client,
     driver: Child,
-    _profile: TempDir,
+    profile: TempDir,
 }
 
 impl Browser {
@@ -43,7 +45,12 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--no-first-run", "--disable-quic", "--window-size=1280,900",
                     format!("--user-data-dir={}", profile.path().display()),
-                ]
+                ],
+                // Downloads land in the profile, not the user's folder, unasked.
+                "prefs": {
+                    "download.default_directory": profile.path().join(DOWNLOADS).display().to_string(),
+                    "download.prompt_for_download": false,
+                }
             }
         });
         let serde_json::Value::Object(caps) = caps else {
@@ -57,8 +64,13 @@ impl Browser {
         Self {
             client,
             driver,
-            _profile: profile,
+            profile,
         }
+    }
+
+    /// Where the browser saves downloads.
+    pub fn downloads_dir(&self) -> std::path::PathBuf {
+        self.profile.path().join(DOWNLOADS)
     }
 
     pub async fn goto(&self, url: &str) {
