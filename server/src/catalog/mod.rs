@@ -16,7 +16,10 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-pub use records::{AuditEntry, HashKvRecord, SnapshotRecord, SnapshotState};
+pub use records::{
+    AuditEntry, DrillCheck, DrillRecord, DrillVerdict, HashKvRecord, RemoteDelete, ShipState,
+    SnapshotRecord, SnapshotState,
+};
 
 /// Snapshot id → JSON [`SnapshotRecord`].
 const SNAPSHOTS: TableDefinition<&str, &str> = TableDefinition::new("snapshots");
@@ -25,6 +28,10 @@ const AUDIT: TableDefinition<u64, &str> = TableDefinition::new("audit_log");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// `<cluster>/<schedule>` → the due time (Unix seconds) of the last run fired.
 const SCHEDULE_RUNS: TableDefinition<&str, i64> = TableDefinition::new("schedule_runs");
+/// `<cluster>/<snapshot id>` → JSON [`RemoteDelete`]: objects still to delete
+/// from the store. An older binary ignores the table (the deletes wait for a
+/// newer one), so it needs no schema bump.
+const REMOTE_DELETES: TableDefinition<&str, &str> = TableDefinition::new("remote_deletes");
 
 /// The catalog format this binary writes and reads.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -71,6 +78,7 @@ impl Catalog {
             tx.open_table(SNAPSHOTS).map_err(db_err)?;
             tx.open_table(AUDIT).map_err(db_err)?;
             tx.open_table(SCHEDULE_RUNS).map_err(db_err)?;
+            tx.open_table(REMOTE_DELETES).map_err(db_err)?;
             let mut meta = tx.open_table(META).map_err(db_err)?;
             let found = meta
                 .get("schema_version")
@@ -150,6 +158,105 @@ impl Catalog {
         Ok(was)
     }
 
+    /// Change a record in place, in one transaction; `None` (and nothing
+    /// written) when it is gone, so a late update never brings back a
+    /// snapshot deleted meanwhile.
+    pub fn update_snapshot(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut SnapshotRecord),
+    ) -> Result<Option<SnapshotRecord>, CatalogError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        let updated = {
+            let mut t = tx.open_table(SNAPSHOTS).map_err(db_err)?;
+            let current = match t.get(id).map_err(db_err)? {
+                Some(v) => Some(parse(id, v.value())?),
+                None => None,
+            };
+            match current {
+                None => None,
+                Some(mut r) => {
+                    change(&mut r);
+                    let json = serde_json::to_string(&r).map_err(db)?;
+                    t.insert(id, json.as_str()).map_err(db_err)?;
+                    Some(r)
+                }
+            }
+        };
+        tx.commit().map_err(db_err)?;
+        Ok(updated)
+    }
+
+    /// Remove a record and, in the same transaction, queue the deletion of
+    /// its objects in the store: either both happen or neither.
+    pub fn remove_snapshot_queueing(
+        &self,
+        id: &str,
+        remote: Option<&RemoteDelete>,
+    ) -> Result<bool, CatalogError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        let was = tx
+            .open_table(SNAPSHOTS)
+            .map_err(db_err)?
+            .remove(id)
+            .map_err(db_err)?
+            .is_some();
+        if let Some(r) = remote {
+            let json = serde_json::to_string(r).map_err(db)?;
+            tx.open_table(REMOTE_DELETES)
+                .map_err(db_err)?
+                .insert(
+                    remote_key(&r.cluster, &r.snapshot_id).as_str(),
+                    json.as_str(),
+                )
+                .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(was)
+    }
+
+    /// Remote deletes still to do, oldest first.
+    pub fn remote_deletes(&self) -> Result<Vec<RemoteDelete>, CatalogError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(REMOTE_DELETES).map_err(db_err)?;
+        let mut out: Vec<RemoteDelete> = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            out.push(
+                serde_json::from_str(v.value()).map_err(|e| CatalogError::Record {
+                    id: format!("remote delete {}", k.value()),
+                    error: e.to_string(),
+                })?,
+            );
+        }
+        out.sort_by(|a, b| (a.queued_at, &a.snapshot_id).cmp(&(b.queued_at, &b.snapshot_id)));
+        Ok(out)
+    }
+
+    /// Record an attempt (insert or replace).
+    pub fn put_remote_delete(&self, r: &RemoteDelete) -> Result<(), CatalogError> {
+        let json = serde_json::to_string(r).map_err(db)?;
+        let tx = self.db.begin_write().map_err(db_err)?;
+        tx.open_table(REMOTE_DELETES)
+            .map_err(db_err)?
+            .insert(
+                remote_key(&r.cluster, &r.snapshot_id).as_str(),
+                json.as_str(),
+            )
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)
+    }
+
+    /// The objects are gone: forget the entry.
+    pub fn remove_remote_delete(&self, cluster: &str, id: &str) -> Result<(), CatalogError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        tx.open_table(REMOTE_DELETES)
+            .map_err(db_err)?
+            .remove(remote_key(cluster, id).as_str())
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)
+    }
+
     /// Append to the audit log; `seq` is assigned here.
     pub fn append_audit(&self, mut e: AuditEntry) -> Result<AuditEntry, CatalogError> {
         let tx = self.db.begin_write().map_err(db_err)?;
@@ -211,6 +318,10 @@ fn db_err<E: Into<redb::Error>>(e: E) -> CatalogError {
     CatalogError::Db(e.into().to_string())
 }
 
+fn remote_key(cluster: &str, id: &str) -> String {
+    format!("{cluster}/{id}")
+}
+
 fn parse(id: &str, json: &str) -> Result<SnapshotRecord, CatalogError> {
     serde_json::from_str(json).map_err(|e| CatalogError::Record {
         id: id.to_string(),
@@ -249,6 +360,8 @@ mod tests {
             hash_kv: None,
             hash_kv_error: None,
             pinned: false,
+            shipped: None,
+            drill: None,
             extra: Default::default(),
         }
     }
@@ -265,6 +378,35 @@ mod tests {
         assert_eq!(c.snapshots().unwrap().len(), 1);
         assert!(c.remove_snapshot("a").unwrap());
         assert!(c.snapshot("a").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_delete_and_its_remote_part_are_one_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(dir.path()).unwrap();
+        c.put_snapshot(&record("a")).unwrap();
+        let pending = RemoteDelete {
+            cluster: "c".into(),
+            snapshot_id: "a".into(),
+            store: "file:///x".into(),
+            keys: vec!["c/a.json".into(), "c/a.db.age".into()],
+            queued_at: chrono::Utc::now(),
+            attempts: 0,
+            last_attempt_at: None,
+            error: None,
+        };
+        assert!(c.remove_snapshot_queueing("a", Some(&pending)).unwrap());
+        assert!(c.snapshot("a").unwrap().is_none());
+        assert_eq!(c.remote_deletes().unwrap(), [pending]);
+        // An update of a record deleted meanwhile writes nothing.
+        assert!(
+            c.update_snapshot("a", |r| r.pinned = true)
+                .unwrap()
+                .is_none()
+        );
+        assert!(c.snapshot("a").unwrap().is_none());
+        c.remove_remote_delete("c", "a").unwrap();
+        assert!(c.remote_deletes().unwrap().is_empty());
     }
 
     #[test]

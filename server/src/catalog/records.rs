@@ -1,8 +1,9 @@
 //! The catalog's typed records. Stored as JSON values in redb tables, so a
 //! later field (compression ratio, shipping status, a drill's verdict) is
-//! an optional field with a default: old records read as "not known", and
-//! an older binary keeps fields it does not know (`extra`) when it rewrites
-//! a record. See `SCHEMA_VERSION` in `mod.rs` for the rest of the rule.
+//! an optional field with a default, like `shipped`: old records read as
+//! "not known", and an older binary keeps fields it does not know (`extra`)
+//! when it rewrites a record. See `SCHEMA_VERSION` in `mod.rs` for the rest
+//! of the rule.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,13 @@ pub struct SnapshotRecord {
     pub hash_kv_error: Option<String>,
     #[serde(default)]
     pub pinned: bool,
+    /// Its copy in the cluster's object store (`None`: no store configured
+    /// when it was taken, or a record older than shipping).
+    #[serde(default)]
+    pub shipped: Option<ShipState>,
+    /// The newest restore drill of this snapshot (`None`: never drilled).
+    #[serde(default)]
+    pub drill: Option<DrillRecord>,
     /// Fields written by a newer etcd-lens, kept as they are.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -78,4 +86,83 @@ pub struct AuditEntry {
     pub snapshot_id: Option<String>,
     /// `ok`, or the error.
     pub result: String,
+}
+
+/// Where a snapshot's copy in the object store stands. `at` is set only
+/// once the data object was verified and the metadata object written: a
+/// record with `at: None` is not shipped (yet), whatever the bucket holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipState {
+    /// The store, as `s3://bucket/prefix` or `file:///path` (no credentials).
+    pub store: String,
+    /// The data object (the stored file, still encrypted).
+    pub key: String,
+    /// The metadata object (this record as JSON), written last, create-only.
+    pub metadata_key: String,
+    /// When the metadata object was written.
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+    /// The data object's size as the store reported it (HEAD) at `at`.
+    #[serde(default)]
+    pub bytes: Option<u64>,
+    /// The last attempt's error; `None` once shipped.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Uploads tried so far (each with object_store's own request retries).
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// A snapshot deleted here whose objects must still go from the store
+/// (the metadata object first, so a half-deleted one is never complete).
+/// Kept until both are gone; retried by every run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteDelete {
+    pub cluster: String,
+    pub snapshot_id: String,
+    pub store: String,
+    /// In deletion order: the metadata key, then the data key.
+    pub keys: Vec<String>,
+    pub queued_at: DateTime<Utc>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// A restore drill's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrillVerdict {
+    Passed,
+    Failed,
+    /// No etcd binary for the source member's version family, or no version recorded.
+    CannotDrill,
+}
+
+/// One comparison of a drill: what the snapshot's facts say, what the restored member served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillCheck {
+    pub name: String,
+    pub expected: String,
+    pub actual: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillRecord {
+    pub at: DateTime<Utc>,
+    pub verdict: DrillVerdict,
+    /// The first check or step that failed (`decrypt`, `trailer`, `restore`, `boot`, a check's name).
+    pub failed_check: Option<String>,
+    pub checks: Vec<DrillCheck>,
+    /// Milliseconds per step: decrypt, restore, boot, compare.
+    pub timings_ms: std::collections::BTreeMap<String, u64>,
+    pub error: Option<String>,
+    /// The source member's version the drill restored with.
+    pub etcd_version: String,
 }

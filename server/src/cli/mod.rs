@@ -6,15 +6,18 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod audit;
+pub mod catalog;
 pub mod check;
 pub mod cluster;
 pub mod defrag;
+pub mod drill;
 pub mod get;
 pub mod input;
 pub mod k8s;
 pub mod ls;
 pub mod output;
 pub mod plan;
+pub mod restore_plan;
 pub mod retention;
 pub mod serve;
 pub mod snapshot;
@@ -54,17 +57,24 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Sizing planner: quorum, zones, availability, timing, hardware and a snapshot's headroom.
     Plan(plan::PlanArgs),
+    /// The restore runbook: exact per-member `snapshot restore` commands and the steps around them.
+    RestorePlan(restore_plan::RestorePlanArgs),
     /// Live clusters (through the configured endpoints).
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
     /// Take and list catalogued snapshots of live clusters.
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
+    /// A restore drill: restore a snapshot into a throwaway etcd and compare what it serves.
+    Drill(drill::DrillArgs),
     /// Defragment a live cluster's members, one at a time, the leader last.
     Defrag(defrag::DefragArgs),
     /// The retention policy's dry run.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// Rebuild the catalog from a cluster's object store; list pending remote deletes.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -77,10 +87,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(&args, &cli.unwrap),
         Command::Stats(args) => stats::run(&args, &cli.unwrap),
         Command::Plan(args) => plan::run(&args, &cli.unwrap),
+        Command::RestorePlan(args) => restore_plan::run(&args, &cli.unwrap),
         Command::Cluster(cmd) => cluster::run(cmd),
         Command::Snapshot(cmd) => snapshot::run(cmd),
         Command::Retention(cmd) => retention::run(cmd),
+        Command::Catalog(cmd) => catalog::run(cmd),
         Command::Defrag(args) => defrag::run(args),
+        Command::Drill(args) => drill::run(args),
     };
     match result {
         Err(e) if e.downcast_ref::<output::OutputClosed>().is_some() => Ok(ExitCode::SUCCESS),

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::retention::Policy;
 use crate::schedule::{Schedule, ScheduleSpec};
+use crate::ship::{StoreConfig, StoreFile};
 
 /// Per-endpoint timeout for status calls, unless the file says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -62,6 +63,28 @@ struct ClusterFile {
     retention: Option<Policy>,
     /// `[cluster.webhook]`.
     webhook: Option<WebhookFile>,
+    /// `[cluster.store]`: where snapshots are shipped.
+    store: Option<StoreFile>,
+    /// `[cluster.drill]`: restore drills (opt-in).
+    drill: Option<DrillFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DrillFile {
+    /// An age identity file (`AGE-SECRET-KEY-1…`) whose recipient is among `recipients`.
+    identity: PathBuf,
+    /// Version family ("3.4", "3.5") → a folder with that release's etcd and etcdctl/etcdutl.
+    binaries: BTreeMap<String, PathBuf>,
+    /// Where drills restore (default: /dev/shm when the database fits, else DATA_DIR/drills).
+    work_dir: Option<PathBuf>,
+}
+
+/// Restore drills of a cluster: the identity (kept in memory) and the binaries.
+pub struct DrillConfig {
+    pub identities: Vec<age::x25519::Identity>,
+    pub binaries: crate::drill::Binaries,
+    pub work_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +142,10 @@ pub struct ClusterConfig {
     pub schedules: Vec<Schedule>,
     pub retention: Policy,
     pub webhook: Option<Webhook>,
+    /// The object store its snapshots are shipped to (credentials inside).
+    pub store: Option<StoreConfig>,
+    /// Restore drills (opt-in).
+    pub drill: Option<DrillConfig>,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -181,6 +208,8 @@ impl ClusterConfig {
             schedules: Vec::new(),
             retention: Policy::default(),
             webhook: None,
+            store: None,
+            drill: None,
         }
     }
 }
@@ -351,7 +380,68 @@ fn resolve(
             })
         }
     };
+    let store = match &c.store {
+        None => None,
+        Some(s) => Some(
+            s.resolve(base, &|k| std::env::var(k).ok())
+                .map_err(|fe| e(&format!("store.{}", fe.field), fe.message))?,
+        ),
+    };
+    let drill = match &c.drill {
+        None => None,
+        Some(d) => {
+            let text = read("drill.identity", &Some(d.identity.clone()))?.unwrap_or_default();
+            let text = String::from_utf8(text)
+                .map_err(|_| e("drill.identity", "not UTF-8 text".into()))?;
+            let identities: Vec<age::x25519::Identity> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("AGE-SECRET-KEY-"))
+                .map(|l| {
+                    l.parse::<age::x25519::Identity>()
+                        .map_err(|err| e("drill.identity", format!("not an age identity: {err}")))
+                })
+                .collect::<Result<_, _>>()?;
+            if identities.is_empty() {
+                return Err(e(
+                    "drill.identity",
+                    "the file holds no AGE-SECRET-KEY-1… line".into(),
+                ));
+            }
+            let publics: Vec<String> = identities
+                .iter()
+                .map(|i| i.to_public().to_string())
+                .collect();
+            if !recipients.is_empty() && !recipients.iter().any(|r| publics.contains(&r.public)) {
+                return Err(e(
+                    "drill.identity",
+                    format!(
+                        "its recipient {} is not among the cluster's recipients: its snapshots could not be decrypted for a drill",
+                        publics[0]
+                    ),
+                ));
+            }
+            let mut by_family = BTreeMap::new();
+            for (family, dir) in &d.binaries {
+                let dir = base.join(dir);
+                if !dir.join("etcd").exists() {
+                    return Err(e(
+                        &format!("drill.binaries.{family}"),
+                        format!("no etcd in {}", dir.display()),
+                    ));
+                }
+                by_family.insert(family.clone(), dir);
+            }
+            Some(DrillConfig {
+                identities,
+                binaries: crate::drill::Binaries { by_family },
+                work_dir: d.work_dir.as_ref().map(|w| base.join(w)),
+            })
+        }
+    };
     Ok(ClusterConfig {
+        drill,
+        store,
         webhook,
         schedules,
         retention,
@@ -481,6 +571,14 @@ metrics_urls = {{ "etcd-a" = "http://127.0.0.1:2381/metrics" }}
             (
                 "[[cluster]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\nusername = \"u\"\n",
                 "field `password_file`",
+            ),
+            (
+                "[[cluster]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n[cluster.store]\nkind = \"s3\"\n",
+                "cluster \"a\": field `store.bucket`: kind = \"s3\" needs a bucket",
+            ),
+            (
+                "[[cluster]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n[cluster.store]\nkind = \"local\"\npath = \".\"\nbuckt = \"x\"\n",
+                "unknown field `buckt`",
             ),
         ];
         for (text, want) in cases {

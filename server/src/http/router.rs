@@ -31,6 +31,7 @@ pub fn app(state: AppState) -> Router {
             get(routes::snapshots::get).delete(routes::snapshots::delete),
         )
         .route("/snapshots/{id}/download", get(routes::snapshots::download))
+        .route("/snapshots/{id}/drill", post(routes::snapshots::drill))
         .route("/audit-log", get(routes::snapshots::audit_log));
     let api = Router::new()
         .route("/health", get(routes::health::get))

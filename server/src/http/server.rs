@@ -30,6 +30,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             );
         }
     }
+    // Drill folders a killed server left (their etcd too, when still running).
+    let mut roots = vec![
+        std::path::PathBuf::from("/dev/shm"),
+        config.data_dir.join("drills"),
+    ];
+    roots.extend(
+        config
+            .clusters
+            .iter()
+            .filter_map(|c| c.drill.as_ref()?.work_dir.clone()),
+    );
+    for root in roots {
+        for p in crate::drill::clean_leftovers(&root) {
+            tracing::warn!(
+                "removed {}: a restore drill's folder left by a process that stopped mid-drill",
+                p.display()
+            );
+        }
+    }
     for c in &config.clusters {
         crate::etcd::metrics::MetricsClient::new(c)
             .map_err(|e| anyhow::anyhow!("cluster {:?}: TLS configuration: {e}", c.name))?;
@@ -62,6 +81,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .with_metrics_token(config.metrics_token.clone());
     if let Ok(all) = state.services.catalog.snapshots() {
         crate::metrics::seed(&state.services.metrics, &all);
+    }
+    // Probe each object store (logged), then retry what it is still owed.
+    for c in config.clusters.iter().filter(|c| c.store.is_some()) {
+        tokio::spawn(crate::ops::ship::at_start(
+            c.clone(),
+            state.services.clone(),
+        ));
     }
     for c in config.clusters.iter().filter(|c| !c.schedules.is_empty()) {
         tokio::spawn(crate::ops::scheduler::run(

@@ -49,6 +49,14 @@ pub struct Metrics {
     db_in_use: Family<MemberLabel, Gauge>,
     quota: Family<MemberLabel, Gauge>,
     quorum: Family<ClusterLabel, Gauge>,
+    uploads: Family<ClusterLabel, Counter>,
+    upload_failures: Family<ClusterLabel, Counter>,
+    last_upload: Family<ClusterLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    drill_passed: Family<ClusterLabel, Gauge>,
+    drill_timestamp: Family<ClusterLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    drill_duration: Family<ClusterLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    remote_delete_failures: Family<ClusterLabel, Counter>,
+    remote_deletes_pending: Family<ClusterLabel, Gauge>,
 }
 
 fn duration_buckets() -> Histogram {
@@ -82,6 +90,14 @@ impl Metrics {
             db_in_use: Family::default(),
             quota: Family::default(),
             quorum: Family::default(),
+            uploads: Family::default(),
+            upload_failures: Family::default(),
+            last_upload: Family::default(),
+            drill_passed: Family::default(),
+            drill_timestamp: Family::default(),
+            drill_duration: Family::default(),
+            remote_delete_failures: Family::default(),
+            remote_deletes_pending: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -150,6 +166,46 @@ impl Metrics {
             "1 when quorum holds (a leader and a linearizable read)",
             m.quorum.clone(),
         );
+        registry.register(
+            "uploads",
+            "Snapshots shipped to the object store (verified, metadata written)",
+            m.uploads.clone(),
+        );
+        registry.register(
+            "upload_failures",
+            "Uploads to the object store that failed after their attempts",
+            m.upload_failures.clone(),
+        );
+        registry.register(
+            "snapshot_last_upload_timestamp_seconds",
+            "Unix time the newest snapshot was shipped to the object store",
+            m.last_upload.clone(),
+        );
+        registry.register(
+            "remote_delete_failures",
+            "Failed attempts to delete a snapshot's objects from the object store",
+            m.remote_delete_failures.clone(),
+        );
+        registry.register(
+            "remote_deletes_pending",
+            "Snapshots deleted here whose objects are still in the object store",
+            m.remote_deletes_pending.clone(),
+        );
+        registry.register(
+            "drill_last_passed",
+            "1 when the newest restore drill passed, 0 when it failed or could not run",
+            m.drill_passed.clone(),
+        );
+        registry.register(
+            "drill_last_timestamp_seconds",
+            "Unix time of the newest restore drill",
+            m.drill_timestamp.clone(),
+        );
+        registry.register(
+            "drill_last_duration_seconds",
+            "Time the newest restore drill took",
+            m.drill_duration.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -193,6 +249,32 @@ impl Metrics {
             .inc_by(n);
     }
 
+    pub fn upload_succeeded(&self, cluster: &str, at: chrono::DateTime<chrono::Utc>) {
+        let c = Self::cluster(cluster);
+        self.uploads.get_or_create(&c).inc();
+        self.last_upload
+            .get_or_create(&c)
+            .set(at.timestamp_millis() as f64 / 1000.0);
+    }
+
+    pub fn upload_failed(&self, cluster: &str) {
+        self.upload_failures
+            .get_or_create(&Self::cluster(cluster))
+            .inc();
+    }
+
+    pub fn remote_delete_failed(&self, cluster: &str) {
+        self.remote_delete_failures
+            .get_or_create(&Self::cluster(cluster))
+            .inc();
+    }
+
+    pub fn set_remote_deletes_pending(&self, cluster: &str, n: u64) {
+        self.remote_deletes_pending
+            .get_or_create(&Self::cluster(cluster))
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
     pub fn run_skipped(&self, cluster: &str) {
         self.skipped.get_or_create(&Self::cluster(cluster)).inc();
     }
@@ -225,6 +307,21 @@ impl Metrics {
                     .set(i64::try_from(v).unwrap_or(i64::MAX));
             }
         }
+    }
+
+    /// The newest drill of a cluster.
+    pub fn drill_finished(&self, cluster: &str, d: &crate::catalog::DrillRecord) {
+        let c = Self::cluster(cluster);
+        self.drill_passed
+            .get_or_create(&c)
+            .set(i64::from(d.verdict == crate::catalog::DrillVerdict::Passed));
+        self.drill_timestamp
+            .get_or_create(&c)
+            .set(d.at.timestamp_millis() as f64 / 1000.0);
+        let ms: u64 = d.timings_ms.values().sum();
+        self.drill_duration
+            .get_or_create(&c)
+            .set(ms as f64 / 1000.0);
     }
 
     /// OpenMetrics text.
@@ -260,5 +357,18 @@ pub fn seed(metrics: &Metrics, records: &[SnapshotRecord]) {
                 .set(i64::try_from(r.total_keys).unwrap_or(i64::MAX));
             metrics.last_revision.get_or_create(&c).set(r.revision);
         }
+    }
+    let mut shipped = std::collections::BTreeMap::new();
+    for r in records {
+        if let Some(at) = r.shipped.as_ref().and_then(|s| s.at) {
+            let newest = shipped.entry(r.cluster.clone()).or_insert(at);
+            *newest = (*newest).max(at);
+        }
+    }
+    for (cluster, at) in shipped {
+        metrics
+            .last_upload
+            .get_or_create(&Metrics::cluster(&cluster))
+            .set(at.timestamp_millis() as f64 / 1000.0);
     }
 }

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod defrag;
+pub mod drill;
 pub mod retention;
 pub mod run;
 pub mod scheduler;

@@ -9,6 +9,7 @@
 //! Synchronous and free of etcd, axum and redb: the caller feeds the
 //! messages' blobs and decides what to record.
 
+pub mod file;
 pub mod writer;
 
 pub use writer::{WriteError, Writer, Written};

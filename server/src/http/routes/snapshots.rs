@@ -121,6 +121,11 @@ pub async fn delete(
         Some(&id),
         &r.as_ref().map(|_| ()).map_err(ToString::to_string),
     );
+    // The store's copy goes in the background (queued by the delete, so a
+    // failure is retried by the next run).
+    if let Some(c) = cluster.as_deref().and_then(|c| state.cluster(c)) {
+        crate::ops::ship::spawn_drain(c.clone(), state.services.clone(), actor.clone());
+    }
     match r {
         Ok(_) => Ok(Json(serde_json::json!({ "deleted": id }))),
         Err(DeleteError::NotFound) => Err(Error::NotFound(format!("no snapshot {id:?}"))),
@@ -137,4 +142,27 @@ pub async fn audit_log(State(state): State<AppState>) -> Result<Json<serde_json:
     Ok(Json(
         serde_json::json!({ "entries": state.services.catalog.audit_log()? }),
     ))
+}
+
+/// Run a restore drill of the snapshot now; the drill's record (also kept in the catalog).
+pub async fn drill(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> Result<Json<crate::catalog::DrillRecord>, Error> {
+    let record = state
+        .services
+        .catalog
+        .snapshot(&id)?
+        .ok_or_else(|| Error::NotFound(format!("no snapshot {id:?}")))?;
+    let cluster = state.cluster(&record.cluster).cloned().ok_or_else(|| {
+        Error::BadRequest(format!(
+            "snapshot {id:?} belongs to cluster {:?}, which is not configured",
+            record.cluster
+        ))
+    })?;
+    crate::ops::drill::drill_snapshot(&state.services, &cluster, &id, &actor)
+        .await
+        .map(Json)
+        .map_err(Error::BadRequest)
 }
