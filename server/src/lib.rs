@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod ops;
 pub mod retention;
 pub mod schedule;
+pub mod ship;
 pub mod snapshot;
 
 pub use http::{AppState, app};

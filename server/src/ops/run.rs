@@ -1,6 +1,8 @@
 //! One snapshot run from start to end, the same for the API, the scheduler
-//! and the CLI: take it, close the job, write the audit log, apply
-//! retention, count it in the metrics and send the webhook's message.
+//! and the CLI: take it, close the job, write the audit log, ship it to the
+//! cluster's object store, apply retention (locally and in the store),
+//! retry what the store is still owed, count it in the metrics and send the
+//! webhook's message.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,7 +11,7 @@ use chrono::Utc;
 
 use super::alerts::{self, Alerts};
 use super::snapshots::{self, Failure, Jobs, Started};
-use super::{audit, retention};
+use super::{audit, retention, ship};
 use crate::catalog::{Catalog, SnapshotRecord};
 use crate::config::ClusterConfig;
 use crate::metrics::Metrics;
@@ -43,7 +45,7 @@ impl Services {
         reason: &str,
         actor: &str,
     ) -> Result<SnapshotRecord, Failure> {
-        let r = snapshots::take(
+        let mut r = snapshots::take(
             cluster,
             &self.data_dir,
             &self.catalog,
@@ -62,9 +64,11 @@ impl Services {
             Some(&job.id),
             &r.as_ref().map(|_| ()).map_err(ToString::to_string),
         );
-        match &r {
+        match &mut r {
             Ok(record) => {
                 self.metrics.snapshot_succeeded(record);
+                // Shipped before retention, so retention sees its state.
+                *record = ship::ship_taken(cluster, self, record, actor).await;
                 match retention::apply(cluster, &self.data_dir, &self.catalog, Utc::now(), actor) {
                     Ok(d) => {
                         let gone = d.iter().filter(|d| !d.keep).count() as u64;
@@ -74,6 +78,8 @@ impl Services {
                     }
                     Err(e) => tracing::warn!("retention for {:?}: {e}", cluster.name),
                 }
+                // Retention's remote deletes, earlier failures, older unshipped ones.
+                ship::retry_pending(cluster, self, Some(&record.id), actor).await;
             }
             Err(f) => {
                 tracing::warn!(

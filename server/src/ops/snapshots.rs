@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, HashKvRecord, SnapshotRecord, SnapshotState};
+use crate::catalog::{Catalog, HashKvRecord, RemoteDelete, SnapshotRecord, SnapshotState};
 use crate::config::ClusterConfig;
 use crate::etcd::snapshot::{Stream, choose};
 use crate::etcd::status::{PreviousScrapes, cluster_status};
@@ -374,6 +374,7 @@ pub async fn take(
         hash_kv,
         hash_kv_error,
         pinned: reason == "pre-upgrade",
+        shipped: None,
         extra: Default::default(),
     };
     if let Err(e) = catalog.put_snapshot(&record) {
@@ -405,6 +406,10 @@ pub fn file_of(data_dir: &Path, record: &SnapshotRecord) -> PathBuf {
 }
 
 /// Delete a snapshot's file and its entry. Pinned ones only with `force`.
+/// When an upload to the object store was ever tried, the entry's removal
+/// queues the deletion of its objects in the same catalog transaction;
+/// `ops::ship::drain_deletes` does them (right after a retention run or an
+/// API delete, and again on every run until they are gone).
 pub fn delete(
     data_dir: &Path,
     catalog: &Catalog,
@@ -423,8 +428,18 @@ pub fn delete(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(DeleteError::File(e.to_string())),
     }
+    let remote = record.shipped.as_ref().map(|s| RemoteDelete {
+        cluster: record.cluster.clone(),
+        snapshot_id: record.id.clone(),
+        store: s.store.clone(),
+        keys: vec![s.metadata_key.clone(), s.key.clone()],
+        queued_at: Utc::now(),
+        attempts: 0,
+        last_attempt_at: None,
+        error: None,
+    });
     catalog
-        .remove_snapshot(id)
+        .remove_snapshot_queueing(id, remote.as_ref())
         .map_err(|e| DeleteError::Catalog(e.to_string()))?;
     Ok(record)
 }

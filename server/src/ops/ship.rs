@@ -1,0 +1,278 @@
+//! Shipping glue: runs `crate::ship` for a cluster and records what came of
+//! it — the record's `shipped` state, the pending remote deletes, metrics,
+//! the log and the audit log.
+//!
+//! When things happen:
+//! - A snapshot is shipped right after it is catalogued (`Services::snapshot`,
+//!   before retention). Its record says `shipped: {at: null, …}` from the
+//!   first byte sent, so a delete from then on deletes remotely too.
+//! - A failed upload leaves the record catalogued with `shipped.at: null`
+//!   and `shipped.error`; it is retried on the cluster's next run (after
+//!   retention), and once at server start — no timer of its own.
+//! - Remote deletes are queued by `snapshots::delete` in the catalog
+//!   transaction that removes the record; they are done right after a
+//!   retention run or an API delete, and retried on every run until gone.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::Services;
+use super::audit;
+use super::snapshots::file_of;
+use crate::catalog::{RemoteDelete, SnapshotRecord};
+use crate::config::ClusterConfig;
+use crate::ship::{Store, upload};
+
+/// Older unshipped snapshots retried per run, oldest first: bounds how long
+/// a run can take after a long outage (the rest wait for the next run).
+const RETRIES_PER_RUN: usize = 4;
+
+/// The cluster's store, when it has one; an open failure is logged.
+fn open(cluster: &ClusterConfig) -> Option<Store> {
+    let cfg = cluster.store.as_ref()?;
+    match Store::open(cfg) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("cluster {:?}: {e}", cluster.name);
+            None
+        }
+    }
+}
+
+/// Ship a snapshot just taken; the record as it stands afterwards (the
+/// same record when the cluster has no store).
+pub async fn ship_taken(
+    cluster: &ClusterConfig,
+    services: &Services,
+    record: &SnapshotRecord,
+    actor: &str,
+) -> SnapshotRecord {
+    match open(cluster) {
+        Some(store) => ship_record(cluster, &store, services, record, actor)
+            .await
+            .unwrap_or_else(|| record.clone()),
+        None => record.clone(),
+    }
+}
+
+/// Ship one catalogued snapshot and record the outcome. `None` when the
+/// record went away meanwhile (deleted while uploading: its objects are
+/// then queued for deletion too).
+pub async fn ship_record(
+    cluster: &ClusterConfig,
+    store: &Store,
+    services: &Services,
+    record: &SnapshotRecord,
+    actor: &str,
+) -> Option<SnapshotRecord> {
+    let file = file_of(&services.data_dir, record);
+    let before = record.shipped.as_ref().map_or(0, |s| s.attempts);
+    let plan = upload::planned(store, record, &file, before);
+    // Mark it first: from here on, deleting it deletes remotely too.
+    match services.catalog.update_snapshot(&record.id, |r| {
+        r.shipped = Some(plan.clone());
+    }) {
+        Ok(Some(_)) => {}
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!("shipping {}: the catalog: {e}", record.id);
+            return None;
+        }
+    }
+    let state = upload::ship(store, &file, record, plan, &Utc::now).await;
+    let result = match &state.error {
+        None => {
+            services.metrics.upload_succeeded(&cluster.name, Utc::now());
+            tracing::info!(
+                "snapshot {} of {:?} shipped to {} ({} bytes, {} attempt(s))",
+                record.id,
+                cluster.name,
+                state.key,
+                state.bytes.unwrap_or_default(),
+                state.attempts
+            );
+            Ok(())
+        }
+        Some(e) => {
+            services.metrics.upload_failed(&cluster.name);
+            tracing::warn!(
+                "snapshot {} of {:?} NOT shipped to {} (kept here, retried on the next run): {e}",
+                record.id,
+                cluster.name,
+                store.name()
+            );
+            Err(e.clone())
+        }
+    };
+    audit::record(
+        &services.catalog,
+        Utc::now(),
+        actor,
+        "snapshot.ship",
+        Some(&cluster.name),
+        Some(&record.id),
+        &result,
+    );
+    match services
+        .catalog
+        .update_snapshot(&record.id, |r| r.shipped = Some(state.clone()))
+    {
+        Ok(Some(r)) => Some(r),
+        Ok(None) => {
+            // Deleted while it uploaded: what was written must go as well.
+            let pending = RemoteDelete {
+                cluster: cluster.name.clone(),
+                snapshot_id: record.id.clone(),
+                store: state.store.clone(),
+                keys: vec![state.metadata_key.clone(), state.key.clone()],
+                queued_at: Utc::now(),
+                attempts: 0,
+                last_attempt_at: None,
+                error: None,
+            };
+            if let Err(e) = services.catalog.put_remote_delete(&pending) {
+                tracing::warn!("queueing the remote delete of {}: {e}", record.id);
+            }
+            drain_deletes(cluster, store, services, actor).await;
+            None
+        }
+        Err(e) => {
+            tracing::warn!("recording the shipping of {}: {e}", record.id);
+            None
+        }
+    }
+}
+
+/// Everything owed to the store: pending remote deletes, then older
+/// snapshots not shipped yet (at most [`RETRIES_PER_RUN`], oldest first;
+/// `skip`: the one this run just tried).
+pub async fn retry_pending(
+    cluster: &ClusterConfig,
+    services: &Services,
+    skip: Option<&str>,
+    actor: &str,
+) {
+    let Some(store) = open(cluster) else { return };
+    drain_deletes(cluster, &store, services, actor).await;
+    let mut owed: Vec<SnapshotRecord> = match services.catalog.snapshots() {
+        Ok(all) => all
+            .into_iter()
+            .filter(|r| r.cluster == cluster.name && Some(r.id.as_str()) != skip)
+            .filter(|r| r.shipped.as_ref().is_none_or(|s| s.at.is_none()))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(
+                "cluster {:?}: listing unshipped snapshots: {e}",
+                cluster.name
+            );
+            return;
+        }
+    };
+    owed.reverse(); // the catalog lists newest first
+    for r in owed.iter().take(RETRIES_PER_RUN) {
+        ship_record(cluster, &store, services, r, actor).await;
+    }
+}
+
+/// Delete the cluster's pending remote objects; failures stay queued with
+/// their error (visible in `etcd-lens catalog remote-deletes`, the metrics
+/// and the audit log) for the next run.
+pub async fn drain_deletes(
+    cluster: &ClusterConfig,
+    store: &Store,
+    services: &Services,
+    actor: &str,
+) {
+    let pending = match services.catalog.remote_deletes() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(
+                "cluster {:?}: reading pending remote deletes: {e}",
+                cluster.name
+            );
+            return;
+        }
+    };
+    for mut p in pending.into_iter().filter(|p| p.cluster == cluster.name) {
+        p.attempts += 1;
+        p.last_attempt_at = Some(Utc::now());
+        let result = if p.store != store.name() {
+            Err(format!(
+                "queued for {}, but the cluster now ships to {}: delete those objects by hand, or restore the store's configuration",
+                p.store,
+                store.name()
+            ))
+        } else {
+            store.delete_keys(&p.keys).await.map_err(|e| e.to_string())
+        };
+        let recorded = match &result {
+            Ok(()) => services
+                .catalog
+                .remove_remote_delete(&p.cluster, &p.snapshot_id),
+            Err(e) => {
+                services.metrics.remote_delete_failed(&cluster.name);
+                tracing::warn!(
+                    "deleting snapshot {} of {:?} from {} failed (retried on the next run): {e}",
+                    p.snapshot_id,
+                    cluster.name,
+                    p.store
+                );
+                p.error = Some(e.clone());
+                services.catalog.put_remote_delete(&p)
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::warn!("recording the remote delete of {}: {e}", p.snapshot_id);
+        }
+        audit::record(
+            &services.catalog,
+            Utc::now(),
+            actor,
+            "snapshot.remote_delete",
+            Some(&cluster.name),
+            Some(&p.snapshot_id),
+            &result,
+        );
+    }
+    let left = services
+        .catalog
+        .remote_deletes()
+        .map(|all| all.iter().filter(|p| p.cluster == cluster.name).count())
+        .unwrap_or_default();
+    services
+        .metrics
+        .set_remote_deletes_pending(&cluster.name, left as u64);
+}
+
+/// Drain the cluster's remote deletes in the background (after an API
+/// delete: the answer does not wait for the store).
+pub fn spawn_drain(cluster: Arc<ClusterConfig>, services: Services, actor: String) {
+    if cluster.store.is_none() {
+        return;
+    }
+    tokio::spawn(async move {
+        if let Some(store) = open(&cluster) {
+            drain_deletes(&cluster, &store, &services, &actor).await;
+        }
+    });
+}
+
+/// At server start: probe the store and log what it supports, then retry
+/// what is owed to it.
+pub async fn at_start(cluster: Arc<ClusterConfig>, services: Services) {
+    let Some(store) = open(&cluster) else { return };
+    let tag = format!("{}-{}", cluster.name, std::process::id());
+    match store.probe(&tag).await {
+        Ok(p) => {
+            for note in p.notes() {
+                tracing::info!("cluster {:?}, store {}: {note}", cluster.name, store.name());
+            }
+        }
+        Err(e) => tracing::warn!(
+            "cluster {:?}: probing its store failed — snapshots stay here until it answers: {e}",
+            cluster.name
+        ),
+    }
+    retry_pending(&cluster, &services, None, "server").await;
+}
