@@ -21,6 +21,7 @@ pub mod k8s;
 pub mod metrics;
 pub mod mvcc;
 pub mod plan;
+pub mod restore;
 pub mod snapshot;
 pub mod source;
 pub mod status;
