@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod drill;
 pub mod error;
 pub mod etcd;
 pub mod http;

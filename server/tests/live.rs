@@ -29,7 +29,7 @@ const CANARY: &str = "CANARY-plaintext-7c1d9e-must-never-reach-the-disk";
 /// Write a TOML file for `c` and load it as the server would.
 fn config_for(c: &Cluster, name: &str, extra: &str) -> Arc<ClusterConfig> {
     let mut toml = format!(
-        "[[cluster]]\nname = \"{name}\"\nendpoints = [{}]\ntimeout_seconds = 2\n",
+        "[[cluster]]\nname = \"{name}\"\nendpoints = [{}]\ntimeout_seconds = 5\n",
         c.endpoints()
             .iter()
             .map(|e| format!("\"{e}\""))
@@ -1312,10 +1312,27 @@ fn defrag_leader_last_nospace_recovery_and_refusal() {
     );
     c.ctl(&["del", "--prefix", "/frag/"]);
     c.compact(c.revision());
-    let rule = Rule {
+    let rule = Rule::Custom {
         min_reclaimable_bytes: 1024 * 1024,
         quota_ratio: 0.95,
     };
+    // A busy test machine: wait until every member answers before judging the run.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = status_of(&cfg);
+        // …and has applied the compaction (followers apply it a moment after the leader).
+        let applied = st.members.iter().all(|m| {
+            m.db_size_bytes.unwrap_or(0) - m.db_size_in_use_bytes.unwrap_or(0) > 1024 * 1024
+        });
+        if st.quorum.held && st.members.iter().all(|m| m.reachable) && applied {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready for the defrag: {st:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let leader = st_leader_name(&cfg);
 
     let plan = r.block_on(defrag::run(&cfg, rule, true, Duration::ZERO));
@@ -1374,15 +1391,7 @@ fn defrag_leader_last_nospace_recovery_and_refusal() {
     // A member down: nothing is touched.
     let follower = (0..3).find(|&i| c.member(i).name != leader).unwrap();
     c.stop(follower);
-    let refused = r.block_on(defrag::run(
-        &cfg,
-        Rule {
-            min_reclaimable_bytes: 0,
-            quota_ratio: 0.0,
-        },
-        false,
-        Duration::ZERO,
-    ));
+    let refused = r.block_on(defrag::run(&cfg, Rule::ALWAYS, false, Duration::ZERO));
     let why = refused.stopped.as_deref().unwrap_or_default();
     assert!(
         why.contains(&c.member(follower).name) && why.contains("not defragmenting"),
@@ -1610,12 +1619,19 @@ fn restore_drills_pass_and_catch_damage() {
     let left = work.path().join("etcd-lens-drill-killed");
     std::fs::create_dir_all(left.join("data")).unwrap();
     let mut orphan = std::process::Command::new("sh")
-        .args(["-c", "sleep 300", left.to_str().unwrap()])
+        .args(["-c", "sleep 300; true", left.to_str().unwrap()])
         .spawn()
         .unwrap();
     std::fs::write(left.join("etcd.pid"), orphan.id().to_string()).unwrap();
+    // Until the child has exec'd, /proc shows the test binary's command line.
+    etcd_lens_testkit::wait_for("the orphan to exec", Duration::from_secs(10), || {
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", orphan.id())).unwrap_or_default();
+        String::from_utf8_lossy(&cmdline)
+            .contains(left.to_str().unwrap())
+            .then_some(())
+    });
     let removed = etcd_lens_server::drill::clean_leftovers(work.path());
-    assert_eq!(removed, [left.clone()]);
+    assert_eq!(removed, std::slice::from_ref(&left));
     assert!(!left.exists());
     let status = orphan.wait().unwrap();
     assert!(!status.success(), "the orphan was killed: {status:?}");

@@ -18,12 +18,27 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1, and that no other caller
+/// in this process has been given: tests run in parallel threads, and a port
+/// released by one test's probe could otherwise be handed to another before
+/// the first test's etcd binds it ("address already in use").
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("binding 127.0.0.1:0")
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    let given = given.get_or_insert_with(HashSet::new);
+    // Bounded: the kernel hands out ports from a range of thousands.
+    for _ in 0..1000 {
+        let p = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("binding 127.0.0.1:0");
+        if given.insert(p) {
+            return p;
+        }
+    }
+    panic!("no loopback port left that this process has not handed out already")
 }
 
 /// The workspace root.

@@ -17,10 +17,11 @@ pub struct DefragArgs {
     /// Decide and report; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Rule: defragment a member with at least this many free bytes (default 200 MiB)…
+    /// Rule: defragment a member with at least this many free bytes… (default: the
+    /// planner's rule — etcd's fragmentation alert, 200 MiB free, or back under 80 % of the quota)
     #[arg(long)]
     pub min_reclaimable_bytes: Option<u64>,
-    /// …or whose database is at least this share of its quota (default 0.8).
+    /// …or whose database is at least this share of its quota (default with the above: 0.8).
     #[arg(long)]
     pub quota_ratio: Option<f64>,
     /// Pause after each member (milliseconds).
@@ -35,13 +36,7 @@ pub struct DefragArgs {
 
 pub fn run(args: DefragArgs) -> anyhow::Result<ExitCode> {
     let cluster = args.targets.one(args.cluster.as_deref())?;
-    let d = Rule::default();
-    let rule = Rule {
-        min_reclaimable_bytes: args
-            .min_reclaimable_bytes
-            .unwrap_or(d.min_reclaimable_bytes),
-        quota_ratio: args.quota_ratio.unwrap_or(d.quota_ratio),
-    };
+    let rule = custom_rule(args.min_reclaimable_bytes, args.quota_ratio);
     let pause = Duration::from_millis(args.pause_ms);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -95,4 +90,16 @@ pub fn run(args: DefragArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The operator's thresholds, or the planner's rule when none is given.
+pub fn custom_rule(min_reclaimable_bytes: Option<u64>, quota_ratio: Option<f64>) -> Rule {
+    match (min_reclaimable_bytes, quota_ratio) {
+        (None, None) => Rule::Planner,
+        (m, q) => Rule::Custom {
+            min_reclaimable_bytes: m
+                .unwrap_or(etcd_lens_core::plan::rules::DEFRAG_MIN_RECLAIMABLE_BYTES),
+            quota_ratio: q.unwrap_or(etcd_lens_core::plan::rules::QUOTA_WARN_RATIO),
+        },
+    }
 }

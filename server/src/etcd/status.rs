@@ -90,6 +90,8 @@ pub struct LatencyP99 {
     pub observations: f64,
     /// etcd's guidance for this figure (10 ms WAL fsync, 25 ms backend commit).
     pub guidance_ms: f64,
+    /// Above the guidance over enough observations to mean it (at least
+    /// `plan::rules::LATENCY_MIN_OBSERVATIONS`; fewer are shown, not judged).
     pub above_guidance: bool,
 }
 
@@ -636,7 +638,7 @@ fn latency(q: Quantile, guidance_ms: f64) -> LatencyP99 {
         bucket_high_ms: q.bucket_high.is_finite().then_some(q.bucket_high * 1000.0),
         observations: q.observations,
         guidance_ms,
-        above_guidance: ms > guidance_ms,
+        above_guidance: ms > guidance_ms && q.observations >= rules::LATENCY_MIN_OBSERVATIONS,
     }
 }
 

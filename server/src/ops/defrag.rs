@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use etcd_lens_core::plan::headroom::{DefragReason, defrag_reason};
 use etcd_lens_core::plan::rules;
 use serde::Serialize;
 
@@ -19,22 +20,29 @@ use crate::config::ClusterConfig;
 use crate::etcd::maintenance;
 use crate::etcd::status::{ClusterStatus, MemberStatus, PreviousScrapes, cluster_status};
 
-/// When a member is worth defragmenting.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Rule {
-    /// `db_size − db_size_in_use` at least this.
-    pub min_reclaimable_bytes: u64,
-    /// Or the database at least this share of the quota.
-    pub quota_ratio: f64,
+/// When a member is worth defragmenting: by default the planner's rule
+/// (`plan::headroom::defrag_reason`: etcd's fragmentation alert, 200 MiB
+/// reclaimable, or back under 80 % of the quota), or thresholds the operator
+/// gives instead.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rule {
+    #[default]
+    Planner,
+    Custom {
+        /// `db_size − db_size_in_use` at least this…
+        min_reclaimable_bytes: u64,
+        /// …or the database at least this share of the quota.
+        quota_ratio: f64,
+    },
 }
 
-impl Default for Rule {
-    fn default() -> Self {
-        Self {
-            min_reclaimable_bytes: rules::DEFRAG_MIN_RECLAIMABLE_BYTES,
-            quota_ratio: rules::QUOTA_WARN_RATIO,
-        }
-    }
+impl Rule {
+    /// Every member (the NOSPACE recovery).
+    pub const ALWAYS: Rule = Rule::Custom {
+        min_reclaimable_bytes: 0,
+        quota_ratio: 0.0,
+    };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,39 +87,65 @@ pub struct Report {
 
 /// Whether `m` is worth defragmenting under `rule`, and why.
 pub fn worth(m: &MemberStatus, rule: &Rule) -> (bool, String) {
-    let size = m.db_size_bytes.unwrap_or(0);
-    let in_use = m.db_size_in_use_bytes.unwrap_or(size);
-    let reclaimable = u64::try_from(size - in_use).unwrap_or(0);
-    if reclaimable >= rule.min_reclaimable_bytes {
-        return (
-            true,
-            format!(
-                "{reclaimable} bytes reclaimable (≥ {})",
-                rule.min_reclaimable_bytes
+    let size = u64::try_from(m.db_size_bytes.unwrap_or(0)).unwrap_or(0);
+    let in_use = u64::try_from(m.db_size_in_use_bytes.unwrap_or(0)).unwrap_or(size);
+    let reclaimable = size.saturating_sub(in_use);
+    let quota = m
+        .quota_bytes
+        .filter(|q| *q > 0)
+        .unwrap_or(rules::DEFAULT_QUOTA_BYTES);
+    match *rule {
+        Rule::Planner => match defrag_reason(size, in_use, quota) {
+            Some(DefragReason::Fragmented) => (
+                true,
+                format!("fragmented: {in_use} of {size} bytes in use (< 50 %)"),
             ),
-        );
-    }
-    if let Some(q) = m.quota_bytes.filter(|q| *q > 0) {
-        let ratio = size as f64 / q as f64;
-        if ratio >= rule.quota_ratio {
-            return (
+            Some(DefragReason::Reclaimable) => {
+                (true, format!("{reclaimable} bytes reclaimable (≥ 200 MiB)"))
+            }
+            Some(DefragReason::UnderQuotaLine) => (
                 true,
                 format!(
-                    "database at {:.0}% of the quota (≥ {:.0}%)",
-                    100.0 * ratio,
-                    100.0 * rule.quota_ratio
+                    "{size} bytes is above 80 % of the {quota}-byte quota and a defrag takes it back under"
                 ),
-            );
+            ),
+            None => (
+                false,
+                format!(
+                    "not worth it by the planner's rule: {reclaimable} of {size} bytes reclaimable"
+                ),
+            ),
+        },
+        Rule::Custom {
+            min_reclaimable_bytes,
+            quota_ratio,
+        } => {
+            if reclaimable >= min_reclaimable_bytes {
+                return (
+                    true,
+                    format!("{reclaimable} bytes reclaimable (≥ {min_reclaimable_bytes})"),
+                );
+            }
+            let r = size as f64 / quota as f64;
+            if r >= quota_ratio {
+                return (
+                    true,
+                    format!(
+                        "database at {:.0}% of the quota (≥ {:.0}%)",
+                        100.0 * r,
+                        100.0 * quota_ratio
+                    ),
+                );
+            }
+            (
+                false,
+                format!(
+                    "only {reclaimable} bytes reclaimable (< {min_reclaimable_bytes}) and below {:.0}% of the quota",
+                    100.0 * quota_ratio
+                ),
+            )
         }
     }
-    (
-        false,
-        format!(
-            "only {reclaimable} bytes reclaimable (< {}) and below {:.0}% of the quota",
-            rule.min_reclaimable_bytes,
-            100.0 * rule.quota_ratio
-        ),
-    )
 }
 
 /// Followers first (by name), the leader last; learners with the followers.
@@ -228,10 +262,7 @@ pub async fn recover_nospace(cluster: &ClusterConfig, pause: Duration) -> Report
     let mut report = Report {
         cluster: cluster.name.clone(),
         dry_run: false,
-        rule: Rule {
-            min_reclaimable_bytes: 0,
-            quota_ratio: 0.0,
-        },
+        rule: Rule::ALWAYS,
         members: Vec::new(),
         stopped: precheck(&status),
         reclaimed_bytes: 0,
@@ -263,11 +294,7 @@ pub async fn recover_nospace(cluster: &ClusterConfig, pause: Duration) -> Report
             return report;
         }
     }
-    let every = Rule {
-        min_reclaimable_bytes: 0,
-        quota_ratio: 0.0,
-    };
-    let defrag = run(cluster, every, false, pause).await;
+    let defrag = run(cluster, Rule::ALWAYS, false, pause).await;
     report.members = defrag.members;
     report.reclaimed_bytes = defrag.reclaimed_bytes;
     if defrag.stopped.is_some() {
@@ -283,13 +310,27 @@ pub async fn recover_nospace(cluster: &ClusterConfig, pause: Duration) -> Report
             return report;
         }
     }
-    let after = cluster_status(cluster, &mut PreviousScrapes::default(), Utc::now()).await;
-    report.alarms_after = Some(
-        after
+    // Verify: the disarm goes through raft and reaches each member's Status a
+    // moment later; give it a few seconds before calling the alarm stuck.
+    let mut left = Vec::new();
+    for _ in 0..20 {
+        let after = cluster_status(cluster, &mut PreviousScrapes::default(), Utc::now()).await;
+        left = after
             .alarms
             .iter()
             .map(|a| format!("{} on {}", a.alarm, a.member_id))
-            .collect(),
-    );
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if !left.is_empty() {
+        report.stopped = Some(format!(
+            "alarms still active after the recovery: {}",
+            left.join(", ")
+        ));
+    }
+    report.alarms_after = Some(left);
     report
 }

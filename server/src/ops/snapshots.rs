@@ -375,6 +375,7 @@ pub async fn take(
         hash_kv_error,
         pinned: reason == "pre-upgrade",
         shipped: None,
+        drill: None,
         extra: Default::default(),
     };
     if let Err(e) = catalog.put_snapshot(&record) {

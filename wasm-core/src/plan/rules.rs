@@ -34,3 +34,8 @@ pub const FRAGMENTED_MIN_IN_USE_BYTES: u64 = 104_857_600;
 /// A member is worth defragmenting when this much of its file is free
 /// (`db_size − db_size_in_use`): ahrtr/etcd-defrag's example rule, 200 MiB.
 pub const DEFRAG_MIN_RECLAIMABLE_BYTES: u64 = 200 * 1024 * 1024;
+
+/// A disk-latency p99 is judged against the guidance only over at least this
+/// many observations: an idle member fsyncs a few times between two status
+/// answers, and the p99 of four samples is just the slowest of them.
+pub const LATENCY_MIN_OBSERVATIONS: f64 = 20.0;

@@ -129,16 +129,12 @@ pub async fn defrag(
     Path(name): Path<String>,
     Query(q): Query<DefragQuery>,
 ) -> Result<Json<crate::ops::defrag::Report>, Error> {
-    use crate::ops::defrag::{self, Rule};
+    use crate::ops::defrag;
     let cluster = state
         .cluster(&name)
         .cloned()
         .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
-    let d = Rule::default();
-    let rule = Rule {
-        min_reclaimable_bytes: q.min_reclaimable_bytes.unwrap_or(d.min_reclaimable_bytes),
-        quota_ratio: q.quota_ratio.unwrap_or(d.quota_ratio),
-    };
+    let rule = crate::cli::defrag::custom_rule(q.min_reclaimable_bytes, q.quota_ratio);
     let dry_run = q.dry_run.unwrap_or(true);
     let pause = std::time::Duration::from_secs(1);
     let report = if q.recover_nospace {
