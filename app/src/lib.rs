@@ -8,6 +8,7 @@
 
 pub mod components;
 pub mod live;
+pub mod live_state;
 pub mod pages;
 pub mod protocol;
 pub mod route;

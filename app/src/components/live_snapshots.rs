@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use web_sys::File;
 
 use crate::live::{ClusterSummary, Snapshot, SnapshotState, fetch_progress_text, progress_text};
-use crate::pages::live::LiveState;
+use crate::live_state::LiveState;
 use crate::state::human_bytes;
 use crate::web::clock;
 use crate::web::fetched::Purpose;
