@@ -1555,16 +1555,7 @@ fn restore_drills_pass_and_catch_damage() {
         .rposition(|w| w == marker)
         .expect("the marker is in the snapshot");
     plain[at + 3] ^= 0x01;
-    let n = plain.len() - 32;
-    let digest = {
-        use sha2::Digest;
-        sha2::Sha256::digest(&plain[..n])
-    };
-    plain[n..].copy_from_slice(&digest);
-    std::fs::write(&path, encrypt_to(&plain, &identity.to_public())).unwrap();
-    let mut rec = s.services.catalog.snapshot(&flip.id).unwrap().unwrap();
-    rec.plaintext_sha256 = hex::encode(digest);
-    s.services.catalog.put_snapshot(&rec).unwrap();
+    reseal(&s, &flip.id, &path, &mut plain, &identity);
     let d = r
         .block_on(drill_snapshot(&s.services, &cfg, &flip.id, "test"))
         .unwrap();
@@ -1594,16 +1585,7 @@ fn restore_drills_pass_and_catch_damage() {
         plain[p * page_size + 8] = 0xff;
         plain[p * page_size + 9] = 0xff;
     }
-    let n = plain.len() - 32;
-    let digest = {
-        use sha2::Digest;
-        sha2::Sha256::digest(&plain[..n])
-    };
-    plain[n..].copy_from_slice(&digest);
-    std::fs::write(&path, encrypt_to(&plain, &identity.to_public())).unwrap();
-    let mut rec = s.services.catalog.snapshot(&torn.id).unwrap().unwrap();
-    rec.plaintext_sha256 = hex::encode(digest);
-    s.services.catalog.put_snapshot(&rec).unwrap();
+    reseal(&s, &torn.id, &path, &mut plain, &identity);
     let d = r
         .block_on(drill_snapshot(&s.services, &cfg, &torn.id, "test"))
         .unwrap();
@@ -1641,6 +1623,20 @@ fn restore_drills_pass_and_catch_damage() {
     assert!(!left.exists());
     let status = orphan.wait().unwrap();
     assert!(!status.success(), "the orphan was killed: {status:?}");
+}
+
+/// Damaged plaintext made to look whole: its SHA-256 trailer recomputed,
+/// re-encrypted in place, and the catalog's digest agreeing (as when a member
+/// wrote bad data before the snapshot was taken).
+fn reseal(s: &AppState, id: &str, path: &Path, plain: &mut [u8], identity: &age::x25519::Identity) {
+    use sha2::Digest;
+    let n = plain.len() - 32;
+    let digest = sha2::Sha256::digest(&plain[..n]);
+    plain[n..].copy_from_slice(&digest);
+    std::fs::write(path, encrypt_to(plain, &identity.to_public())).unwrap();
+    let mut rec = s.services.catalog.snapshot(id).unwrap().unwrap();
+    rec.plaintext_sha256 = hex::encode(digest);
+    s.services.catalog.put_snapshot(&rec).unwrap();
 }
 
 fn encrypt_to(plain: &[u8], to: &age::x25519::Recipient) -> Vec<u8> {
