@@ -8,6 +8,7 @@
 use etcd_lens_core::audit::{Rule, Severity};
 use etcd_lens_core::bolt::Problem;
 use etcd_lens_core::inspect::Header;
+use etcd_lens_core::plan::headroom::SnapshotFacts;
 use etcd_lens_core::trailer::TrailerStatus;
 use serde::{Deserialize, Serialize};
 
@@ -290,6 +291,9 @@ pub struct IndexView {
     pub revisions_histogram: Vec<HistogramBin>,
     /// The keys with the most retained revisions: (key, revisions).
     pub most_revisions: Vec<(String, u64)>,
+    /// What the planner reads from the file (page counts from the check,
+    /// revisions from the index): set by the index pass.
+    pub plan_facts: Option<SnapshotFacts>,
 }
 
 /// bbolt's consistency check and page accounting.

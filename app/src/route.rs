@@ -1,6 +1,7 @@
 //! The URL fragment is the page's state: `#/overview`, `#/browse`,
-//! `#/browse/<key hex>`, `#/space`, `#/audit`, and `#/live` (the companion
-//! server's view of a cluster). Links set it; back and forward work. Nothing
+//! `#/browse/<key hex>`, `#/space`, `#/audit`, `#/planner?<inputs>` (the
+//! sizing planner, whose inputs live here so a plan is shared as a link), and
+//! `#/live` (the companion server's view of a cluster). Links set it; back and forward work. Nothing
 //! secret is ever put in it (the API token lives in session storage).
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -12,6 +13,10 @@ pub enum Route {
     },
     Space,
     Audit,
+    /// The planner's inputs, as `PlannerForm::query` writes them.
+    Planner {
+        query: String,
+    },
     Live,
 }
 
@@ -23,6 +28,7 @@ pub enum View {
     Browse,
     Space,
     Audit,
+    Planner,
     Live,
 }
 
@@ -33,12 +39,21 @@ impl Route {
             Route::Browse { .. } => View::Browse,
             Route::Space => View::Space,
             Route::Audit => View::Audit,
+            Route::Planner { .. } => View::Planner,
             Route::Live => View::Live,
         }
     }
 
     pub fn parse(hash: &str) -> Self {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
+        if let Some(rest) = path.strip_prefix("planner")
+            && (rest.is_empty() || rest.starts_with('?') || rest.starts_with('/'))
+        {
+            let query = rest.split_once('?').map_or("", |(_, q)| q);
+            return Route::Planner {
+                query: query.to_string(),
+            };
+        }
         let mut parts = path.splitn(2, '/');
         match (parts.next(), parts.next()) {
             // Not hex is kept as it is: the detail view then says the link is
@@ -61,6 +76,8 @@ impl Route {
             Route::Browse { key_hex: Some(k) } => format!("#/browse/{k}"),
             Route::Space => "#/space".into(),
             Route::Audit => "#/audit".into(),
+            Route::Planner { query } if query.is_empty() => "#/planner".into(),
+            Route::Planner { query } => format!("#/planner?{query}"),
             Route::Live => "#/live".into(),
         }
     }
@@ -80,6 +97,12 @@ mod tests {
             },
             Route::Space,
             Route::Audit,
+            Route::Planner {
+                query: String::new(),
+            },
+            Route::Planner {
+                query: "members=5&zones=a%3D2%2Cb%3D2%2Cc%3D1".into(),
+            },
             Route::Live,
         ] {
             assert_eq!(Route::parse(&r.href()), r);
@@ -87,6 +110,13 @@ mod tests {
         assert_eq!(Route::parse(""), Route::Overview);
         assert_eq!(Route::parse("#/live/"), Route::Live);
         assert_eq!(Route::Live.view(), View::Live);
+        assert_eq!(
+            Route::parse("#/planner/?rtt-ms=5"),
+            Route::Planner {
+                query: "rtt-ms=5".into()
+            }
+        );
+        assert_eq!(Route::parse("#/plannerx"), Route::Overview);
         assert_eq!(
             Route::parse("#/browse/zzzz"),
             Route::Browse {

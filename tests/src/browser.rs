@@ -68,6 +68,15 @@ impl Browser {
         }
     }
 
+    /// Save what the window shows as `target/screenshots/{name}.png` (the
+    /// product's pictures; the README shows some of them).
+    pub async fn screenshot(&self, name: &str) {
+        let dir = crate::workspace_root().join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("target/screenshots");
+        let png = self.client.screenshot().await.expect("a screenshot");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("writing a screenshot");
+    }
+
     /// Where the browser saves downloads.
     pub fn downloads_dir(&self) -> std::path::PathBuf {
         self.profile.path().join(DOWNLOADS)
@@ -115,6 +124,24 @@ impl Browser {
             testid,
             attr,
             |el| async move { el.attr(attr).await.ok().flatten() },
+            ok,
+        )
+        .await
+    }
+
+    /// The current value of the input `[data-testid=testid]` (its property, not
+    /// its attribute) once it satisfies `ok`.
+    pub async fn wait_value(&self, testid: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_prop(testid, "value", ok).await
+    }
+
+    /// A DOM property of `[data-testid=testid]` (`value`, `checked`, `disabled`:
+    /// what the element is now, not what its markup said) once it satisfies `ok`.
+    pub async fn wait_prop(&self, testid: &str, prop: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_for(
+            testid,
+            prop,
+            |el| async move { el.prop(prop).await.ok().flatten() },
             ok,
         )
         .await

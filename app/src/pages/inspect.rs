@@ -17,6 +17,7 @@ use crate::components::passes::Passes;
 use crate::components::space::SpaceView;
 use crate::components::unlock::Unlock;
 use crate::pages::live::{LivePage, LiveState};
+use crate::pages::planner::PlannerPage;
 use crate::protocol::{KeyQuery, ToWorker};
 use crate::route::{Route, View};
 use crate::state::Inspection;
@@ -142,6 +143,20 @@ pub fn InspectPage() -> impl IntoView {
     // The view changes with the tab, not with the key opened in it.
     let current_view = Memo::new(move |_| route.with(Route::view));
     let is_live = Memo::new(move |_| current_view.get() == View::Live);
+    let is_planner = Memo::new(move |_| current_view.get() == View::Planner);
+    // Views of their own, beside the inspector's (they need no file).
+    let standalone = Memo::new(move |_| is_live.get() || is_planner.get());
+    // The planner's inputs, kept while another tab is shown: its tab leads back to them.
+    let plan_query = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Route::Planner { query } = route.get() {
+            plan_query.set(query);
+        }
+    });
+    let planner_query = Memo::new(move |_| match route.get() {
+        Route::Planner { query } => query,
+        _ => plan_query.get_untracked(),
+    });
     // Made once, so the Live page keeps its token, cluster and catalog
     // while another tab is shown.
     let live = LiveState::new();
@@ -153,7 +168,18 @@ pub fn InspectPage() -> impl IntoView {
         let _ = window().location().set_hash(&Route::Overview.href());
     };
     let tab = move |r: Route, label: &'static str, id: &'static str| {
-        let href = r.href();
+        let planner = matches!(r, Route::Planner { .. });
+        let fixed = r.href();
+        let href = move || {
+            if planner {
+                Route::Planner {
+                    query: plan_query.get(),
+                }
+                .href()
+            } else {
+                fixed.clone()
+            }
+        };
         let current =
             Memo::new(move |_| std::mem::discriminant(&route.get()) == std::mem::discriminant(&r));
         view! {
@@ -178,6 +204,7 @@ pub fn InspectPage() -> impl IntoView {
                 } else {
                     tab(Route::Overview, "Inspect a file", "tab-inspect").into_any()
                 }}
+                {tab(Route::Planner { query: String::new() }, "Planner", "tab-planner")}
                 {tab(Route::Live, "Live cluster", "tab-live")}
             </nav>
         }
@@ -194,9 +221,13 @@ pub fn InspectPage() -> impl IntoView {
                 {nav}
                 <LivePage live on_open=open_fetched />
             </Show>
+            <Show when=move || is_planner.get()>
+                {nav}
+                <PlannerPage state route_query=planner_query kept=plan_query />
+            </Show>
             // Hidden, not removed, on the Live tab: the file's report and an
             // unlock form in progress are as they were on the way back.
-            <div class="inspector" hidden=move || is_live.get()>
+            <div class="inspector" hidden=move || standalone.get()>
                 <DropZone on_file=open />
                 <Show when=move || busy.get()>
                     <button class="cancel" data-testid="cancel" on:click=cancel>"Cancel"</button>
@@ -204,7 +235,7 @@ pub fn InspectPage() -> impl IntoView {
                 <Unlock state on_secret=move |secret| send(ToWorker::Unlock { secret }) />
                 <FileReport state />
                 <Passes state />
-                <Show when=move || !is_live.get()>
+                <Show when=move || !standalone.get()>
                     {nav}
                     <Show when=move || has_overview.get()>
                         {move || match current_view.get() {
@@ -225,7 +256,7 @@ pub fn InspectPage() -> impl IntoView {
                             .into_any(),
                             View::Space => view! { <SpaceView state /> }.into_any(),
                             View::Audit => view! { <AuditPanel state on_run=run_audit /> }.into_any(),
-                            View::Live => ().into_any(),
+                            View::Live | View::Planner => ().into_any(),
                         }}
                     </Show>
                 </Show>

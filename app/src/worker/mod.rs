@@ -69,6 +69,8 @@ pub struct Opened {
     pub overview: Overview,
     /// bbolt's consistency check, from the same walk as the status.
     pub check: CheckView,
+    /// The same check as the core reports it: the planner's page counts.
+    pub check_report: etcd_lens_core::bolt::CheckReport,
     /// The last list query's matches, so scrolling a million keys stays cheap.
     list_cache: RefCell<Option<list::ListCache>>,
 }

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 
 use etcd_lens_core::k8s::{self, DEFAULT_PREFIX};
 use etcd_lens_core::mvcc::KeyIndex;
+use etcd_lens_core::plan::headroom;
 use etcd_lens_core::snapshot::Snapshot;
 use etcd_lens_core::{bolt, status};
 
@@ -117,6 +118,7 @@ pub fn open(src: Src) -> Result<Opened, WorkerError> {
         index: None,
         overview,
         check,
+        check_report: walked.check,
         list_cache: RefCell::new(None),
     })
 }
@@ -127,7 +129,14 @@ const MOST_REVISIONS: usize = 10;
 /// Scan the `key` bucket into the index the key list, tree and history use.
 pub fn index(o: &mut Opened) -> Result<IndexView, WorkerError> {
     let index = o.snap.key_index()?;
-    let view = index_view(&index);
+    let mut view = index_view(&index);
+    let last = index.last.map_or(0, |rk| rk.rev.main);
+    view.plan_facts = Some(headroom::facts(
+        &o.snap,
+        &o.check_report,
+        index.entries,
+        last,
+    ));
     o.index = Some(index);
     Ok(view)
 }
@@ -173,6 +182,7 @@ pub(crate) fn index_view(index: &KeyIndex) -> IndexView {
             .into_iter()
             .map(|(n, k)| (String::from_utf8_lossy(k).into_owned(), n))
             .collect(),
+        plan_facts: None,
     }
 }
 

@@ -34,12 +34,12 @@
 
 use std::ops::ControlFlow;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::rules;
 use super::warning::{Code, Warning};
 use crate::ReadAt;
-use crate::bolt::check_with;
+use crate::bolt::{CheckReport, check_with};
 use crate::mvcc::revision::Revision;
 use crate::snapshot::Snapshot;
 
@@ -51,7 +51,7 @@ pub const DEFAULT_NETWORK_BYTES_PER_SECOND: f64 = 125e6;
 pub const RESTORE_MODEL: &str = "restore seconds = db_size_bytes / disk throughput (etcdutl snapshot restore writes the database once); transfer seconds = db_size_bytes / network bandwidth (the hardware guide's 100 MB in 15 s at 10 MB/s and 1 GB at 100 MB/s are catch-up transfers, not restores); defaults 100 MB/s disk (the guide's figure for large clusters) and 125 MB/s network (1 GbE): measure your own restore and enter its throughput";
 
 /// What a snapshot says about space and history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotFacts {
     pub page_size: u64,
     pub db_size_bytes: u64,
@@ -91,6 +91,18 @@ pub fn measure<S: ReadAt>(snap: &Snapshot<S>) -> SnapshotFacts {
     let last = last_key
         .and_then(|k| Revision::parse(&k).ok())
         .map_or(0, |r| r.main);
+    facts(snap, &report, key_revisions, last)
+}
+
+/// The facts from a consistency check already made (the page's status walk
+/// is one) and the `key` bucket's entry count and last revision (its index
+/// pass has both): no second walk.
+pub fn facts<S: ReadAt>(
+    snap: &Snapshot<S>,
+    report: &CheckReport,
+    key_revisions: u64,
+    last_revision: i64,
+) -> SnapshotFacts {
     let compacted = snap.compacted_revision();
     let s = &report.stats;
     SnapshotFacts {
@@ -100,7 +112,7 @@ pub fn measure<S: ReadAt>(snap: &Snapshot<S>) -> SnapshotFacts {
         free_pages: s.free_pages,
         unreachable_pages: s.unreachable_pages,
         key_revisions,
-        current_revision: last.max(compacted),
+        current_revision: last_revision.max(compacted),
         compacted_revision: compacted,
         check_problems: report.problems.len(),
         alarms: snap
