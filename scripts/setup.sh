@@ -78,6 +78,14 @@ if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then
   mkdir -p "$TOOLS_DIR"
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" binaryen@116.0.0
 fi
+# axe-core for the end-to-end accessibility checks (injected by the test
+# harness through WebDriver; the page itself never loads it).
+AXE_VERSION=4.10.3
+if ! grep -qs "\"version\": \"$AXE_VERSION\"" "$TOOLS_DIR/node_modules/axe-core/package.json"; then
+  echo "setup: installing axe-core $AXE_VERSION (npm) into $TOOLS_DIR"
+  mkdir -p "$TOOLS_DIR"
+  npm install --silent --no-audit --no-fund --save-exact --prefix "$TOOLS_DIR" "axe-core@$AXE_VERSION"
+fi
 # Python cryptography/pynacl: tools/audit-vectors makes the audit tests' encrypted values.
 python3 -c 'import cryptography, nacl' 2>/dev/null || python3 -m pip install --quiet cryptography pynacl
 echo "setup: ready"

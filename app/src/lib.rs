@@ -14,6 +14,7 @@ pub mod planner;
 pub mod protocol;
 pub mod route;
 pub mod secret;
+pub mod shell;
 pub mod state;
 pub mod web;
 pub mod worker;

@@ -5,7 +5,7 @@
 //! Replies are JSON strings. These are the only types the page and the worker
 //! share; the worker maps the core's types into them.
 
-use etcd_lens_core::audit::{Rule, Severity};
+use etcd_lens_core::audit::{Exposure, Rule, Severity};
 use etcd_lens_core::bolt::Problem;
 use etcd_lens_core::inspect::Header;
 use etcd_lens_core::plan::headroom::SnapshotFacts;
@@ -297,7 +297,7 @@ pub struct IndexView {
 }
 
 /// bbolt's consistency check and page accounting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckView {
     /// Problems (empty = passed) and warnings, each with its kind and page.
     pub problems: Vec<Problem>,
@@ -318,7 +318,7 @@ pub struct SpaceUsage {
 }
 
 /// The first screen after opening: known once the status walk is over.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
     /// `None` with `status_error` when etcd's tools would refuse the file.
     pub status: Option<StatusView>,
@@ -455,6 +455,10 @@ pub struct FindingRow {
 /// The audit's results and its exports, ready to download.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditView {
+    /// Whether Secret values can be read from the file: the header's chip.
+    pub exposure: Exposure,
+    /// Findings per severity, highest first (0 included): the overview's summary.
+    pub by_severity: Vec<(Severity, u64)>,
     /// `(label, value)` lines of the census.
     pub census: Vec<(String, String)>,
     pub findings: Vec<FindingRow>,

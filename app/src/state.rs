@@ -390,6 +390,8 @@ mod tests {
         s.apply(FromWorker::Audit {
             seq: 1,
             audit: Box::new(AuditView {
+                exposure: etcd_lens_core::audit::Exposure::NoneFound,
+                by_severity: Vec::new(),
                 census: vec![("Secrets".into(), "2".into())],
                 findings: Vec::new(),
                 warnings: Vec::new(),

@@ -11,9 +11,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use etcd_lens_app::components::audit::AuditPanel;
-use etcd_lens_app::components::drop_zone::DropZone;
 use etcd_lens_app::components::file_report::FileReport;
 use etcd_lens_app::components::key_detail::KeyDetailView;
+use etcd_lens_app::components::shell::{ShellHeader, WindowDrop};
 use etcd_lens_app::components::unlock::Unlock;
 use etcd_lens_app::protocol::{
     AuditView, FromWorker, KeyDetail, Phase, SecretPrompt, UnlockSecret,
@@ -530,6 +530,8 @@ fn audit_view() -> AuditView {
         })
     };
     serde_json::from_value(json!({
+        "exposure": { "kind": "exposed", "secrets": 3, "unreachable_fragments": 0, "encrypted_unchecked": 1 },
+        "by_severity": [["critical", 1], ["high", 2], ["medium", 0], ["low", 0], ["info", 0]],
         "census": [["Secrets", "3"], ["encrypted", "1"]],
         "findings": [
             row(Rule::SecretPlaintextInHistory, "/registry/secrets/b/one", "2f62", "b", 30),
@@ -894,10 +896,12 @@ fn transfer(f: &web_sys::File) -> web_sys::DataTransfer {
 }
 
 #[wasm_bindgen_test]
-async fn drop_zone_passes_on_a_chosen_file_and_lets_it_be_chosen_again() {
+async fn the_header_passes_on_a_chosen_file_and_lets_it_be_chosen_again() {
     let got = RwSignal::new(Vec::<(String, f64)>::new());
+    let state = RwSignal::new(Inspection::default());
+    let audit = Memo::new(|_| etcd_lens_app::shell::AuditState::Waiting);
     let m = mount(move || {
-        view! { <DropZone on_file=move |f: web_sys::File| got.update(|g| g.push((f.name(), f.size()))) /> }
+        view! { <ShellHeader state audit on_file=move |f: web_sys::File| got.update(|g| g.push((f.name(), f.size()))) on_cancel=|| () /> }
     });
     settle().await;
     let root: &Element = &m.root;
@@ -920,35 +924,46 @@ async fn drop_zone_passes_on_a_chosen_file_and_lets_it_be_chosen_again() {
 }
 
 #[wasm_bindgen_test]
-async fn drop_zone_highlights_while_dragging_and_takes_a_dropped_file() {
+async fn a_file_dropped_anywhere_in_the_window_is_taken() {
     let got = RwSignal::new(Vec::<String>::new());
     let m = mount(move || {
-        view! { <DropZone on_file=move |f: web_sys::File| got.update(|g| g.push(f.name())) /> }
+        view! { <WindowDrop on_file=move |f: web_sys::File| got.update(|g| g.push(f.name())) /> }
     });
     settle().await;
     let root: &Element = &m.root;
-    let zone = by_id(root, "drop-zone");
+    let overlay = by_id(root, "drop-overlay");
+    // Dropped on the page's body, not on a special zone.
+    let body = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .body()
+        .unwrap();
     let dt = transfer(&file("member.db", "x"));
     let drag = |kind: &str| {
-        zone.dispatch_event(&event("DragEvent", kind, &[("dataTransfer", &dt)]))
+        body.dispatch_event(&event("DragEvent", kind, &[("dataTransfer", &dt)]))
             .unwrap()
     };
 
-    assert!(!zone.class_list().contains("dragging"));
+    assert!(overlay.has_attribute("hidden"));
     // dragover must be cancelled, or the browser refuses the drop.
     assert!(!drag("dragover"), "dragover not prevented");
     settle().await;
-    assert!(zone.class_list().contains("dragging"));
+    assert!(
+        !overlay.has_attribute("hidden"),
+        "the overlay shows while dragging"
+    );
+    // Leaving the window (no related target) hides it.
     drag("dragleave");
     settle().await;
-    assert!(!zone.class_list().contains("dragging"));
+    assert!(overlay.has_attribute("hidden"));
 
     drag("dragover");
     settle().await;
     // Cancelled, so the browser does not navigate to the file.
     assert!(!drag("drop"), "drop not prevented");
     settle().await;
-    assert!(!zone.class_list().contains("dragging"));
+    assert!(overlay.has_attribute("hidden"));
     assert_eq!(got.get_untracked(), ["member.db"]);
 }
 

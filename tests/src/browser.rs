@@ -21,8 +21,35 @@ pub struct Browser {
     profile: TempDir,
 }
 
+/// Where `scripts/setup.sh` installs axe-core (override: `ETCD_LENS_AXE`).
+pub fn axe_path() -> std::path::PathBuf {
+    std::env::var_os("ETCD_LENS_AXE").map_or_else(
+        || std::path::PathBuf::from("/opt/etcd-lens-tools/node_modules/axe-core/axe.min.js"),
+        std::path::PathBuf::from,
+    )
+}
+
+/// One accessibility rule broken on the page, as axe-core reports it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Violation {
+    pub id: String,
+    pub impact: Option<String>,
+    pub help: String,
+    /// CSS selectors of (at most five of) the elements that break it.
+    pub nodes: Vec<String>,
+}
+
 impl Browser {
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// A browser whose system theme is dark (`prefers-color-scheme: dark`).
+    pub async fn start_dark() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(dark: bool) -> Self {
         let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
@@ -45,6 +72,8 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--no-first-run", "--disable-quic", "--window-size=1280,900",
                     format!("--user-data-dir={}", profile.path().display()),
+                    // Blink's preferred colour scheme: 0 dark, 1 light.
+                    format!("--blink-settings=preferredColorScheme={}", if dark { 0 } else { 1 }),
                 ],
                 // Downloads land in the profile, not the user's folder, unasked.
                 "prefs": {
@@ -75,6 +104,64 @@ impl Browser {
         std::fs::create_dir_all(&dir).expect("target/screenshots");
         let png = self.client.screenshot().await.expect("a screenshot");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("writing a screenshot");
+    }
+
+    /// Resize the window (CSS pixels of the viewport, near enough).
+    pub async fn set_size(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resizing the window");
+    }
+
+    /// Run axe-core over the page as it is now (WCAG 2.1 A/AA and best
+    /// practices) and return what it finds. axe-core is injected through
+    /// WebDriver, so the page's CSP and markup stay as they ship.
+    pub async fn axe(&self) -> Vec<Violation> {
+        let path = axe_path();
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "reading axe-core at {} ({e}): run scripts/setup.sh",
+                path.display()
+            )
+        });
+        let loaded = self
+            .client
+            .execute(&format!("{source}\n;return typeof window.axe;"), vec![])
+            .await
+            .expect("injecting axe-core");
+        assert_eq!(loaded, serde_json::json!("object"), "axe-core did not load");
+        let out = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                window.axe.run(document, {
+                    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+                    resultTypes: ['violations'],
+                }).then(r => done(JSON.stringify(r.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')),
+                }))))).catch(e => done('error: ' + e));"#,
+                vec![],
+            )
+            .await
+            .expect("running axe-core");
+        let text = out.as_str().unwrap_or_default();
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("axe-core said {text:?}: {e}"))
+    }
+
+    /// Fail on any serious or critical accessibility violation on the page now.
+    pub async fn assert_accessible(&self, when: &str) {
+        let bad: Vec<Violation> = self
+            .axe()
+            .await
+            .into_iter()
+            .filter(|v| matches!(v.impact.as_deref(), Some("serious" | "critical")))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{when}: axe-core finds serious violations: {bad:#?}"
+        );
     }
 
     /// Where the browser saves downloads.
@@ -113,9 +200,24 @@ impl Browser {
     }
 
     /// Wait until `[data-testid=testid]` exists and its text satisfies `ok`; return the text.
+    /// An element inside a closed `<details>` (the Overview's File details) is
+    /// not rendered, so WebDriver gives no text for it: its text content is
+    /// read instead.
     pub async fn wait_text(&self, testid: &str, ok: impl Fn(&str) -> bool) -> String {
-        self.wait_for(testid, "text", |el| async move { el.text().await.ok() }, ok)
-            .await
+        self.wait_for(
+            testid,
+            "text",
+            |el| async move {
+                let shown = el.text().await.ok()?;
+                if shown.is_empty() && !el.is_displayed().await.unwrap_or(true) {
+                    el.prop("textContent").await.ok().flatten()
+                } else {
+                    Some(shown)
+                }
+            },
+            ok,
+        )
+        .await
     }
 
     /// An attribute of `[data-testid=testid]` once it satisfies `ok`.

@@ -90,6 +90,8 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
     b.wait_text("error", |t| t.starts_with("Cancelled")).await;
     b.wait_gone("cancel", "Cancel is still offered").await;
     b.pick_file(&snap).await;
+    // The file's report is in the Overview (the Browse tab stays chosen).
+    b.click("tab-overview").await;
     b.wait_attr("trailer-status", "data-state", |s| s == "verified")
         .await;
     b.wait_attr("pass-hashing", "data-state", |s| s == "done")

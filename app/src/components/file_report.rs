@@ -6,8 +6,13 @@ use leptos::prelude::*;
 
 use crate::state::{Inspection, human_bytes};
 
+/// `alerts_elsewhere`: the page shows the file's errors above every view
+/// (the shell), so the report leaves them out.
 #[component]
-pub fn FileReport(state: RwSignal<Inspection>) -> impl IntoView {
+pub fn FileReport(
+    state: RwSignal<Inspection>,
+    #[prop(optional)] alerts_elsewhere: bool,
+) -> impl IntoView {
     move || {
         let s = state.get();
         let Some(name) = s.file_name.clone() else {
@@ -41,13 +46,20 @@ pub fn FileReport(state: RwSignal<Inspection>) -> impl IntoView {
                     <dt>"Snapshot trailer"</dt>
                     <dd>{trailer_view(&s)}</dd>
                 </dl>
-                {s.untrusted.clone().map(|e| view! { <div class="error untrusted" role="alert" data-testid="untrusted">{e}</div> })}
-                {s.error.clone().map(|e| view! { <div class="error" role="alert" data-testid="error">{e}</div> })}
+                {(!alerts_elsewhere).then(|| alerts(&s))}
                 {s.header.clone().map(header_view)}
                 {working.map(|w| view! { <p class="hint" data-testid="busy">{w}</p> })}
             </section>
         }
         .into_any()
+    }
+}
+
+/// The file's errors, each with what to do next.
+pub fn alerts(s: &Inspection) -> impl IntoView + use<> {
+    view! {
+        {s.untrusted.clone().map(|e| view! { <div class="error untrusted" role="alert" data-testid="untrusted">{e}</div> })}
+        {s.error.clone().map(|e| view! { <div class="error" role="alert" data-testid="error">{e}</div> })}
     }
 }
 

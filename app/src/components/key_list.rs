@@ -163,12 +163,12 @@ pub fn KeyList(
         let current = Memo::new(move |_| selected.with(|s| s.as_deref() == Some(hex.as_str())));
         let data_key = r.key.clone();
         let title = r.key.clone();
+        let (head, tail) = split_key(&r.key);
         view! {
-            <li class:current=move || current.get()>
+            <li class:current=move || current.get() aria-setsize=move || total().to_string() aria-posinset=(i + 1).to_string()>
                 <a href=href data-testid="key-row" data-key=data_key data-index=i.to_string()
-                    aria-current=move || current.get().then_some("true") title=title
-                    aria-setsize=move || total().to_string() aria-posinset=(i + 1).to_string()>
-                    <span class="key">{r.key}</span>
+                    aria-current=move || current.get().then_some("true") title=title>
+                    <span class="key"><span class="head">{head}</span><span class="tail">{tail}</span></span>
                     <span class="meta">{format!("rev {} · v{} · {}", r.mod_revision, r.version, human_bytes(r.value_size))}</span>
                 </a>
             </li>
@@ -272,6 +272,16 @@ pub fn KeyList(
     }
 }
 
+/// A key cut where a long one is shortened: the head (its path) gives way
+/// first, the tail (the last segment, the object's name) stays whole.
+pub fn split_key(key: &str) -> (String, String) {
+    let trimmed = key.trim_end_matches('/');
+    match trimmed.rfind('/') {
+        Some(at) if at > 0 => (key[..=at].to_string(), key[at + 1..].to_string()),
+        _ => (String::new(), key.to_string()),
+    }
+}
+
 /// The counter above the list: the rows in view of `total` (`first` counts from 0).
 pub fn range_label(first: u64, visible: u64, total: u64, filtered: bool) -> String {
     if total == 0 {
@@ -323,6 +333,21 @@ mod tests {
             "no live keys in this snapshot"
         );
         assert_eq!(range_label(0, 20, 0, true), "no keys match");
+    }
+
+    #[test]
+    fn a_key_keeps_its_name_whole() {
+        assert_eq!(
+            split_key("/registry/configmaps/kube-system/extension-apiserver-authentication"),
+            (
+                "/registry/configmaps/kube-system/".to_string(),
+                "extension-apiserver-authentication".to_string()
+            )
+        );
+        assert_eq!(split_key("plain"), (String::new(), "plain".to_string()));
+        assert_eq!(split_key("/a"), (String::new(), "/a".to_string()));
+        let (h, t) = split_key("/registry/x/");
+        assert_eq!(format!("{h}{t}"), "/registry/x/");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! View pieces: one file per screen part. They read signals and never touch bytes.
 
 pub mod audit;
-pub mod drop_zone;
+pub mod audit_summary;
 pub mod file_report;
 pub mod key_detail;
 pub mod key_list;
@@ -10,5 +10,7 @@ pub mod live_snapshots;
 pub mod live_status;
 pub mod overview;
 pub mod passes;
+pub mod shell;
 pub mod space;
 pub mod unlock;
+pub mod welcome;

@@ -6,10 +6,7 @@ use leptos::prelude::*;
 use crate::protocol::{CheckView, IndexView, Overview};
 use crate::state::{Inspection, human_bytes};
 
-/// etcd's default backend quota (`--quota-backend-bytes` unset).
-pub const DEFAULT_QUOTA_BYTES: u64 = 2 << 30;
-/// The largest quota etcd's documentation suggests.
-pub const SUGGESTED_MAX_BYTES: u64 = 8 << 30;
+use etcd_lens_core::plan::rules::{DEFAULT_QUOTA_BYTES, SUGGESTED_MAX_QUOTA_BYTES};
 
 #[component]
 pub fn OverviewView(state: RwSignal<Inspection>) -> impl IntoView {
@@ -176,7 +173,7 @@ fn render(
             <dl class="facts">
                 {fact("database size (high-water mark × page size)", "db-bytes", format!("{} ({})", o.db_bytes, human_bytes(o.db_bytes)))}
                 {fact("of the 2 GiB default quota", "quota-default", percent(o.db_bytes, DEFAULT_QUOTA_BYTES))}
-                {fact("of the 8 GiB suggested maximum", "quota-max", percent(o.db_bytes, SUGGESTED_MAX_BYTES))}
+                {fact("of the 8 GiB suggested maximum", "quota-max", percent(o.db_bytes, SUGGESTED_MAX_QUOTA_BYTES))}
                 {fact("pages in use", "pages-in-use", pages(|c| c.in_use_pages))}
                 {fact("free pages", "pages-free", pages(|c| c.free_pages))}
                 {fact("unreachable pages", "pages-unreachable", pages(|c| c.unreachable_pages))}

@@ -7,19 +7,22 @@ use leptos::prelude::*;
 use web_sys::File;
 
 use crate::components::audit::AuditPanel;
-use crate::components::drop_zone::DropZone;
-use crate::components::file_report::FileReport;
+use crate::components::audit_summary::AuditSummary;
+use crate::components::file_report::{FileReport, alerts};
 use crate::components::key_detail::KeyDetailView;
 use crate::components::key_list::{KeyList, WINDOW_ROWS};
 use crate::components::key_tree::KeyTree;
 use crate::components::overview::OverviewView;
 use crate::components::passes::Passes;
+use crate::components::shell::{ShellHeader, WindowDrop};
 use crate::components::space::SpaceView;
 use crate::components::unlock::Unlock;
+use crate::components::welcome::Welcome;
 use crate::pages::live::{LivePage, LiveState};
 use crate::pages::planner::PlannerPage;
 use crate::protocol::{KeyQuery, ToWorker};
 use crate::route::{Route, View};
+use crate::shell::{AuditState, audit_state};
 use crate::state::Inspection;
 use crate::web::worker_client::WorkerHandle;
 
@@ -74,7 +77,7 @@ pub fn InspectPage() -> impl IntoView {
             }
         });
     };
-    let cancel = move |_| {
+    let cancel = move |_: ()| {
         restart();
         state.update(|s| {
             *s = s.closed(
@@ -139,7 +142,6 @@ pub fn InspectPage() -> impl IntoView {
             encryption_config,
         });
     };
-    let busy = Memo::new(move |_| state.with(|s| s.busy));
     // The view changes with the tab, not with the key opened in it.
     let current_view = Memo::new(move |_| route.with(Route::view));
     let is_live = Memo::new(move |_| current_view.get() == View::Live);
@@ -192,7 +194,7 @@ pub fn InspectPage() -> impl IntoView {
     // one tab leads back to the drop zone), and Live always.
     let nav = move || {
         view! {
-            <nav class="tabs" aria-label="Views">
+            <nav class="tabs" aria-label="Views" data-testid="tabs">
                 {move || if has_overview.get() {
                     view! {
                         {tab(Route::Overview, "Overview", "tab-overview")}
@@ -209,53 +211,110 @@ pub fn InspectPage() -> impl IntoView {
             </nav>
         }
     };
+    // The audit runs by itself once the passes are done (unless switched off,
+    // or the file is over the size limit); the chip and the Overview say which.
+    let auto_audit = RwSignal::new(crate::web::settings::auto_audit());
+    let audit_state = Memo::new(move |_| {
+        let auto = auto_audit.get();
+        state.with(|s| audit_state(s, auto))
+    });
+    Effect::new(move |_| {
+        let ready = state.with(|s| {
+            !s.busy
+                && s.index.is_some()
+                && s.audit.is_none()
+                && !s.audit_running
+                && s.audit_error.is_none()
+        });
+        if ready && audit_state.get() == AuditState::Waiting {
+            run_audit(None);
+        }
+    });
+    let set_auto_audit = move |ev: ev::Event| {
+        let on = event_target_checked(&ev);
+        crate::web::settings::set_auto_audit(on);
+        auto_audit.set(on);
+    };
+    let has_file = Memo::new(move |_| state.with(|s| s.file_name.is_some()));
+    let busy = Memo::new(move |_| state.with(|s| s.busy));
+    // Something is wrong with the file: its details open by themselves.
+    let file_problem = Memo::new(move |_| {
+        state.with(|s| {
+            s.untrusted.is_some()
+                || s.error.is_some()
+                || matches!(
+                    s.trailer,
+                    Some(etcd_lens_core::trailer::TrailerStatus::Mismatch { .. })
+                )
+                || s.overview
+                    .as_ref()
+                    .is_some_and(|o| o.status_error.is_some() || !o.warnings.is_empty())
+                || s.check
+                    .as_ref()
+                    .is_some_and(|c| !c.problems.is_empty() || !c.warnings.is_empty())
+                || s.header.as_ref().is_some_and(|h| !h.warnings.is_empty())
+        })
+    });
+    let cancel_now = move || cancel(());
     view! {
-        <header class="top">
-            <h1>"etcd-lens"</h1>
-            <p class="tagline">"Look inside an etcd snapshot. The file is read in this tab and never uploaded."</p>
-        </header>
+        <WindowDrop on_file=open />
+        <ShellHeader state audit=audit_state on_file=open on_cancel=cancel_now />
+        {nav}
         <main>
             <span hidden data-testid="worker-ready" data-ready=move || state.with(|s| s.worker_ready).to_string()></span>
             <span hidden data-testid="worker-memory" data-bytes=move || state.with(|s| s.worker_memory_bytes.unwrap_or(0)).to_string()></span>
             <Show when=move || is_live.get()>
-                {nav}
                 <LivePage live on_open=open_fetched />
             </Show>
             <Show when=move || is_planner.get()>
-                {nav}
                 <PlannerPage state route_query=planner_query kept=plan_query />
             </Show>
-            // Hidden, not removed, on the Live tab: the file's report and an
-            // unlock form in progress are as they were on the way back.
+            // Hidden, not removed, on the Live and Planner tabs: the file's
+            // report and an unlock form in progress are as they were on the way back.
             <div class="inspector" hidden=move || standalone.get()>
-                <DropZone on_file=open />
-                <Show when=move || busy.get()>
-                    <button class="cancel" data-testid="cancel" on:click=cancel>"Cancel"</button>
-                </Show>
-                <Unlock state on_secret=move |secret| send(ToWorker::Unlock { secret }) />
-                <FileReport state />
-                <Passes state />
-                <Show when=move || !standalone.get()>
-                    {nav}
-                    <Show when=move || has_overview.get()>
+                {move || state.with(alerts)}
+                <Show when=move || has_file.get() fallback=move || view! { <Welcome route /> }>
+                    <Unlock state on_secret=move |secret| send(ToWorker::Unlock { secret }) />
+                    <Show when=move || has_overview.get() fallback=move || view! {
+                        <FileReport state alerts_elsewhere=true />
+                        <Passes state />
+                    }>
+                        // While passes run, their progress is above every view.
+                        <Show when=move || busy.get()><Passes state /></Show>
                         {move || match current_view.get() {
-                            View::Overview => view! { <OverviewView state /> }.into_any(),
+                            View::Overview => view! {
+                                <AuditSummary state audit=audit_state on_run=move || run_audit(None) />
+                                <details class="file-details" data-testid="file-details" open=move || file_problem.get()>
+                                    <summary>"File details: the trailer, the bbolt header and meta pages, and the passes"</summary>
+                                    <FileReport state alerts_elsewhere=true />
+                                    <Show when=move || !busy.get()><Passes state /></Show>
+                                </details>
+                                <OverviewView state />
+                            }
+                            .into_any(),
                             View::Browse if !has_index.get() => view! {
-                                <p class="hint" data-testid="index-pending">"The key index is being built; the list appears when it is ready (see the progress above)."</p>
+                                <p class="hint" data-testid="index-pending">"The key index is being built; the list appears when it is ready (the Keys chip above shows how far it is)."</p>
                             }
                             .into_any(),
                             View::Browse => view! {
                                 <div class="browse">
-                                    <div class="browse-left">
-                                        <KeyTree state on_expand=Callback::new(expand) on_choose=Callback::new(choose_prefix) />
-                                        <KeyList state query selected />
-                                    </div>
+                                    <KeyTree state on_expand=Callback::new(expand) on_choose=Callback::new(choose_prefix) />
+                                    <KeyList state query selected />
                                     <KeyDetailView state />
                                 </div>
                             }
                             .into_any(),
                             View::Space => view! { <SpaceView state /> }.into_any(),
-                            View::Audit => view! { <AuditPanel state on_run=run_audit /> }.into_any(),
+                            View::Audit => view! {
+                                <p class="setting">
+                                    <label>
+                                        <input type="checkbox" data-testid="auto-audit" prop:checked=move || auto_audit.get() on:change=set_auto_audit />
+                                        " Run the audit by itself when a file opens (files up to 2 GiB)"
+                                    </label>
+                                </p>
+                                <AuditPanel state on_run=run_audit />
+                            }
+                            .into_any(),
                             View::Live | View::Planner => ().into_any(),
                         }}
                     </Show>

@@ -3,6 +3,7 @@
 //! The worker's: `blob_source`, `opfs`, `worker_client` (the page's side of it).
 //! The Live page's: `api` (fetch with the token), `session` (where the token
 //! is kept), `fetched` (a stored snapshot streamed into the tab), `clock`.
+//! The page's: `settings` (switches kept in local storage).
 
 pub mod api;
 pub mod blob_source;
@@ -10,6 +11,7 @@ pub mod clock;
 pub mod fetched;
 pub mod opfs;
 pub mod session;
+pub mod settings;
 pub mod worker_client;
 
 /// Turn a JS exception into a message for the user.

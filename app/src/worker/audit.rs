@@ -80,6 +80,8 @@ pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, W
         .collect();
     use etcd_lens_core::audit::export;
     Ok(AuditView {
+        exposure: r.exposure(),
+        by_severity: r.by_severity(),
         census,
         findings,
         warnings: r.warnings.clone(),

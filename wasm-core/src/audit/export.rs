@@ -41,7 +41,7 @@ fn finding_json(f: &Finding) -> Value {
 /// `{"census":{…},"findings":[{"rule","severity","key","resource","namespace","name","revision","provider","key_name","message"}…]}`
 pub fn to_json(r: &AuditReport) -> String {
     let findings: Vec<Value> = r.findings.iter().map(finding_json).collect();
-    json!({ "census": r.census, "findings": findings }).to_string()
+    json!({ "census": r.census, "exposure": r.exposure(), "findings": findings }).to_string()
 }
 
 fn csv_cell(s: &str) -> String {
@@ -333,6 +333,8 @@ pub fn to_text(r: &AuditReport) -> String {
     if let Some(n) = c.needs_kms {
         o.push_str(&format!("  needs the KMS: {n}\n"));
     }
+    o.push_str(&r.exposure().describe());
+    o.push('\n');
     o.push_str(&format!("Findings: {}\n", r.findings.len()));
     for f in &r.findings {
         let at = match (&f.key, f.revision) {

@@ -54,7 +54,7 @@ use context::Context;
 pub use context::AuditOptions;
 pub use encryption::{ConfigError, Decryption, EncryptionConfig, KeyId};
 pub use finding::{Details, Finding, sort_findings};
-pub use report::{AuditReport, Census};
+pub use report::{AuditReport, Census, Exposure};
 pub use rule::{Rule, Severity};
 
 /// A rule family: reads what it needs through the context, adds its findings

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::finding::Finding;
-use super::rule::Severity;
+use super::rule::{Rule, Severity};
 
 /// Counts that accompany the findings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -72,5 +72,182 @@ impl AuditReport {
     /// Is there a finding at or above `threshold`? (The CI gate.)
     pub fn fails(&self, threshold: Severity) -> bool {
         self.findings.iter().any(|f| f.severity >= threshold)
+    }
+
+    /// The auditor's first question, answered in one value: are Secrets
+    /// readable from this file?
+    pub fn exposure(&self) -> Exposure {
+        let mut keys = std::collections::BTreeSet::new();
+        let mut fragments = 0u64;
+        for f in &self.findings {
+            match (f.rule, &f.key) {
+                (Rule::SecretPlaintext | Rule::SecretPlaintextInHistory, Some(k)) => {
+                    keys.insert(k.as_str());
+                }
+                (Rule::SecretPlaintextUnreachable, _) => fragments += 1,
+                _ => {}
+            }
+        }
+        let secrets = keys.len() as u64;
+        let c = &self.census;
+        // Without a configuration the encrypted values were not opened:
+        // "none found" would claim more than was checked.
+        let unchecked = if c.decrypted.is_none() {
+            c.encrypted
+        } else {
+            0
+        };
+        match (secrets + fragments, unchecked) {
+            (0, 0) => Exposure::NoneFound,
+            (0, encrypted) => Exposure::Unknown { encrypted },
+            _ => Exposure::Exposed {
+                secrets,
+                unreachable_fragments: fragments,
+                encrypted_unchecked: unchecked,
+            },
+        }
+    }
+
+    /// Findings per severity, highest first, each severity listed (0 included).
+    pub fn by_severity(&self) -> Vec<(Severity, u64)> {
+        let mut out: Vec<(Severity, u64)> = Severity::ALL.iter().rev().map(|&s| (s, 0)).collect();
+        for f in &self.findings {
+            if let Some(row) = out.iter_mut().find(|(s, _)| *s == f.severity) {
+                row.1 += 1;
+            }
+        }
+        out
+    }
+}
+
+/// Whether Secret values can be read from the file (see [`AuditReport::exposure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Exposure {
+    /// Plaintext Secret values: `secrets` distinct keys (live or in retained
+    /// history) and `unreachable_fragments` hits in free pages.
+    Exposed {
+        secrets: u64,
+        unreachable_fragments: u64,
+        /// Encrypted Secrets not opened (no configuration given).
+        encrypted_unchecked: u64,
+    },
+    /// No plaintext Secret value, and every Secret was checked.
+    NoneFound,
+    /// No plaintext found, but `encrypted` Secrets were not opened: without
+    /// the EncryptionConfiguration their provider and key are known, their
+    /// contents (and any credential in them) are not.
+    Unknown { encrypted: u64 },
+}
+
+impl Exposure {
+    /// One line: the page's chip and the CLI's text both say this.
+    pub fn describe(&self) -> String {
+        use crate::units::count;
+        match *self {
+            Exposure::NoneFound => "Secrets exposed: 0 (no plaintext Secret value found)".into(),
+            Exposure::Unknown { encrypted } => format!(
+                "Secrets exposed: unknown ({} encrypted and not opened: give the EncryptionConfiguration to check them)",
+                count(encrypted, "Secret", "Secrets")
+            ),
+            Exposure::Exposed {
+                secrets,
+                unreachable_fragments,
+                encrypted_unchecked,
+            } => {
+                let mut parts = vec![format!(
+                    "{} stored in plaintext, live or in retained history",
+                    count(secrets, "Secret", "Secrets")
+                )];
+                if unreachable_fragments > 0 {
+                    parts.push(format!(
+                        "{} in free pages",
+                        count(
+                            unreachable_fragments,
+                            "plaintext fragment",
+                            "plaintext fragments"
+                        )
+                    ));
+                }
+                if encrypted_unchecked > 0 {
+                    parts.push(format!("{encrypted_unchecked} encrypted, not opened"));
+                }
+                format!(
+                    "Secrets exposed: {} ({})",
+                    secrets + unreachable_fragments,
+                    parts.join("; ")
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(rule: Rule, key: Option<&str>) -> Finding {
+        Finding {
+            rule,
+            severity: Severity::Critical,
+            key: key.map(str::to_string),
+            resource: None,
+            namespace: None,
+            name: None,
+            revision: None,
+            provider: None,
+            key_name: None,
+            message: String::new(),
+            details: Default::default(),
+        }
+    }
+
+    #[test]
+    fn exposure_counts_secrets_once_and_says_unknown_for_unopened_ones() {
+        let mut r = AuditReport::new(9, false);
+        assert_eq!(r.exposure(), Exposure::NoneFound);
+        r.census.encrypted = 2;
+        assert_eq!(r.exposure(), Exposure::Unknown { encrypted: 2 });
+        assert!(
+            r.exposure()
+                .describe()
+                .contains("unknown (2 Secrets encrypted and not opened")
+        );
+        // With a configuration every encrypted Secret was opened.
+        let mut with = AuditReport::new(9, true);
+        with.census.encrypted = 2;
+        assert_eq!(with.exposure(), Exposure::NoneFound);
+
+        // One Secret live and in history counts once; a free-page hit adds one.
+        r.findings = vec![
+            finding(Rule::SecretPlaintext, Some("/registry/secrets/a/x")),
+            finding(
+                Rule::SecretPlaintextInHistory,
+                Some("/registry/secrets/a/x"),
+            ),
+            finding(
+                Rule::SecretPlaintextInHistory,
+                Some("/registry/secrets/a/y"),
+            ),
+            finding(Rule::SecretPlaintextUnreachable, None),
+            finding(Rule::CredentialInObject, Some("/registry/configmaps/a/z")),
+            finding(Rule::EtcdAuthDisabled, None),
+        ];
+        assert_eq!(
+            r.exposure(),
+            Exposure::Exposed {
+                secrets: 2,
+                unreachable_fragments: 1,
+                encrypted_unchecked: 2
+            }
+        );
+        assert_eq!(
+            r.exposure().describe(),
+            "Secrets exposed: 3 (2 Secrets stored in plaintext, live or in retained history; 1 plaintext fragment in free pages; 2 encrypted, not opened)"
+        );
+        let sev = r.by_severity();
+        assert_eq!(sev[0], (Severity::Critical, 6));
+        assert_eq!(sev.len(), 5);
+        assert_eq!(sev[4], (Severity::Info, 0));
     }
 }

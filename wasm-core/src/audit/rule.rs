@@ -15,6 +15,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Lowest first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -26,15 +35,7 @@ impl Severity {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Severity::Info,
-            Severity::Low,
-            Severity::Medium,
-            Severity::High,
-            Severity::Critical,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
