@@ -22,7 +22,7 @@ pub enum Route {
 
 /// Which view a route shows: opening another key stays in the same view, so
 /// the list, tree and their scroll positions stay as they are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum View {
     Overview,
     Browse,

@@ -74,7 +74,7 @@ async fn pasted_encryption_config_decrypts_locally_and_masks() {
     b.goto(&format!("{}#/audit", server.url)).await;
     b.wait_text("finding-count", |_| true).await;
     b.client
-        .find(Locator::Css("details summary"))
+        .find(Locator::Css("[data-testid=audit] details summary"))
         .await
         .unwrap()
         .click()

@@ -159,6 +159,52 @@ async fn the_first_screen_answers_the_auditor_and_every_view_is_accessible() {
     assert_eq!(cut, serde_json::json!(false), "the key's name is cut");
     let count = b.text("key-count").await;
     assert!(count.ends_with("of 32 keys"), "{count}");
+
+    // Enter on a row opens it and keeps the focus on the row; another tab and
+    // back finds the filter, the open key and the focus where they were.
+    b.type_into("filter-contains", "team-1/").await;
+    b.wait_text("key-count", |t| t == "1–8 of 8 keys").await;
+    let row = b
+        .wait_css("[data-testid=key-row][data-key=\"/registry/configmaps/team-1/settings-1\"]")
+        .await;
+    row.send_keys(&fantoccini::key::Key::Enter.to_string())
+        .await
+        .unwrap();
+    b.wait_text("detail-key", |t| {
+        t == "/registry/configmaps/team-1/settings-1"
+    })
+    .await;
+    let focused = b
+        .client
+        .execute(
+            "return document.activeElement.getAttribute('data-key')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        serde_json::json!("/registry/configmaps/team-1/settings-1"),
+        "focus fell off the row"
+    );
+    b.click("tab-space").await;
+    b.click("tab-browse").await;
+    assert_eq!(b.wait_value("filter-contains", |_| true).await, "team-1/");
+    assert_eq!(b.text("key-count").await, "1–8 of 8 keys");
+    assert_eq!(
+        b.text("detail-key").await,
+        "/registry/configmaps/team-1/settings-1"
+    );
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .unwrap()
+            .fragment()
+            .unwrap()
+            .starts_with("/browse/2f"),
+        "the Browse tab leads back to the open key"
+    );
     b.assert_no_csp_violations("the product's face, light")
         .await;
 

@@ -36,6 +36,13 @@ pub fn InspectPage() -> impl IntoView {
     let worker = StoredValue::new_local(None::<WorkerHandle>);
     let route = RwSignal::new(current_route());
     let _ = window_event_listener(ev::hashchange, move |_| route.set(current_route()));
+    // The key open in Browse, kept while another tab is shown: its tab leads back to it.
+    let browse_key = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Route::Browse { key_hex } = route.get() {
+            browse_key.set(key_hex);
+        }
+    });
     let query = RwSignal::new(KeyQuery {
         limit: WINDOW_ROWS,
         ..KeyQuery::default()
@@ -71,6 +78,11 @@ pub fn InspectPage() -> impl IntoView {
             limit: WINDOW_ROWS,
             ..KeyQuery::default()
         });
+        // A key of the previous file means nothing in this one (a key link
+        // being shown, as after a reload, is followed).
+        if route.with_untracked(|r| r.view() != View::Browse) {
+            browse_key.set(None);
+        }
         worker.with_value(|w| {
             if let Some(w) = w {
                 w.open(file, state);
@@ -170,17 +182,18 @@ pub fn InspectPage() -> impl IntoView {
         let _ = window().location().set_hash(&Route::Overview.href());
     };
     let tab = move |r: Route, label: &'static str, id: &'static str| {
-        let planner = matches!(r, Route::Planner { .. });
+        let kind = r.view();
         let fixed = r.href();
-        let href = move || {
-            if planner {
-                Route::Planner {
-                    query: plan_query.get(),
-                }
-                .href()
-            } else {
-                fixed.clone()
+        let href = move || match kind {
+            View::Planner => Route::Planner {
+                query: plan_query.get(),
             }
+            .href(),
+            View::Browse => Route::Browse {
+                key_hex: browse_key.get(),
+            }
+            .href(),
+            _ => fixed.clone(),
         };
         let current =
             Memo::new(move |_| std::mem::discriminant(&route.get()) == std::mem::discriminant(&r));
@@ -256,6 +269,22 @@ pub fn InspectPage() -> impl IntoView {
         })
     });
     let cancel_now = move || cancel(());
+    // Which inspector views were shown for this file (they are made on first visit).
+    let generation = Memo::new(move |_| state.with(|s| s.tree_seq));
+    let visited = RwSignal::new(std::collections::BTreeSet::<View>::new());
+    Effect::new(move |prev: Option<u32>| {
+        let g = generation.get();
+        if prev.is_some_and(|p| p != g) {
+            visited.set(std::collections::BTreeSet::new());
+        }
+        let v = current_view.get();
+        if !visited.with_untracked(|s| s.contains(&v)) {
+            visited.update(|s| {
+                s.insert(v);
+            });
+        }
+        g
+    });
     view! {
         <WindowDrop on_file=open />
         <ShellHeader state audit=audit_state on_file=open on_cancel=cancel_now />
@@ -281,45 +310,65 @@ pub fn InspectPage() -> impl IntoView {
                     }>
                         // While passes run, their progress is above every view.
                         <Show when=move || busy.get()><Passes state /></Show>
-                        {move || match current_view.get() {
-                            View::Overview => view! {
-                                <AuditSummary state audit=audit_state on_run=move || run_audit(None) />
-                                <details class="file-details" data-testid="file-details" open=move || file_problem.get()>
-                                    <summary>"File details: the trailer, the bbolt header and meta pages, and the passes"</summary>
-                                    <FileReport state alerts_elsewhere=true />
-                                    <Show when=move || !busy.get()><Passes state /></Show>
-                                </details>
-                                <OverviewView state />
+                        // Each view is made when first shown and then kept (hidden
+                        // while another is shown), so its filters, open nodes,
+                        // sort order and scroll position are as the user left them.
+                        // A new file makes them afresh.
+                        {move || {
+                            let _file = generation.get();
+                            view! {
+                                {pane(View::Overview, visited, current_view, move || view! {
+                                    <AuditSummary state audit=audit_state on_run=move || run_audit(None) />
+                                    <details class="file-details" data-testid="file-details" open=move || file_problem.get()>
+                                        <summary>"File details: the trailer, the bbolt header and meta pages, and the passes"</summary>
+                                        <FileReport state alerts_elsewhere=true />
+                                        <Show when=move || !busy.get()><Passes state /></Show>
+                                    </details>
+                                    <OverviewView state />
+                                }.into_any())}
+                                {pane(View::Browse, visited, current_view, move || view! {
+                                    <Show when=move || has_index.get() fallback=|| view! {
+                                        <p class="hint" data-testid="index-pending">"The key index is being built; the list appears when it is ready (the Keys chip above shows how far it is)."</p>
+                                    }>
+                                        <div class="browse">
+                                            <KeyTree state on_expand=Callback::new(expand) on_choose=Callback::new(choose_prefix) />
+                                            <KeyList state query selected />
+                                            <KeyDetailView state />
+                                        </div>
+                                    </Show>
+                                }.into_any())}
+                                {pane(View::Space, visited, current_view, move || view! { <SpaceView state /> }.into_any())}
+                                {pane(View::Audit, visited, current_view, move || view! {
+                                    <p class="setting">
+                                        <label>
+                                            <input type="checkbox" data-testid="auto-audit" prop:checked=move || auto_audit.get() on:change=set_auto_audit />
+                                            " Run the audit by itself when a file opens (files up to 2 GiB)"
+                                        </label>
+                                    </p>
+                                    <AuditPanel state on_run=run_audit />
+                                }.into_any())}
                             }
-                            .into_any(),
-                            View::Browse if !has_index.get() => view! {
-                                <p class="hint" data-testid="index-pending">"The key index is being built; the list appears when it is ready (the Keys chip above shows how far it is)."</p>
-                            }
-                            .into_any(),
-                            View::Browse => view! {
-                                <div class="browse">
-                                    <KeyTree state on_expand=Callback::new(expand) on_choose=Callback::new(choose_prefix) />
-                                    <KeyList state query selected />
-                                    <KeyDetailView state />
-                                </div>
-                            }
-                            .into_any(),
-                            View::Space => view! { <SpaceView state /> }.into_any(),
-                            View::Audit => view! {
-                                <p class="setting">
-                                    <label>
-                                        <input type="checkbox" data-testid="auto-audit" prop:checked=move || auto_audit.get() on:change=set_auto_audit />
-                                        " Run the audit by itself when a file opens (files up to 2 GiB)"
-                                    </label>
-                                </p>
-                                <AuditPanel state on_run=run_audit />
-                            }
-                            .into_any(),
-                            View::Live | View::Planner => ().into_any(),
                         }}
                     </Show>
                 </Show>
             </div>
         </main>
+    }
+}
+
+/// One inspector view: made when first visited, hidden while another is shown.
+fn pane<F>(
+    v: View,
+    visited: RwSignal<std::collections::BTreeSet<View>>,
+    current: Memo<View>,
+    content: F,
+) -> impl IntoView
+where
+    F: Fn() -> AnyView + Send + Sync + 'static,
+{
+    view! {
+        <Show when=move || visited.with(|s| s.contains(&v))>
+            <div class="pane" hidden=move || current.get() != v>{content()}</div>
+        </Show>
     }
 }
