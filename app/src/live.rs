@@ -170,6 +170,27 @@ pub struct MemberStatus {
     pub warnings: Vec<String>,
 }
 
+impl ClusterStatus {
+    /// What the planner takes from the running cluster.
+    pub fn plan_facts(&self) -> etcd_lens_core::plan::assemble::LiveFacts {
+        use etcd_lens_core::plan::assemble::LiveFacts;
+        LiveFacts {
+            cluster: self.cluster.clone(),
+            voting_members: self.quorum.voting_members,
+            learners: self.members.iter().filter(|m| m.is_learner).count() as u32,
+            lowest_version: LiveFacts::lowest(
+                self.members.iter().filter_map(|m| m.version.as_deref()),
+            ),
+            quorum_held: self.quorum.held,
+            alarms: self
+                .alarms
+                .iter()
+                .map(|a| format!("{} on member {}", a.alarm, a.member_id))
+                .collect(),
+        }
+    }
+}
+
 impl MemberStatus {
     /// "leader", "learner" or "follower"; empty for a member that did not answer.
     pub fn role(&self) -> &'static str {
@@ -618,6 +639,10 @@ mod tests {
         assert_eq!(st.verdict.class(), "no-quorum");
         assert_eq!(st.members[0].role(), "follower");
         assert_eq!(st.alarms[0].alarm, "NOSPACE");
+        let facts = st.plan_facts();
+        assert_eq!((facts.voting_members, facts.quorum_held), (3, false));
+        assert_eq!(facts.alarms, ["NOSPACE on member 8e9e05c52164694d"]);
+        assert_eq!(facts.lowest_version, None, "no member said its version");
         let v: Verdict = serde_json::from_str("\"on_fire\"").unwrap();
         assert_eq!(v, Verdict::Unknown);
         let snaps: SnapshotList = serde_json::from_value(serde_json::json!({"snapshots": [

@@ -7,6 +7,7 @@
 //! and the plan says what is wrong with it); only fields that differ from an
 //! empty form are written to the URL.
 
+use etcd_lens_core::plan::assemble::LiveFacts;
 use etcd_lens_core::plan::availability::Rates;
 use etcd_lens_core::plan::domains;
 use etcd_lens_core::plan::headroom::{self, HeadroomInputs, SnapshotFacts};
@@ -127,10 +128,14 @@ pub struct PlannerForm {
     values: [String; 15],
     /// Read size, fragmentation and history from the file open in the tab.
     pub use_snapshot: bool,
+    /// Fill members, version, quorum and alarms from the Live tab's cluster.
+    pub use_live: bool,
 }
 
 /// URL name of the "use the open snapshot" switch.
 const USE_SNAPSHOT: &str = "snapshot";
+/// URL name of the "use the live cluster" switch.
+const USE_LIVE: &str = "live";
 
 impl PlannerForm {
     pub fn get(&self, f: Field) -> &str {
@@ -148,6 +153,8 @@ impl PlannerForm {
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
             if k == USE_SNAPSHOT {
                 form.use_snapshot = v == "1";
+            } else if k == USE_LIVE {
+                form.use_live = v == "1";
             } else if let Some(f) = Field::ALL.iter().find(|f| f.name() == k) {
                 form.values[f.index()] = v.into_owned();
             }
@@ -167,11 +174,18 @@ impl PlannerForm {
         if self.use_snapshot {
             q.append_pair(USE_SNAPSHOT, "1");
         }
+        if self.use_live {
+            q.append_pair(USE_LIVE, "1");
+        }
         q.finish()
     }
 
     /// The core's input, or what is wrong with a field (named by its label).
-    pub fn input(&self, open: Option<&OpenSnapshot>) -> Result<PlanInput, String> {
+    pub fn input(
+        &self,
+        open: Option<&OpenSnapshot>,
+        live: Option<&LiveFacts>,
+    ) -> Result<PlanInput, String> {
         let rates = Rates::default();
         let heads = HeadroomInputs::default();
         let mut input = PlanInput {
@@ -236,12 +250,19 @@ impl PlannerForm {
             input.snapshot = Some(s.facts.clone());
             input.snapshot_trailer = s.trailer;
         }
+        if self.use_live {
+            input.live = live.cloned();
+        }
         Ok(input)
     }
 
     /// The plan, or why there is none.
-    pub fn plan(&self, open: Option<&OpenSnapshot>) -> Result<Plan, String> {
-        let input = self.input(open)?;
+    pub fn plan(
+        &self,
+        open: Option<&OpenSnapshot>,
+        live: Option<&LiveFacts>,
+    ) -> Result<Plan, String> {
+        let input = self.input(open, live)?;
         plan(&input).map_err(|e| e.to_string())
     }
 
@@ -309,7 +330,7 @@ mod tests {
     fn the_form_feeds_the_cores_plan() {
         // 3 members in 2 zones does not survive a zone loss; 2/2/1 does.
         let two = PlannerForm::default().with(Field::Zones, "a=2,b=1");
-        let p = two.plan(None).unwrap();
+        let p = two.plan(None, None).unwrap();
         assert_eq!(p.quorum.members, 3);
         assert_eq!(p.survives_any_zone_loss, Some(false));
         assert!(
@@ -318,12 +339,12 @@ mod tests {
                 .any(|w| w.code.as_str() == "zone-loss-loses-quorum")
         );
         let three = PlannerForm::default().with(Field::Zones, "a=2,b=2,c=1");
-        let p = three.plan(None).unwrap();
+        let p = three.plan(None, None).unwrap();
         assert_eq!((p.quorum.members, p.quorum.majority), (5, 3));
         assert_eq!(p.survives_any_zone_loss, Some(true));
         let t = PlannerForm::default()
             .with(Field::RttMs, "50")
-            .plan(None)
+            .plan(None, None)
             .unwrap()
             .timing
             .unwrap();
@@ -335,7 +356,7 @@ mod tests {
     fn bad_fields_are_named() {
         let e = PlannerForm::default()
             .with(Field::RttMs, "fast")
-            .plan(None)
+            .plan(None, None)
             .unwrap_err();
         assert_eq!(
             e,
@@ -343,13 +364,13 @@ mod tests {
         );
         let e = PlannerForm::default()
             .with(Field::Zones, "a=2,b")
-            .plan(None)
+            .plan(None, None)
             .unwrap_err();
         assert!(e.starts_with("Members per zone: zone 2 (\"b\")"), "{e}");
         let e = PlannerForm::default()
             .with(Field::Members, "4")
             .with(Field::Zones, "a=1,b=1,c=1")
-            .plan(None)
+            .plan(None, None)
             .unwrap_err();
         assert!(e.contains("disagrees"), "{e}");
     }
@@ -377,7 +398,7 @@ mod tests {
         };
         assert!(
             PlannerForm::default()
-                .plan(Some(&open))
+                .plan(Some(&open), None)
                 .unwrap()
                 .snapshot
                 .is_none()
@@ -386,9 +407,33 @@ mod tests {
             use_snapshot: true,
             ..PlannerForm::default()
         };
-        let h = form.plan(Some(&open)).unwrap().snapshot.unwrap();
+        let h = form.plan(Some(&open), None).unwrap().snapshot.unwrap();
         assert_eq!(h.db_size_bytes, 4096 * 1000);
         assert_eq!(h.revisions_retained, 50);
         assert_eq!(h.reclaimable_bytes, 600 * 4096);
+    }
+
+    #[test]
+    fn the_live_cluster_is_used_only_when_asked() {
+        let live = LiveFacts {
+            cluster: "prod".into(),
+            voting_members: 5,
+            ..LiveFacts::default()
+        };
+        assert_eq!(
+            PlannerForm::default()
+                .plan(None, Some(&live))
+                .unwrap()
+                .quorum
+                .members,
+            3
+        );
+        let form = PlannerForm {
+            use_live: true,
+            ..PlannerForm::default()
+        };
+        assert_eq!(form.query(), "live=1");
+        assert_eq!(PlannerForm::parse("live=1"), form);
+        assert_eq!(form.plan(None, Some(&live)).unwrap().quorum.members, 5);
     }
 }

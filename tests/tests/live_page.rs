@@ -193,6 +193,40 @@ async fn live_tab_watches_a_cluster_and_opens_its_encrypted_snapshot_in_the_insp
             .starts_with("Quorum held: 3 of 3")
     );
     assert!(b.text("live-alarms").await.starts_with("No alarms"));
+
+    // The Planner fills what the server knows: members, quorum, alarms, version.
+    b.click("tab-planner").await;
+    b.wait_prop("plan-use-live", "disabled", |v| v == "false")
+        .await;
+    b.click("plan-use-live").await;
+    assert!(
+        b.text("plan-live-source")
+            .await
+            .starts_with("trio: 3 voting")
+    );
+    b.click_css("[data-testid=planner] details summary").await;
+    b.type_into("plan-upgrade-to", "3.6").await;
+    b.wait_css("[data-testid=plan-upgrade] [data-item=quorum-healthy] .ok")
+        .await;
+    b.wait_css("[data-testid=plan-upgrade] [data-item=no-alarms] .ok")
+        .await;
+    let minor = b
+        .wait_css("[data-testid=plan-upgrade] [data-item=one-minor-at-a-time]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        minor.contains("3.4."),
+        "the members' version is used: {minor}"
+    );
+    assert!(
+        b.text("plan-summary")
+            .await
+            .starts_with("3 voting members need 2")
+    );
+    b.click("tab-live").await;
+    wait_members(&b, 3).await;
     let size = b.text("member-db-size").await;
     assert!(
         size.contains(" of 2.0 GiB"),

@@ -296,7 +296,7 @@ pub fn InspectPage() -> impl IntoView {
                 <LivePage live on_open=open_fetched />
             </Show>
             <Show when=move || is_planner.get()>
-                <PlannerPage state route_query=planner_query kept=plan_query />
+                <PlannerPage state route_query=planner_query kept=plan_query live />
             </Show>
             // Hidden, not removed, on the Live and Planner tabs: the file's
             // report and an unlock form in progress are as they were on the way back.

@@ -11,6 +11,7 @@ use etcd_lens_core::plan::upgrade::{Checklist, State, TrailerState};
 use etcd_lens_core::trailer::TrailerStatus;
 use leptos::prelude::*;
 
+use crate::live_state::LiveState;
 use crate::planner::{Field, OpenSnapshot, PlannerForm, describe};
 use crate::route::Route;
 use crate::state::{Inspection, count, human_bytes};
@@ -63,7 +64,10 @@ pub fn PlannerPage(
     state: RwSignal<Inspection>,
     route_query: Memo<String>,
     kept: RwSignal<String>,
+    /// The Live tab's state: its selected cluster's status, when connected.
+    live: LiveState,
 ) -> impl IntoView {
+    let live_facts = Memo::new(move |_| live.status.with(|s| s.as_ref().map(|s| s.plan_facts())));
     let form = RwSignal::new(PlannerForm::parse(&route_query.get_untracked()));
     Effect::new(move |_| {
         let from_url = PlannerForm::parse(&route_query.get());
@@ -90,7 +94,8 @@ pub fn PlannerPage(
     // Not a memo: a plan has floats and no equality; it is computed once per change of its inputs.
     let result = move || {
         let o = open.get();
-        form.with(|f| f.plan(o.as_ref()))
+        let l = live_facts.get();
+        form.with(|f| f.plan(o.as_ref(), l.as_ref()))
     };
     let input = move |f: Field| {
         let id = format!("plan-{}", f.name());
@@ -105,6 +110,11 @@ pub fn PlannerPage(
     let use_snapshot = move |ev: leptos::ev::Event| {
         let mut f = form.get_untracked();
         f.use_snapshot = event_target_checked(&ev);
+        store(f);
+    };
+    let use_live = move |ev: leptos::ev::Event| {
+        let mut f = form.get_untracked();
+        f.use_live = event_target_checked(&ev);
         store(f);
     };
     view! {
@@ -126,6 +136,27 @@ pub fn PlannerPage(
                         <span class="hint" data-testid="plan-snapshot-source">{move || match open.get() {
                             Some(s) => describe(&s),
                             None => "(open and index a file in the inspector first)".to_string(),
+                        }}</span>
+                    </p>
+                    <p>
+                        <label>
+                            <input type="checkbox" data-testid="plan-use-live"
+                                prop:checked=move || form.with(|f| f.use_live)
+                                prop:disabled=move || live_facts.with(Option::is_none)
+                                on:change=use_live />
+                            " Use the live cluster"
+                        </label>
+                        " "
+                        <span class="hint" data-testid="plan-live-source">{move || match live_facts.get() {
+                            Some(l) => format!(
+                                "{}: {} voting, {}, quorum {}, {} (members, version and quorum where not typed; the checklist's alarms)",
+                                l.cluster,
+                                l.voting_members,
+                                l.lowest_version.map_or_else(|| "version unknown".to_string(), |v| format!("lowest version {v}")),
+                                if l.quorum_held { "held" } else { "lost" },
+                                count(l.alarms.len() as u64, "alarm", "alarms"),
+                            ),
+                            None => "(connect to the companion server in the Live tab and pick a cluster first)".to_string(),
                         }}</span>
                     </p>
                     <details>

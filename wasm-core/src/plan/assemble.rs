@@ -45,6 +45,32 @@ pub struct PlanInput {
     pub upgrade_to: Option<Minor>,
     pub quorum_healthy: Option<bool>,
     pub free_disk_bytes: Option<u64>,
+    /// What the companion server knows of the running cluster: it fills the
+    /// member count, learners, version and quorum where those were not given,
+    /// and decides the checklist's alarms.
+    pub live: Option<LiveFacts>,
+}
+
+/// A running cluster as the companion server sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LiveFacts {
+    pub cluster: String,
+    pub voting_members: u32,
+    pub learners: u32,
+    /// The lowest member version (the one an upgrade starts from).
+    pub lowest_version: Option<Version>,
+    pub quorum_held: bool,
+    pub alarms: Vec<String>,
+}
+
+impl LiveFacts {
+    /// The lowest of the members' versions that parse (`3.5.21`).
+    pub fn lowest<'a>(versions: impl IntoIterator<Item = &'a str>) -> Option<Version> {
+        versions
+            .into_iter()
+            .filter_map(upgrade::parse_version)
+            .min()
+    }
 }
 
 /// Why there is no plan.
@@ -138,11 +164,28 @@ pub struct Plan {
     pub hardware: Option<Hardware>,
     pub snapshot: Option<Headroom>,
     pub upgrade: Option<Checklist>,
+    /// The running cluster the plan was filled from, if any.
+    pub live: Option<LiveFacts>,
     pub sources: [Source; 9],
 }
 
 /// Apply every rule.
 pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
+    // Live facts fill what was not given (and never override it).
+    let input = &{
+        let mut i = input.clone();
+        if let Some(l) = &input.live {
+            if i.members.is_none() && i.zones.is_none() && l.voting_members > 0 {
+                i.members = Some(l.voting_members);
+            }
+            if i.learners == 0 {
+                i.learners = l.learners;
+            }
+            i.etcd_version = i.etcd_version.or(l.lowest_version);
+            i.quorum_healthy = i.quorum_healthy.or(Some(l.quorum_held));
+        }
+        i
+    };
     if let Some(z) = &input.zones {
         domains::check_size(z)?;
     }
@@ -268,6 +311,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
                 }),
                 quorum_healthy: input.quorum_healthy,
                 free_disk_bytes: input.free_disk_bytes,
+                live_alarms: input.live.as_ref().map(|l| l.alarms.clone()),
             });
             warnings.extend(w);
             Some(c)
@@ -306,6 +350,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
         hardware,
         snapshot,
         upgrade,
+        live: input.live.clone(),
         sources: SOURCES,
     })
 }
@@ -342,6 +387,41 @@ mod tests {
         );
         assert_eq!(p.recommended_placement, [1, 1, 1]);
         assert!(!p.availability.is_empty());
+    }
+
+    #[test]
+    fn live_facts_fill_what_was_not_given() {
+        let live = LiveFacts {
+            cluster: "prod".into(),
+            voting_members: 4,
+            learners: 1,
+            lowest_version: LiveFacts::lowest(["3.5.21", "3.5.1", "bogus"]),
+            quorum_held: false,
+            alarms: vec!["nospace on member 2".into()],
+        };
+        assert_eq!(live.lowest_version.unwrap().to_string(), "3.5.1");
+        let p = plan(&PlanInput {
+            live: Some(live.clone()),
+            upgrade_to: upgrade::parse_minor("3.6"),
+            ..PlanInput::default()
+        })
+        .unwrap();
+        assert_eq!((p.quorum.members, p.learners), (4, 1));
+        assert!(codes(&p).contains(&Code::EvenMembers), "{:?}", codes(&p));
+        let c = p.upgrade.unwrap();
+        let state = |id: &str| c.items.iter().find(|i| i.id == id).unwrap().state;
+        assert_eq!(state("quorum-healthy"), upgrade::State::Fail);
+        assert_eq!(state("no-alarms"), upgrade::State::Fail);
+        assert_eq!(c.current.unwrap().to_string(), "3.5.1");
+        // What the user typed wins over the live cluster.
+        let p = plan(&PlanInput {
+            members: Some(5),
+            live: Some(live),
+            ..PlanInput::default()
+        })
+        .unwrap();
+        assert_eq!(p.quorum.members, 5);
+        assert_eq!(p.live.unwrap().cluster, "prod");
     }
 
     #[test]

@@ -132,6 +132,9 @@ pub struct UpgradeInput {
     pub snapshot: Option<SnapshotEvidence>,
     pub quorum_healthy: Option<bool>,
     pub free_disk_bytes: Option<u64>,
+    /// The alarms the running cluster reports now (from the companion
+    /// server): they decide `no-alarms` over what a snapshot stored.
+    pub live_alarms: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -241,16 +244,24 @@ pub fn checklist(input: &UpgradeInput) -> (Checklist, Vec<Warning>) {
         source: SRC_GUIDE,
     });
 
-    let (state, message) = match &input.snapshot {
-        Some(s) if !s.alarms.is_empty() => (
+    let (state, message) = match (&input.live_alarms, &input.snapshot) {
+        (Some(live), _) if !live.is_empty() => (
+            State::Fail,
+            format!(
+                "the cluster reports alarms now: {} (disarm after fixing the cause)",
+                live.join(", ")
+            ),
+        ),
+        (Some(_), _) => (State::Ok, "the cluster reports no alarm now".to_string()),
+        (None, Some(s)) if !s.alarms.is_empty() => (
             State::Fail,
             format!(
                 "alarms are active: {} (disarm after fixing the cause)",
                 s.alarms.join(", ")
             ),
         ),
-        Some(_) => (State::Ok, "no alarm stored in the snapshot".to_string()),
-        None => (
+        (None, Some(_)) => (State::Ok, "no alarm stored in the snapshot".to_string()),
+        (None, None) => (
             State::Unknown,
             "check with `etcdctl alarm list` or `etcd-lens cluster status`".to_string(),
         ),
@@ -450,6 +461,7 @@ mod tests {
             snapshot: None,
             quorum_healthy: None,
             free_disk_bytes: None,
+            live_alarms: None,
         }
     }
 
@@ -562,5 +574,21 @@ mod tests {
         let (c, _) = checklist(&i);
         assert_eq!(item(&c, "fresh-verified-snapshot").state, State::Fail);
         assert_eq!(item(&c, "no-alarms").state, State::Fail);
+        // The running cluster's alarms (the companion server) decide over the snapshot's.
+        i.live_alarms = Some(vec![]);
+        let c = checklist(&i).0;
+        assert_eq!(item(&c, "no-alarms").state, State::Ok);
+        assert_eq!(
+            item(&c, "no-alarms").message,
+            "the cluster reports no alarm now"
+        );
+        i.live_alarms = Some(vec!["corrupt on member 2".into()]);
+        let c = checklist(&i).0;
+        assert_eq!(item(&c, "no-alarms").state, State::Fail);
+        assert!(
+            item(&c, "no-alarms")
+                .message
+                .contains("corrupt on member 2")
+        );
     }
 }
