@@ -27,6 +27,13 @@ pub enum ToWorker {
         seq: u32,
         encryption_config: Option<String>,
     },
+    /// One export of the last audit, made on request (not with every audit).
+    Export {
+        seq: u32,
+        format: ExportFormat,
+        /// The file's name, for the SARIF artifact location.
+        file_name: String,
+    },
     /// The secret for an age-encrypted file (after `NeedSecret`).
     Unlock { secret: UnlockSecret },
     /// The children of one node of the key tree (`""` for the root).
@@ -176,6 +183,12 @@ pub enum FromWorker {
     Audit {
         seq: u32,
         audit: Box<AuditView>,
+    },
+    /// An export of the last audit, ready to download.
+    Exported {
+        seq: u32,
+        format: ExportFormat,
+        content: String,
     },
     /// A request after opening failed (the file stays open).
     RequestFailed {
@@ -463,8 +476,51 @@ pub struct AuditView {
     pub census: Vec<(String, String)>,
     pub findings: Vec<FindingRow>,
     pub warnings: Vec<String>,
-    pub json: String,
-    pub csv: String,
-    pub sarif: String,
-    pub html: String,
+}
+
+/// The audit's export formats (each built by the core's `audit::export`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Json,
+    Csv,
+    Sarif,
+    Html,
+}
+
+impl ExportFormat {
+    pub const ALL: [ExportFormat; 4] = [
+        ExportFormat::Json,
+        ExportFormat::Csv,
+        ExportFormat::Sarif,
+        ExportFormat::Html,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Sarif => "sarif",
+            ExportFormat::Html => "html",
+        }
+    }
+
+    /// The downloaded file's name.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "audit.json",
+            ExportFormat::Csv => "audit.csv",
+            ExportFormat::Sarif => "audit.sarif",
+            ExportFormat::Html => "audit.html",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "application/json",
+            ExportFormat::Csv => "text/csv",
+            ExportFormat::Sarif => "application/sarif+json",
+            ExportFormat::Html => "text/html",
+        }
+    }
 }

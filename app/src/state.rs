@@ -7,8 +7,8 @@ use etcd_lens_core::trailer::TrailerStatus;
 use std::collections::BTreeMap;
 
 use crate::protocol::{
-    AuditView, CheckView, FromWorker, IndexView, KeyDetail, KeyPage, Overview, Phase, SecretPrompt,
-    SpaceUsage, TreeNode,
+    AuditView, CheckView, ExportFormat, FromWorker, IndexView, KeyDetail, KeyPage, Overview, Phase,
+    SecretPrompt, SpaceUsage, TreeNode,
 };
 
 /// The pass running now and how far it is.
@@ -44,6 +44,10 @@ pub fn human_duration(ms: f64) -> String {
         format!("{} min {} s", s / 60, s % 60)
     }
 }
+
+/// Export requests count from here, so their numbers never meet another
+/// request's (a failure names only its number).
+pub const EXPORT_SEQ_BASE: u32 = 1 << 30;
 
 #[derive(Debug, Clone, Default)]
 pub struct Inspection {
@@ -90,6 +94,13 @@ pub struct Inspection {
     /// Why the last audit request failed (e.g. the pasted configuration does
     /// not parse); the previous results stay.
     pub audit_error: Option<String>,
+    /// The newest export request; older replies are dropped.
+    pub export_seq: u32,
+    /// The format being made now.
+    pub exporting: Option<ExportFormat>,
+    /// The last export made, ready to download (of the audit shown).
+    pub export: Option<(ExportFormat, String)>,
+    pub export_error: Option<String>,
     /// Set when reading the file failed part-way (a tampered or truncated
     /// file): nothing shown from it is verified.
     pub untrusted: Option<String>,
@@ -111,6 +122,7 @@ impl Inspection {
             list_seq: self.list_seq,
             detail_seq: self.detail_seq,
             audit_seq: self.audit_seq,
+            export_seq: self.export_seq,
             tree_seq: self.tree_seq + 1,
             worker_ready: self.worker_ready,
             ..Self::default()
@@ -124,6 +136,7 @@ impl Inspection {
             list_seq: self.list_seq,
             detail_seq: self.detail_seq,
             audit_seq: self.audit_seq,
+            export_seq: self.export_seq,
             tree_seq: self.tree_seq + 1,
             worker_ready: self.worker_ready,
             error: Some(message),
@@ -137,6 +150,13 @@ impl Inspection {
         self.audit_seq = seq;
         self.audit_running = true;
         self.audit_error = None;
+    }
+
+    /// An export was asked for (with `seq`).
+    pub fn exporting(&mut self, seq: u32, format: ExportFormat) {
+        self.export_seq = seq;
+        self.exporting = Some(format);
+        self.export_error = None;
     }
 
     /// Reading failed part-way: say once, plainly, that nothing is verified.
@@ -237,7 +257,25 @@ impl Inspection {
                     self.audit = Some(*audit);
                     self.audit_running = false;
                     self.audit_error = None;
+                    // An export of the previous results is not of these.
+                    self.export = None;
                 }
+            }
+            FromWorker::Exported {
+                seq,
+                format,
+                content,
+            } => {
+                if seq == self.export_seq {
+                    self.exporting = None;
+                    self.export = Some((format, content));
+                }
+            }
+            FromWorker::RequestFailed { seq, message }
+                if seq == self.export_seq && self.exporting.is_some() =>
+            {
+                self.exporting = None;
+                self.export_error = Some(message);
             }
             FromWorker::RequestFailed { seq, message } if seq == self.audit_seq => {
                 self.audit_running = false;
@@ -395,10 +433,6 @@ mod tests {
                 census: vec![("Secrets".into(), "2".into())],
                 findings: Vec::new(),
                 warnings: Vec::new(),
-                json: String::new(),
-                csv: String::new(),
-                sarif: String::new(),
-                html: String::new(),
             }),
         });
         s.auditing(2);

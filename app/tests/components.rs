@@ -16,10 +16,10 @@ use etcd_lens_app::components::key_detail::KeyDetailView;
 use etcd_lens_app::components::shell::{ShellHeader, WindowDrop};
 use etcd_lens_app::components::unlock::Unlock;
 use etcd_lens_app::protocol::{
-    AuditView, FromWorker, KeyDetail, Phase, SecretPrompt, UnlockSecret,
+    AuditView, ExportFormat, FromWorker, KeyDetail, Phase, SecretPrompt, UnlockSecret,
 };
 use etcd_lens_app::secret;
-use etcd_lens_app::state::Inspection;
+use etcd_lens_app::state::{EXPORT_SEQ_BASE, Inspection};
 use etcd_lens_core::audit::Rule;
 use etcd_lens_core::trailer::TrailerStatus;
 use js_sys::{Array, Function, Object, Reflect};
@@ -521,6 +521,9 @@ async fn unlock_shows_nothing_without_a_prompt_and_shows_the_error() {
 /// An `on_run` that does nothing.
 fn ignore(_: Option<String>) {}
 
+/// An `on_export` that does nothing.
+fn no_export(_: ExportFormat) {}
+
 fn audit_view() -> AuditView {
     // Real rules, with the severity the core gives each.
     let row = |rule: Rule, key: &str, hex: &str, ns: &str, rev: i64| {
@@ -539,10 +542,6 @@ fn audit_view() -> AuditView {
             row(Rule::SecretPlaintextInHistory, "/registry/secrets/a/three", "", "a", 20),
         ],
         "warnings": ["one warning"],
-        "json": "{\"findings\":3}",
-        "csv": "rule,key\nsecret-plaintext-in-history,/registry/secrets/b/one\n",
-        "sarif": "{}",
-        "html": "<p>3 findings</p>",
     }))
     .expect("an AuditView")
 }
@@ -552,7 +551,7 @@ async fn audit_runs_on_first_visit_then_with_the_pasted_configuration() {
     let state = RwSignal::new(Inspection::default());
     let runs = RwSignal::new(Vec::<Option<String>>::new());
     let on_run = move |c: Option<String>| runs.update(|r| r.push(c));
-    let m = mount(move || view! { <AuditPanel state on_run /> });
+    let m = mount(move || view! { <AuditPanel state on_run on_export=no_export /> });
     settle().await;
     let root: &Element = &m.root;
     assert_eq!(runs.get_untracked(), [None]);
@@ -583,7 +582,7 @@ async fn audit_findings_render_sorted_by_severity_with_links_to_keys() {
     });
     let runs = RwSignal::new(0);
     let on_run = move |_: Option<String>| runs.update(|n| *n += 1);
-    let m = mount(move || view! { <AuditPanel state on_run /> });
+    let m = mount(move || view! { <AuditPanel state on_run on_export=no_export /> });
     settle().await;
     let root: &Element = &m.root;
 
@@ -630,7 +629,7 @@ async fn audit_findings_sort_by_the_clicked_column() {
         audit: Some(audit_view()),
         ..Inspection::default()
     });
-    let m = mount(move || view! { <AuditPanel state on_run=ignore /> });
+    let m = mount(move || view! { <AuditPanel state on_run=ignore on_export=no_export /> });
     settle().await;
     let root: &Element = &m.root;
     let aria = |id: &str| attr(&by_id(root, id).parent_element().unwrap(), "aria-sort");
@@ -684,7 +683,7 @@ async fn audit_findings_filter_by_rule_and_namespace() {
         audit: Some(audit_view()),
         ..Inspection::default()
     });
-    let m = mount(move || view! { <AuditPanel state on_run=ignore /> });
+    let m = mount(move || view! { <AuditPanel state on_run=ignore on_export=no_export /> });
     settle().await;
     let root: &Element = &m.root;
 
@@ -725,28 +724,71 @@ async fn audit_findings_filter_by_rule_and_namespace() {
 }
 
 #[wasm_bindgen_test]
-async fn audit_exports_are_data_urls_of_the_reports() {
+async fn audit_exports_are_made_on_request_and_become_data_urls() {
     let state = RwSignal::new(Inspection {
         audit: Some(audit_view()),
         ..Inspection::default()
     });
-    let m = mount(move || view! { <AuditPanel state on_run=ignore /> });
+    let asked = RwSignal::new(Vec::<ExportFormat>::new());
+    let on_export = move |f: ExportFormat| {
+        asked.update(|a| a.push(f));
+        state.update(|s| s.exporting(EXPORT_SEQ_BASE + asked.with_untracked(Vec::len) as u32, f));
+    };
+    let m = mount(move || view! { <AuditPanel state on_run=ignore on_export /> });
     settle().await;
     let root: &Element = &m.root;
+    // Nothing is made until asked for.
+    assert!(by_id_opt(root, "export-sarif").is_none());
 
-    let a = audit_view();
-    for (id, name, mime, content) in [
-        ("export-json", "audit.json", "application/json", a.json),
-        ("export-csv", "audit.csv", "text/csv", a.csv),
+    for (format, name, mime, content) in [
         (
-            "export-sarif",
+            ExportFormat::Json,
+            "audit.json",
+            "application/json",
+            "{\"findings\":3}",
+        ),
+        (
+            ExportFormat::Csv,
+            "audit.csv",
+            "text/csv",
+            "rule,key\nsecret-plaintext,/registry/secrets/a/two\n",
+        ),
+        (
+            ExportFormat::Sarif,
             "audit.sarif",
             "application/sarif+json",
-            a.sarif,
+            "{}",
         ),
-        ("export-html", "audit.html", "text/html", a.html),
+        (
+            ExportFormat::Html,
+            "audit.html",
+            "text/html",
+            "<p>3 findings</p>",
+        ),
     ] {
-        let link = by_id(root, id);
+        let id = format!("export-{}", format.id());
+        click(&by_id(root, &format!("{id}-button")));
+        settle().await;
+        assert_eq!(asked.get_untracked().last(), Some(&format));
+        assert!(by_id_opt(root, "export-running").is_some(), "{id}");
+        let seq = state.with_untracked(|s| s.export_seq);
+        // A reply to an older request is dropped.
+        state.update(|s| {
+            s.apply(FromWorker::Exported {
+                seq: seq - 1,
+                format,
+                content: "stale".into(),
+            })
+        });
+        state.update(|s| {
+            s.apply(FromWorker::Exported {
+                seq,
+                format,
+                content: content.into(),
+            })
+        });
+        settle().await;
+        let link = by_id(root, &id);
         assert_eq!(attr(&link, "download"), name);
         let href = attr(&link, "href");
         let prefix = format!("data:{mime};charset=utf-8,");
@@ -755,7 +797,18 @@ async fn audit_exports_are_data_urls_of_the_reports() {
             .unwrap_or_else(|| panic!("{id}: {href}"));
         let decoded = js_sys::decode_uri_component(body).unwrap();
         assert_eq!(String::from(decoded), content, "{id}");
+        assert!(by_id_opt(root, "export-running").is_none());
     }
+    // A new audit drops the export of the previous one.
+    state.update(|s| {
+        s.auditing(9);
+        s.apply(FromWorker::Audit {
+            seq: 9,
+            audit: Box::new(audit_view()),
+        })
+    });
+    settle().await;
+    assert!(by_id_opt(root, "export-html").is_none());
 }
 
 // ---------------------------------------------------------------- file report

@@ -258,11 +258,9 @@ async fn secret_values_are_masked_until_revealed_and_nothing_is_sent() {
         !body.contains("hunter2") && !body.contains("aHVudGVyMg=="),
         "the audit shows a Secret value:\n{body}"
     );
-    let export = b
-        .client
-        .find(Locator::Css("[data-testid=export-sarif]"))
-        .await
-        .unwrap();
+    // The SARIF export is made when asked for, and saved at once.
+    b.click("export-sarif-button").await;
+    let export = b.find("export-sarif").await;
     assert!(
         export
             .attr("href")
@@ -270,6 +268,27 @@ async fn secret_values_are_masked_until_revealed_and_nothing_is_sent() {
             .unwrap()
             .unwrap()
             .starts_with("data:application/sarif+json")
+    );
+    let saved = b.downloads_dir().join("audit.sarif");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !saved.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "audit.sarif was not saved"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(
+        results.iter().any(|r| r["ruleId"] == "secret-plaintext"),
+        "{results:?}"
+    );
+    let artifact = sarif.to_string();
+    assert!(
+        artifact.contains("browse.db"),
+        "the file's own name: {artifact}"
     );
 
     // Everything above ran in the tab: not one request reached the server or left the page.

@@ -203,6 +203,17 @@ fn handle(ev: &MessageEvent) {
                 audit: Box::new(a),
             })
         }),
+        ToWorker::Export {
+            seq,
+            format,
+            file_name,
+        } => reply(seq, |o| {
+            worker_model::export(o, format, &file_name).map(|content| FromWorker::Exported {
+                seq,
+                format,
+                content,
+            })
+        }),
         ToWorker::List { seq, query } => reply(seq, |o| {
             worker_model::list(o, &query).map(|page| FromWorker::Keys { seq, page })
         }),

@@ -1,17 +1,18 @@
 //! The secret audit: census, findings (filter by rule and namespace, each
 //! linked to its key), and exports (JSON, CSV, SARIF, printable HTML) made in
-//! the tab. An EncryptionConfiguration pasted here never leaves the tab.
+//! the tab when asked for. An EncryptionConfiguration pasted here never leaves the tab.
 
 use leptos::prelude::*;
 
-use crate::protocol::{AuditView, FindingRow};
+use crate::protocol::{AuditView, ExportFormat, FindingRow};
 use crate::route::Route;
 use crate::state::Inspection;
 
 #[component]
-pub fn AuditPanel<F>(state: RwSignal<Inspection>, on_run: F) -> impl IntoView
+pub fn AuditPanel<F, E>(state: RwSignal<Inspection>, on_run: F, on_export: E) -> impl IntoView
 where
     F: Fn(Option<String>) + Copy + Send + Sync + 'static,
+    E: Fn(ExportFormat) + Copy + Send + Sync + 'static,
 {
     let audit = Memo::new(move |_| state.with(|s| s.audit.clone()));
     let error = Memo::new(move |_| state.with(|s| s.audit_error.clone()));
@@ -48,19 +49,55 @@ where
                 </p>
             })}
             {move || audit.get().map(|a| render(a, rule, namespace, sort))}
+            {move || audit.with(Option::is_some).then(|| exports(state, on_export))}
         </section>
     }
 }
 
-fn download(
-    name: &'static str,
-    mime: &'static str,
-    content: String,
-    id: &'static str,
-) -> impl IntoView {
-    // A data: URL keeps the export inside the page (no network, no blob store).
-    let href = format!("data:{mime};charset=utf-8,{}", percent_encode(&content));
-    view! { <a class="export" href=href download=name data-testid=id>{name}</a> }
+/// The export buttons: each asks the worker for that format of the last
+/// audit (made only then, not with every audit), and the reply becomes a
+/// download link, followed at once.
+fn exports<E>(state: RwSignal<Inspection>, on_export: E) -> impl IntoView
+where
+    E: Fn(ExportFormat) + Copy + Send + Sync + 'static,
+{
+    let exporting = Memo::new(move |_| state.with(|s| s.exporting));
+    let ready = Memo::new(move |_| state.with(|s| s.export.as_ref().map(|(f, c)| (*f, c.len()))));
+    let error = Memo::new(move |_| state.with(|s| s.export_error.clone()));
+    let link = NodeRef::<leptos::html::A>::new();
+    // A fresh export is saved as soon as it arrives (the link stays, to save it again).
+    Effect::new(move |_| {
+        if ready.get().is_some()
+            && let Some(a) = link.get()
+        {
+            a.click();
+        }
+    });
+    view! {
+        <p class="exports" data-testid="exports">
+            "Export: "
+            {ExportFormat::ALL.map(|f| view! {
+                <button data-testid=format!("export-{}-button", f.id()) disabled=move || exporting.get().is_some()
+                    on:click=move |_| on_export(f)>{f.id().to_uppercase()}</button>
+                " "
+            }).collect_view()}
+            {move || exporting.get().map(|f| view! { <span class="hint" data-testid="export-running">{format!("making {}…", f.file_name())}</span> })}
+            {move || ready.get().map(|(f, len)| {
+                let href = state.with_untracked(|s| s.export.as_ref().map(|(_, c)| data_url(f.mime(), c)).unwrap_or_default());
+                view! {
+                    <a class="export" node_ref=link href=href download=f.file_name() data-testid=format!("export-{}", f.id())>
+                        {format!("Save {} again ({})", f.file_name(), crate::state::human_bytes(len as u64))}
+                    </a>
+                }
+            })}
+            {move || error.get().map(|e| view! { <span class="error" role="alert" data-testid="export-error">{e}</span> })}
+        </p>
+    }
+}
+
+/// A data: URL keeps the export inside the page (no network, no blob store).
+fn data_url(mime: &str, content: &str) -> String {
+    format!("data:{mime};charset=utf-8,{}", percent_encode(content))
 }
 
 fn percent_encode(s: &str) -> String {
@@ -185,12 +222,6 @@ fn render(
                     {namespaces.into_iter().map(|n| { let label = n.clone(); view! { <option value=n>{label}</option> } }).collect_view()}
                 </select>
             </label>
-            <span>"Export: "
-                {download("audit.json", "application/json", a.json, "export-json")} " "
-                {download("audit.csv", "text/csv", a.csv, "export-csv")} " "
-                {download("audit.sarif", "application/sarif+json", a.sarif, "export-sarif")} " "
-                {download("audit.html", "text/html", a.html, "export-html")}
-            </span>
         </div>
         <table class="grid findings" data-testid="findings">
             <thead><tr>

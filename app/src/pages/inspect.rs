@@ -20,10 +20,10 @@ use crate::components::unlock::Unlock;
 use crate::components::welcome::Welcome;
 use crate::pages::live::{LivePage, LiveState};
 use crate::pages::planner::PlannerPage;
-use crate::protocol::{KeyQuery, ToWorker};
+use crate::protocol::{ExportFormat, KeyQuery, ToWorker};
 use crate::route::{Route, View};
 use crate::shell::{AuditState, audit_state};
-use crate::state::Inspection;
+use crate::state::{EXPORT_SEQ_BASE, Inspection};
 use crate::web::worker_client::WorkerHandle;
 
 fn current_route() -> Route {
@@ -250,6 +250,20 @@ pub fn InspectPage() -> impl IntoView {
     };
     let has_file = Memo::new(move |_| state.with(|s| s.file_name.is_some()));
     let busy = Memo::new(move |_| state.with(|s| s.busy));
+    let run_export = move |format: ExportFormat| {
+        let (seq, file_name) = state.with_untracked(|s| {
+            (
+                s.export_seq.max(EXPORT_SEQ_BASE) + 1,
+                s.file_name.clone().unwrap_or_default(),
+            )
+        });
+        state.update(|s| s.exporting(seq, format));
+        send(ToWorker::Export {
+            seq,
+            format,
+            file_name,
+        });
+    };
     // Something is wrong with the file: its details open by themselves.
     let file_problem = Memo::new(move |_| {
         state.with(|s| {
@@ -345,7 +359,7 @@ pub fn InspectPage() -> impl IntoView {
                                             " Run the audit by itself when a file opens (files up to 2 GiB)"
                                         </label>
                                     </p>
-                                    <AuditPanel state on_run=run_audit />
+                                    <AuditPanel state on_run=run_audit on_export=run_export />
                                 }.into_any())}
                             }
                         }}

@@ -1,9 +1,9 @@
-//! The secret audit, and its exports made in the tab.
+//! The secret audit, and its exports made in the tab when asked for.
 
 use etcd_lens_core::audit::EncryptionConfig;
 
 use super::{Opened, WorkerError};
-use crate::protocol::{AuditView, FindingRow};
+use crate::protocol::{AuditView, ExportFormat, FindingRow};
 
 /// Run the secret audit and prepare its exports.
 pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, WorkerError> {
@@ -78,16 +78,27 @@ pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, W
             message: f.message.clone(),
         })
         .collect();
-    use etcd_lens_core::audit::export;
-    Ok(AuditView {
+    let view = AuditView {
         exposure: r.exposure(),
         by_severity: r.by_severity(),
         census,
         findings,
         warnings: r.warnings.clone(),
-        json: export::to_json(&r),
-        csv: export::to_csv(&r),
-        sarif: export::to_sarif(&r, "snapshot.db"),
-        html: export::to_html(&r, "etcd-lens secret audit"),
+    };
+    // Kept for the exports, which are made only when asked for.
+    o.last_audit.replace(Some(r));
+    Ok(view)
+}
+
+/// One export of the last audit.
+pub fn export(o: &Opened, format: ExportFormat, file_name: &str) -> Result<String, WorkerError> {
+    use etcd_lens_core::audit::export;
+    let last = o.last_audit.borrow();
+    let r = last.as_ref().ok_or(WorkerError::NotAudited)?;
+    Ok(match format {
+        ExportFormat::Json => export::to_json(r),
+        ExportFormat::Csv => export::to_csv(r),
+        ExportFormat::Sarif => export::to_sarif(r, file_name),
+        ExportFormat::Html => export::to_html(r, "etcd-lens secret audit"),
     })
 }

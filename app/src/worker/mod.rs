@@ -34,6 +34,8 @@ pub enum WorkerError {
     BadLink,
     #[error("no key {0:?} in this snapshot")]
     NoKey(String),
+    #[error("run the audit first: an export is made from its last results")]
+    NotAudited,
     #[error("the EncryptionConfiguration does not parse: {0}")]
     Config(#[from] etcd_lens_core::audit::ConfigError),
     #[error(transparent)]
@@ -46,7 +48,7 @@ pub enum WorkerError {
     Age(#[from] etcd_lens_core::age::AgeError),
 }
 
-pub use audit::audit;
+pub use audit::{audit, export};
 pub use detail::key_detail;
 pub use layers::{MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, peel, spool_in_memory, unlock};
 pub use list::{MAX_PAGE_ROWS, list, tree};
@@ -73,6 +75,8 @@ pub struct Opened {
     pub check_report: etcd_lens_core::bolt::CheckReport,
     /// The last list query's matches, so scrolling a million keys stays cheap.
     list_cache: RefCell<Option<list::ListCache>>,
+    /// The last audit's report: the exports are made from it on request.
+    pub last_audit: RefCell<Option<etcd_lens_core::audit::AuditReport>>,
 }
 
 impl Opened {

@@ -120,6 +120,7 @@ pub fn open(src: Src) -> Result<Opened, WorkerError> {
         check,
         check_report: walked.check,
         list_cache: RefCell::new(None),
+        last_audit: RefCell::new(None),
     })
 }
 

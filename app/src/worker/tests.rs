@@ -9,7 +9,7 @@ use std::rc::Rc;
 use super::list::{list_in, matches};
 use super::open::index_view;
 use super::*;
-use crate::protocol::KeyQuery;
+use crate::protocol::{ExportFormat, KeyQuery};
 
 fn auger() -> Opened {
     let path = concat!(
@@ -291,12 +291,24 @@ fn audit_of_the_auger_file_reports_no_encryption_and_exports() {
         !rules.contains(&"secret-plaintext"),
         "the auger file has no Secrets: {rules:?}"
     );
+    assert_eq!(a.exposure, etcd_lens_core::audit::Exposure::NoneFound);
+    // Exports are made from the last audit, on request, with the file's name.
+    let json = super::export(&o, ExportFormat::Json, "auger.db").unwrap();
     assert!(
-        a.json.starts_with("{\"census\":"),
+        json.starts_with("{\"census\":"),
         "{}",
-        &a.json[..40.min(a.json.len())]
+        &json[..40.min(json.len())]
     );
-    assert!(a.sarif.contains("2.1.0"));
+    let sarif = super::export(&o, ExportFormat::Sarif, "auger.db").unwrap();
+    assert!(
+        sarif.contains("2.1.0") && sarif.contains("auger.db"),
+        "{sarif}"
+    );
+    let fresh = auger();
+    assert!(matches!(
+        super::export(&fresh, ExportFormat::Csv, "x"),
+        Err(WorkerError::NotAudited)
+    ));
     assert!(matches!(
         audit(&o, Some("not: [valid")),
         Err(WorkerError::Config(_))
