@@ -25,7 +25,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use age::secrecy::SecretString;
 
-use crate::source::{ReadAt, SourceError};
+use crate::source::{Cursor, ReadAt, SourceError, source_error};
 use crate::source::{Sink, SinkError};
 
 /// First line of a binary age file.
@@ -299,7 +299,7 @@ pub fn secret_needed(src: &dyn ReadAt) -> Result<SecretNeeded, AgeError> {
 /// padding, nothing after the end marker but whitespace).
 pub fn dearmor(src: &dyn ReadAt, sink: &mut dyn Sink) -> Result<u64, AgeError> {
     let mut rd =
-        age::armor::ArmoredReader::new(BufReader::with_capacity(64 * 1024, ReadAtCursor::new(src)));
+        age::armor::ArmoredReader::new(BufReader::with_capacity(64 * 1024, Cursor::new(src)));
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
     loop {
@@ -351,63 +351,7 @@ pub fn plaintext_len(sealed: u64) -> Result<u64, AgeError> {
     }
 }
 
-/// The inner [`ReadAt`] as `Read + Seek`, for `age`'s readers. Errors from the
-/// source travel inside the `io::Error` and are recovered by [`source_error`].
-struct ReadAtCursor<R> {
-    src: R,
-    pos: u64,
-}
-
-impl<R: ReadAt> ReadAtCursor<R> {
-    fn new(src: R) -> Self {
-        Self { src, pos: 0 }
-    }
-}
-
-impl<R: ReadAt> Read for ReadAtCursor<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.src.len().saturating_sub(self.pos);
-        let n = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
-        let Some(dst) = buf.get_mut(..n) else {
-            return Ok(0);
-        };
-        if n == 0 {
-            return Ok(0);
-        }
-        self.src
-            .read_exact_at(self.pos, dst)
-            .map_err(io::Error::other)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: ReadAt> Seek for ReadAtCursor<R> {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let len = self.src.len();
-        let target = match pos {
-            SeekFrom::Start(o) => Some(o),
-            SeekFrom::End(d) => len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        let Some(target) = target else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek before the start",
-            ));
-        };
-        self.pos = target;
-        Ok(target)
-    }
-}
-
-fn source_error(e: &io::Error) -> Option<SourceError> {
-    e.get_ref()
-        .and_then(|inner| inner.downcast_ref::<SourceError>())
-        .cloned()
-}
-
-type Inner<R> = age::stream::StreamReader<BufReader<ReadAtCursor<R>>>;
+type Inner<R> = age::stream::StreamReader<BufReader<Cursor<R>>>;
 
 /// A decrypted view of a binary age file: [`ReadAt`] over the plaintext.
 ///
@@ -520,7 +464,7 @@ impl<R: ReadAt + Clone> AgeSource<R> {
     }
 
     fn new_reader(&self) -> Result<Inner<R>, AgeError> {
-        let rd = BufReader::with_capacity(16 * 1024, ReadAtCursor::new(self.inner_src.clone()));
+        let rd = BufReader::with_capacity(16 * 1024, Cursor::new(self.inner_src.clone()));
         let dec = age::Decryptor::new_buffered(rd).map_err(|e| self.decrypt_error(e))?;
         dec.decrypt(
             self.identities

@@ -5,6 +5,7 @@
 //! for age files. A source never has to hold the whole file.
 
 use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -51,6 +52,89 @@ pub trait ReadAt {
         self.read_exact_at(offset, &mut buf)?;
         Ok(buf)
     }
+}
+
+/// `src[start..end]` as `Read + Seek`, for the decoders and age's reader
+/// that want a stream. A failed read travels inside the `io::Error` and is
+/// recovered with [`source_error`], so the caller reports the source's own
+/// error (offset, length, reason), not a decoder's guess.
+pub struct Cursor<R> {
+    src: R,
+    start: u64,
+    end: u64,
+    /// The next offset read, from the start of `src`.
+    pos: u64,
+}
+
+impl<R: ReadAt> Cursor<R> {
+    /// The whole source.
+    pub fn new(src: R) -> Self {
+        let end = src.len();
+        Self::range(src, 0, end)
+    }
+
+    /// `len` bytes from `start` (cut at the source's end).
+    pub fn range(src: R, start: u64, len: u64) -> Self {
+        let end = start.saturating_add(len).min(src.len());
+        Self {
+            src,
+            start: start.min(end),
+            end,
+            pos: start.min(end),
+        }
+    }
+
+    /// The next offset read, from the start of the source (not of the range).
+    pub fn offset(&self) -> u64 {
+        self.pos
+    }
+}
+
+impl<R: ReadAt> Read for Cursor<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end.saturating_sub(self.pos);
+        let n = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
+        let Some(dst) = buf.get_mut(..n) else {
+            return Ok(0);
+        };
+        if n == 0 {
+            return Ok(0);
+        }
+        self.src
+            .read_exact_at(self.pos, dst)
+            .map_err(io::Error::other)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Seeks are within the range: position 0 is its start.
+impl<R: ReadAt> Seek for Cursor<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let len = self.end - self.start;
+        let at = self.pos - self.start;
+        let target = match to {
+            SeekFrom::Start(o) => Some(o),
+            SeekFrom::End(d) => len.checked_add_signed(d),
+            SeekFrom::Current(d) => at.checked_add_signed(d),
+        };
+        let Some(target) = target else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start",
+            ));
+        };
+        // Past the end reads nothing, as for a file.
+        self.pos = self.start.saturating_add(target);
+        Ok(target)
+    }
+}
+
+/// The source's own error inside an `io::Error` from a [`Cursor`], if it is one.
+pub fn source_error(e: &io::Error) -> Option<SourceError> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<SourceError>())
+        .cloned()
 }
 
 impl<T: ReadAt + ?Sized> ReadAt for &T {
@@ -260,5 +344,53 @@ mod tests {
         );
         assert!(src.read_exact_at(19_995, &mut [0u8; 10]).is_err());
         assert!(src.read_exact_at(u64::MAX, &mut one).is_err());
+    }
+
+    #[test]
+    fn a_cursor_reads_and_seeks_within_its_range_and_carries_the_sources_error() {
+        let src = MemSource((0u8..100).collect::<Vec<_>>());
+        let mut c = Cursor::range(&src, 10, 20);
+        let mut out = Vec::new();
+        c.read_to_end(&mut out).unwrap();
+        assert_eq!(out, (10u8..30).collect::<Vec<_>>());
+        assert_eq!(c.offset(), 30);
+        assert_eq!(c.seek(SeekFrom::Start(5)).unwrap(), 5);
+        let mut two = [0u8; 2];
+        c.read_exact(&mut two).unwrap();
+        assert_eq!(two, [15, 16]);
+        assert_eq!(c.seek(SeekFrom::End(-1)).unwrap(), 19);
+        assert_eq!(c.read(&mut two).unwrap(), 1);
+        assert_eq!(c.seek(SeekFrom::Current(100)).unwrap(), 120);
+        assert_eq!(c.read(&mut two).unwrap(), 0, "past the end reads nothing");
+        assert!(c.seek(SeekFrom::Current(-1000)).is_err());
+        // A range past the source's end is cut there.
+        let mut whole = Cursor::range(&src, 90, 1000);
+        let mut rest = Vec::new();
+        whole.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest.len(), 10);
+
+        struct Broken;
+        impl ReadAt for Broken {
+            fn len(&self) -> u64 {
+                8
+            }
+            fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
+                Err(SourceError {
+                    offset,
+                    len: buf.len() as u64,
+                    reason: "disk gone".into(),
+                })
+            }
+        }
+        let e = Cursor::new(Broken).read(&mut two).unwrap_err();
+        assert_eq!(
+            source_error(&e),
+            Some(SourceError {
+                offset: 0,
+                len: 2,
+                reason: "disk gone".into()
+            })
+        );
+        assert_eq!(source_error(&io::Error::other("x")), None);
     }
 }

@@ -42,8 +42,9 @@ use crate::age::{self, AgeFormat};
 use crate::source::{ReadAt, SourceError};
 pub use crate::source::{Sink, SinkError};
 
+use crate::source::Cursor;
 pub use error::{ContainerError, ZipError};
-use stream::{Counted, Limited, READ_BYTES, at_input, pump};
+use stream::{Limited, READ_BYTES, at_input, pump};
 pub use zip::{ZipMember, zip_member};
 
 /// How many layers a file may have before we give up (`.zst.age` is two).
@@ -251,10 +252,10 @@ pub fn decompress(
 /// gzip (RFC 1952), concatenated members as one stream (as `cat a.gz b.gz`).
 fn gzip(src: &dyn ReadAt, out: &mut Limited<'_>) -> Result<(), ContainerError> {
     let codec = Codec::Gzip.name();
-    let mut input = Counted::new(src, 0, src.len());
+    let mut input = Cursor::range(src, 0, src.len());
     let dec =
         flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(READ_BYTES, &mut input));
-    pump(dec, out, codec).map_err(|e| at_input(e, input.pos))
+    pump(dec, out, codec).map_err(|e| at_input(e, input.offset()))
 }
 
 /// Entry point shared by the cargo-fuzz target `fuzz/fuzz_targets/container.rs`

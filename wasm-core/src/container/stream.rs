@@ -1,12 +1,14 @@
-//! The plumbing every codec shares: a range of a [`ReadAt`] read in order as
-//! `Read` ([`Counted`]), the capped output ([`Limited`]), and the copy loop
+//! The plumbing every codec shares (the input is a [`Cursor`] over a range of
+//! a [`ReadAt`]): the capped output ([`Limited`]), and the copy loop
 //! between a decoder and the output ([`pump`]), which names a failure by codec
 //! and, where the caller knows it, input position ([`at_input`]).
 
 use std::io::{self, Read};
 
 use super::error::ContainerError;
-use crate::source::{ReadAt, Sink, SourceError};
+#[cfg(doc)]
+use crate::source::{Cursor, ReadAt};
+use crate::source::{Sink, source_error};
 
 /// Input is read in pieces of this size.
 pub(super) const READ_BYTES: usize = 1 << 20;
@@ -73,14 +75,10 @@ pub(super) fn pump(
     }
 }
 
-/// A decoder's I/O error: the source's own error when it came from [`Counted`],
+/// A decoder's I/O error: the source's own error when it came from a [`Cursor`],
 /// else the stream is corrupt (position unknown here: see [`at_input`]).
 pub(super) fn io_error(e: &io::Error, codec: &'static str) -> ContainerError {
-    if let Some(se) = e
-        .get_ref()
-        .and_then(|i| i.downcast_ref::<SourceError>())
-        .cloned()
-    {
+    if let Some(se) = source_error(e) {
         return ContainerError::Source(se);
     }
     let reason = if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -104,42 +102,5 @@ pub(super) fn at_input(e: ContainerError, pos: u64) -> ContainerError {
             reason,
         },
         e => e,
-    }
-}
-
-/// Sequential reads of `src[start..start+len]`, as `Read`.
-pub(super) struct Counted<'a> {
-    src: &'a dyn ReadAt,
-    /// The next offset read (from the start of `src`).
-    pub(super) pos: u64,
-    end: u64,
-}
-
-impl<'a> Counted<'a> {
-    pub(super) fn new(src: &'a dyn ReadAt, start: u64, len: u64) -> Self {
-        let end = start.saturating_add(len).min(src.len());
-        Self {
-            src,
-            pos: start.min(end),
-            end,
-        }
-    }
-}
-
-impl Read for Counted<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.end - self.pos;
-        let n = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
-        let Some(dst) = buf.get_mut(..n) else {
-            return Ok(0);
-        };
-        if n == 0 {
-            return Ok(0);
-        }
-        self.src
-            .read_exact_at(self.pos, dst)
-            .map_err(io::Error::other)?;
-        self.pos += n as u64;
-        Ok(n)
     }
 }

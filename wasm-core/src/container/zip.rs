@@ -16,7 +16,8 @@
 use std::io::BufReader;
 
 use super::error::{ContainerError, ZipError};
-use super::stream::{Counted, Limited, Out, READ_BYTES, pump};
+use super::stream::{Limited, Out, READ_BYTES, pump};
+use crate::source::Cursor;
 use crate::source::ReadAt;
 
 const CODEC: &str = "zip";
@@ -352,7 +353,7 @@ impl Out for Crc32Out<'_, '_> {
 /// size are compared with the directory's.
 fn inflate(src: &dyn ReadAt, m: &ZipMember, out: &mut Limited<'_>) -> Result<(), ContainerError> {
     let before = out.written();
-    let mut input = Counted::new(src, m.data_offset, m.compressed_bytes);
+    let mut input = Cursor::range(src, m.data_offset, m.compressed_bytes);
     let rd = BufReader::with_capacity(READ_BYTES, &mut input);
     let mut tee = Crc32Out {
         inner: out,

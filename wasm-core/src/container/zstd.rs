@@ -4,7 +4,8 @@
 use std::io::{self, BufRead, BufReader, Read};
 
 use super::error::ContainerError;
-use super::stream::{Counted, Limited, READ_BYTES, io_error, pump};
+use super::stream::{Limited, READ_BYTES, io_error, pump};
+use crate::source::Cursor;
 use crate::source::ReadAt;
 
 /// Every frame of a zstd stream, skippable frames skipped, checksums verified.
@@ -12,7 +13,7 @@ pub(super) fn decompress(src: &dyn ReadAt, out: &mut Limited<'_>) -> Result<(), 
     use ruzstd::decoding::StreamingDecoder;
     use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
     const CODEC: &str = "zstd";
-    let mut input = Counted::new(src, 0, src.len());
+    let mut input = Cursor::range(src, 0, src.len());
     let mut rd = BufReader::with_capacity(READ_BYTES, &mut input);
     let mut frames = 0u64;
     loop {
@@ -26,7 +27,7 @@ pub(super) fn decompress(src: &dyn ReadAt, out: &mut Limited<'_>) -> Result<(), 
             }
             return Ok(());
         }
-        let at = rd.get_ref().pos - rd.buffer().len() as u64;
+        let at = rd.get_ref().offset() - rd.buffer().len() as u64;
         let corrupt = |reason: String| ContainerError::Corrupt {
             codec: CODEC,
             read_bytes: at,
