@@ -231,23 +231,7 @@ fn warnings(p: &Plan) -> impl IntoView + use<> {
 }
 
 fn fix_text(f: &Fix) -> String {
-    match f {
-        Fix::Move {
-            description,
-            layout,
-            ..
-        }
-        | Fix::Add {
-            description,
-            layout,
-            ..
-        }
-        | Fix::Relayout {
-            description,
-            layout,
-            ..
-        } => format!("{description} → {layout}"),
-    }
+    format!("{} → {}", f.description(), f.layout())
 }
 
 fn recommendation(p: &Plan) -> impl IntoView + use<> {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use etcd_lens_core::plan::availability::Rates;
-use etcd_lens_core::plan::domains::{self, Fix};
+use etcd_lens_core::plan::domains;
 use etcd_lens_core::plan::headroom::{self, HeadroomInputs};
 use etcd_lens_core::plan::upgrade::{self, State, TrailerState};
 use etcd_lens_core::plan::{Plan, PlanInput, plan};
@@ -218,24 +218,11 @@ fn print_text(p: &Plan, args: &PlanArgs) -> anyhow::Result<()> {
             ))?;
         }
         if let Some(f) = &p.smallest_fix {
-            let (text, layout) = match f {
-                Fix::Move {
-                    description,
-                    layout,
-                    ..
-                }
-                | Fix::Add {
-                    description,
-                    layout,
-                    ..
-                }
-                | Fix::Relayout {
-                    description,
-                    layout,
-                    ..
-                } => (description, layout),
-            };
-            out(&format!("  smallest fix: {text} → {layout}"))?;
+            out(&format!(
+                "  smallest fix: {} → {}",
+                f.description(),
+                f.layout()
+            ))?;
         }
     }
     out(&format!(

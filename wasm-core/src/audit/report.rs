@@ -188,17 +188,8 @@ mod tests {
 
     fn finding(rule: Rule, key: Option<&str>) -> Finding {
         Finding {
-            rule,
-            severity: Severity::Critical,
             key: key.map(str::to_string),
-            resource: None,
-            namespace: None,
-            name: None,
-            revision: None,
-            provider: None,
-            key_name: None,
-            message: String::new(),
-            details: Default::default(),
+            ..Finding::snapshot(rule, String::new())
         }
     }
 
@@ -246,8 +237,18 @@ mod tests {
             "Secrets exposed: 3 (2 Secrets stored in plaintext, live or in retained history; 1 plaintext fragment in free pages; 2 encrypted, not opened)"
         );
         let sev = r.by_severity();
-        assert_eq!(sev[0], (Severity::Critical, 6));
-        assert_eq!(sev.len(), 5);
-        assert_eq!(sev[4], (Severity::Info, 0));
+        let critical = r
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Critical)
+            .count() as u64;
+        assert_eq!(sev[0], (Severity::Critical, critical));
+        assert_eq!(sev.iter().map(|(_, n)| n).sum::<u64>(), 6);
+        assert_eq!(sev.len(), 5, "every severity, 0 included");
+        assert_eq!(
+            sev.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            Severity::ALL.iter().rev().copied().collect::<Vec<_>>(),
+            "highest first"
+        );
     }
 }

@@ -229,12 +229,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
             })
             .collect();
         let fix = d.smallest_fix.as_ref().map_or(String::new(), |f| {
-            let text = match f {
-                Fix::Move { description, .. }
-                | Fix::Add { description, .. }
-                | Fix::Relayout { description, .. } => description,
-            };
-            format!("; smallest fix: {text}")
+            format!("; smallest fix: {}", f.description())
         });
         warnings.push(Warning::new(
             Code::ZoneLossLosesQuorum,

@@ -182,6 +182,26 @@ pub enum Fix {
     },
 }
 
+impl Fix {
+    /// What to do, in words.
+    pub fn description(&self) -> &str {
+        match self {
+            Fix::Move { description, .. }
+            | Fix::Add { description, .. }
+            | Fix::Relayout { description, .. } => description,
+        }
+    }
+
+    /// The layout after the change (`a=1,b=1,c=1`).
+    pub fn layout(&self) -> &str {
+        match self {
+            Fix::Move { layout, .. } | Fix::Add { layout, .. } | Fix::Relayout { layout, .. } => {
+                layout
+            }
+        }
+    }
+}
+
 /// What a layout's zones mean for quorum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Domains {
