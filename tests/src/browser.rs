@@ -173,6 +173,15 @@ impl Browser {
         self.client.goto(url).await.expect("navigating");
     }
 
+    /// Load the page at `url`, open the snapshot at `path`, and wait until its
+    /// SHA-256 trailer is verified (the passes then run on).
+    pub async fn open_snapshot(&self, url: &str, path: &std::path::Path) {
+        self.goto(url).await;
+        self.pick_file(path).await;
+        self.wait_attr("trailer-status", "data-state", |s| s == "verified")
+            .await;
+    }
+
     /// Give a file to the page's file input (waiting for the page to render it).
     pub async fn pick_file(&self, path: &std::path::Path) {
         let path = path.canonicalize().expect("an existing file");

@@ -67,10 +67,7 @@ async fn pasted_encryption_config_decrypts_locally_and_masks() {
 
     let server = Server::start().await;
     let b = Browser::start().await;
-    b.goto(&server.url).await;
-    b.pick_file(&snap).await;
-    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
-        .await;
+    b.open_snapshot(&server.url, &snap).await;
     b.goto(&format!("{}#/audit", server.url)).await;
     b.wait_text("finding-count", |_| true).await;
     b.client

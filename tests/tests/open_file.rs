@@ -62,10 +62,7 @@ async fn etcd_snapshot_verifies_and_a_flipped_byte_does_not() {
 
     let server = Server::start().await;
     let b = Browser::start().await;
-    b.goto(&server.url).await;
-    b.pick_file(&snap).await;
-    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
-        .await;
+    b.open_snapshot(&server.url, &snap).await;
     assert_eq!(b.text("trailer-status").await, "SHA-256 trailer verified");
     assert_eq!(
         b.wait_attr("file-size", "data-bytes", |_| true).await,

@@ -109,10 +109,7 @@ async fn secret_values_stay_masked_in_every_view_and_the_history_diff() {
 
     let server = Server::start().await;
     let b = Browser::start().await;
-    b.goto(&server.url).await;
-    b.pick_file(&snap).await;
-    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
-        .await;
+    b.open_snapshot(&server.url, &snap).await;
     assert_clean(&b, &plaintexts, "overview").await;
     b.click("tab-space").await;
     b.find("space-bar").await;
@@ -216,10 +213,7 @@ async fn the_key_list_scrolls_to_its_last_key_with_the_mouse_wheel() {
 
     let server = Server::start().await;
     let b = Browser::start().await;
-    b.goto(&server.url).await;
-    b.pick_file(&snap).await;
-    b.wait_attr("trailer-status", "data-state", |s| s == "verified")
-        .await;
+    b.open_snapshot(&server.url, &snap).await;
     b.click("tab-browse").await;
     let counter = b
         .wait_text("key-count", |t| t.ends_with(&format!("of {KEYS} keys")))
