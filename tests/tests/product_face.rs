@@ -1,7 +1,8 @@
 //! Scenario: a new user opens a real snapshot in a 1400 × 900 window and
 //! gets the auditor's answer in the header, without a click; every view
 //! passes an accessibility scan (axe-core) in the light and the dark theme;
-//! screenshots of every view at 1400 and 1024 px land in target/screenshots/.
+//! every view fits 1400, 1024 and 768 px windows without scrolling sideways;
+//! screenshots of each land in target/screenshots/.
 
 use etcd_lens_e2e::browser::Browser;
 use etcd_lens_e2e::etcd::Etcd;
@@ -63,9 +64,24 @@ async fn visit_every_view(b: &Browser, theme: &str) {
         }
         b.assert_accessible(&format!("{name} view, {theme} theme"))
             .await;
-        for width in [1400, 1024] {
+        for width in [1400, 1024, 768] {
             b.set_size(width, 900).await;
             b.screenshot(&format!("{name}-{width}-{theme}")).await;
+            // The view fits the window: the page itself never scrolls sideways.
+            let overflow = b
+                .client
+                .execute(
+                    "const e = document.scrollingElement; return e.scrollWidth - e.clientWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_f64()
+                .unwrap();
+            assert!(
+                overflow <= 1.0,
+                "{name} view, {theme}, {width} px: the page is {overflow} px wider than the window"
+            );
         }
         b.set_size(1400, 900).await;
     }
