@@ -36,7 +36,7 @@ pub use cbor::CborError;
 pub use classify::{Encoding, Encryption, Provider, classify};
 pub use envelope::{Envelope, MAGIC, parse_envelope};
 pub use object::UNKNOWN_FIELDS_KEY;
-pub use path::{DEFAULT_PREFIX, KeyInfo, parse_key};
+pub use path::{DEFAULT_PREFIX, KeyInfo, KeyRole, parse_key, prefix_role};
 pub use stats::{DbStats, StatsBuilder};
 pub use wire::{WireError, WireProblem};
 
