@@ -3,8 +3,9 @@
 //! definitions and decoded with the merged tables.
 //!
 //! Each release's `generated.proto` files are read from Go's module cache (checked
-//! against their pinned SHA-256) and compiled by protox, an implementation apart from
-//! the generator's use of it: here only its `DynamicMessage` encoder is trusted. Every
+//! against their pinned SHA-256) and compiled by protox, as the generator does; what
+//! is under test is the generator's merge of the releases and the decoder, against
+//! prost-reflect's `DynamicMessage` encoder of that one release's definitions. Every
 //! field of each kind is set (recursion cut where a message contains itself), the
 //! message encoded, wrapped in the storage envelope and decoded. Checks: the typed
 //! schema was used, every string and integer set appears in the output, nothing fell
