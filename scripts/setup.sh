@@ -86,6 +86,21 @@ if ! grep -qs "\"version\": \"$AXE_VERSION\"" "$TOOLS_DIR/node_modules/axe-core/
   mkdir -p "$TOOLS_DIR"
   npm install --silent --no-audit --no-fund --save-exact --prefix "$TOOLS_DIR" "axe-core@$AXE_VERSION"
 fi
+# The protobuf definitions of the Kubernetes releases tools/k8s-descgen merges into the
+# descriptor tables (tools/k8s-descgen/inputs.tsv): Go modules at release tags, into Go's
+# module cache (about 130 MB, once; the go command checks each against the checksum
+# database, the generator each file against its pinned SHA-256). A ready machine skips
+# this without the network.
+GO=/usr/local/go/bin/go; [ -x "$GO" ] || GO=go
+modcache=$("$GO" env GOMODCACHE)
+k8s_modules=()
+while read -r module version; do
+  [ -d "$modcache/$module@$version" ] || k8s_modules+=("$module@$version")
+done < <(grep -v '^#' tools/k8s-descgen/inputs.tsv | cut -f2,3 | sort -u)
+if ((${#k8s_modules[@]})); then
+  echo "setup: downloading ${#k8s_modules[@]} Kubernetes API modules for tools/k8s-descgen"
+  "$GO" mod download "${k8s_modules[@]}"
+fi
 # Python cryptography/pynacl: tools/audit-vectors makes the audit tests' encrypted values.
 python3 -c 'import cryptography, nacl' 2>/dev/null || python3 -m pip install --quiet cryptography pynacl
 echo "setup: ready"

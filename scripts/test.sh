@@ -18,6 +18,7 @@ step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "the Kubernetes descriptor tables are what tools/k8s-descgen generates"
+# From the pinned releases' protos that setup.sh put in Go's module cache (offline).
 CARGO_TARGET_DIR=target/descgen cargo run --quiet --locked \
   --manifest-path tools/k8s-descgen/Cargo.toml -- "$PWD"
 git diff --exit-code --stat -- wasm-core/src/k8s/generated.rs wasm-core/tests/k8s_every_kind/generated.rs \

@@ -284,6 +284,8 @@ pub struct TreeNode {
     pub key_hex: Option<String>,
     /// Keys below this node, i.e. it can be expanded.
     pub has_children: bool,
+    /// What the API server keeps here, for its bookkeeping keys (the core's `KeyRole` label).
+    pub role: Option<String>,
 }
 
 /// Keys by how many revisions of them are retained.
@@ -418,6 +420,8 @@ pub enum RevisionValue {
 pub struct KeyDetail {
     pub key: String,
     pub key_hex: String,
+    /// What the API server keeps at this key, for its bookkeeping keys (the core's `KeyRole` label).
+    pub role: Option<String>,
     /// `None` when the key's latest revision is a tombstone.
     pub create_revision: Option<i64>,
     pub mod_revision: Option<i64>,

@@ -226,6 +226,27 @@ async fn secret_values_are_masked_until_revealed_one_by_one() {
 }
 
 #[wasm_bindgen_test]
+async fn a_bookkeeping_key_shows_the_role_the_core_names() {
+    let lease = etcd_lens_core::k8s::KeyRole::ApiServerLease.label();
+    let object = json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": ""}});
+    let mut d = detail(
+        "/registry/masterleases/10.0.0.1",
+        "bb",
+        "Endpoints",
+        &object,
+    );
+    d.role = Some(lease.to_string());
+    let m = mount(move || view! { <KeyDetailView state=with_detail(d) /> });
+    settle().await;
+    assert_eq!(text(&m.root, "detail-role"), lease);
+    drop(m);
+    // An object of a served resource has no role line.
+    let m = mount(move || view! { <KeyDetailView state=with_detail(secret_detail("aa")) /> });
+    settle().await;
+    assert!(by_id_opt(&m.root, "detail-role").is_none());
+}
+
+#[wasm_bindgen_test]
 async fn secret_raw_value_and_last_applied_stay_hidden_until_reveal_raw() {
     let state = with_detail(secret_detail("aa"));
     let m = mount(move || view! { <KeyDetailView state /> });

@@ -61,6 +61,7 @@ fn render(
     let copy_key = d.key.clone();
     let meta = view! {
         <dl class="facts">
+            {d.role.clone().map(|r| view! { <dt>"role"</dt><dd data-testid="detail-role">{r}</dd> })}
             <dt>"create revision"</dt><dd data-testid="detail-create">{opt(d.create_revision)}</dd>
             <dt>"mod revision"</dt><dd data-testid="detail-mod">{opt(d.mod_revision)}</dd>
             <dt>"version"</dt><dd data-testid="detail-version">{opt(d.version)}</dd>

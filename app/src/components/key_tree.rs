@@ -179,6 +179,7 @@ fn Level(
                             </button>
                         })}
                         <span class="segment">{n.segment.clone()}</span>
+                        {n.role.clone().map(|r| view! { <span class="role" data-testid="tree-role">{r}</span> })}
                         <span class="meta" data-testid="tree-count">{format!("{} · {}", count(n.keys, "key", "keys"), human_bytes(n.bytes))}</span>
                         {link}
                     </div>

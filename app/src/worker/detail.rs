@@ -134,6 +134,9 @@ pub fn key_detail(o: &Opened, key_hex: &str) -> Result<KeyDetail, WorkerError> {
     Ok(KeyDetail {
         key: String::from_utf8_lossy(&key).into_owned(),
         key_hex: key_hex.to_string(),
+        role: k8s::parse_key(&key, DEFAULT_PREFIX)
+            .and_then(|k| k.role)
+            .map(|r| r.label().to_string()),
         create_revision: live.map(|l| l.create_revision),
         mod_revision: live.map(|l| l.mod_revision),
         version: live.map(|l| l.version),

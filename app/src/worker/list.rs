@@ -38,6 +38,7 @@ pub fn tree(o: &Opened, prefix: &str) -> Result<Vec<TreeNode>, WorkerError> {
                     bytes: 0,
                     key_hex: None,
                     has_children: false,
+                    role: None,
                 });
                 nodes.last_mut().expect("just pushed")
             }
@@ -46,8 +47,15 @@ pub fn tree(o: &Opened, prefix: &str) -> Result<Vec<TreeNode>, WorkerError> {
         node.bytes += live.value_size;
         if is_key {
             node.key_hex = Some(hex::encode(key));
+            node.role = k8s::parse_key(key, DEFAULT_PREFIX)
+                .and_then(|k| k.role)
+                .map(|r| r.label().to_string());
         } else {
             node.has_children = true;
+            if node.role.is_none() {
+                node.role =
+                    k8s::prefix_role(&node.prefix, DEFAULT_PREFIX).map(|r| r.label().to_string());
+            }
         }
     }
     Ok(nodes)

@@ -3,9 +3,11 @@
 //! - [`classify`]: which encoding a value uses (protobuf, JSON, CBOR, encrypted,
 //!   opaque), from its first bytes; cheap enough for every key of a listing.
 //! - [`decode`]: one value to the object as the API server's JSON renders it. Every
-//!   kind of k8s-pb 0.9 (Kubernetes 1.35 protos, older versions included) decodes
-//!   through generated descriptor tables ([`generated`], made by `tools/k8s-descgen`);
-//!   unknown kinds decode generically, labelled as such. Errors are per value.
+//!   top-level kind of the Kubernetes releases 1.16 to 1.37 (their protobuf definitions
+//!   merged, the newer release winning where two disagree about a field), plus the
+//!   unserved `v1 RangeAllocation`, decodes through generated descriptor tables
+//!   ([`generated`], made by `tools/k8s-descgen`); unknown kinds decode generically,
+//!   labelled as such. Errors are per value.
 //! - [`parse_key`]: resource, group, namespace and name from an etcd key path.
 //! - [`stats::StatsBuilder`]: what fills the database, per resource and namespace.
 //!
@@ -34,7 +36,7 @@ pub use cbor::CborError;
 pub use classify::{Encoding, Encryption, Provider, classify};
 pub use envelope::{Envelope, MAGIC, parse_envelope};
 pub use object::UNKNOWN_FIELDS_KEY;
-pub use path::{DEFAULT_PREFIX, KeyInfo, parse_key};
+pub use path::{DEFAULT_PREFIX, KeyInfo, KeyRole, parse_key, prefix_role};
 pub use stats::{DbStats, StatsBuilder};
 pub use wire::{WireError, WireProblem};
 

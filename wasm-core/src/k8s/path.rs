@@ -14,7 +14,9 @@
 //! 3. otherwise `<resource>/<name>` is cluster-scoped and `<resource>/<ns>/<name>` namespaced.
 //!
 //! The decoded object's `metadata` wins over the path ([`KeyInfo::with_object`]); the
-//! path is what is left for encrypted and opaque values, and for grouping.
+//! path is what is left for encrypted and opaque values, and for grouping. A few
+//! irregular keys are not objects of a served resource but the API server's own
+//! bookkeeping; [`KeyRole`] says which, for the tree and the detail view to label.
 
 use serde::Serialize;
 
@@ -39,6 +41,48 @@ pub enum Layout {
     Irregular,
 }
 
+/// What one of the API server's bookkeeping keys is for: its place says so, not its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyRole {
+    /// `masterleases/<ip>`: an Endpoints object without a name, holding one API
+    /// server's IP, rewritten under an etcd lease while that server lives; the
+    /// `kubernetes` Service's endpoints are made from these.
+    ApiServerLease,
+    /// `ranges/serviceips`: the ClusterIP allocator's bitmap (a RangeAllocation).
+    ServiceIpAllocation,
+    /// `ranges/servicenodeports`: the NodePort allocator's bitmap (a RangeAllocation).
+    NodePortAllocation,
+}
+
+impl KeyRole {
+    /// The label a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyRole::ApiServerLease => {
+                "API server lease (one kube-apiserver's IP, kept alive by an etcd lease)"
+            }
+            KeyRole::ServiceIpAllocation => {
+                "Service cluster IP allocations (RangeAllocation bitmap)"
+            }
+            KeyRole::NodePortAllocation => "Service node port allocations (RangeAllocation bitmap)",
+        }
+    }
+}
+
+/// The role every key under `prefix` (a tree node, e.g. `/registry/masterleases/`)
+/// shares, under `etcd_prefix` as [`parse_key`] takes it.
+pub fn prefix_role(prefix: &str, etcd_prefix: &str) -> Option<KeyRole> {
+    let mut root = etcd_prefix.to_string();
+    if !root.ends_with('/') {
+        root.push('/');
+    }
+    match prefix.strip_prefix(root.as_str())? {
+        "masterleases/" => Some(KeyRole::ApiServerLease),
+        _ => None,
+    }
+}
+
 /// What a key path says about the object stored under it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyInfo {
@@ -51,6 +95,8 @@ pub struct KeyInfo {
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub layout: Layout,
+    /// Set for the API server's bookkeeping keys.
+    pub role: Option<KeyRole>,
 }
 
 impl KeyInfo {
@@ -104,6 +150,7 @@ pub fn parse_key(key: &[u8], prefix: &str) -> Option<KeyInfo> {
                 namespace: ns.map(str::to_string),
                 name: name.map(str::to_string),
                 layout,
+                role: None,
             }
         };
     use Layout::{ClusterScoped, Irregular, Namespaced, Unrecognized};
@@ -113,8 +160,18 @@ pub fn parse_key(key: &[u8], prefix: &str) -> Option<KeyInfo> {
             info(None, "endpoints", Some(ns), Some(name), Irregular)
         }
         ["minions", name] => info(None, "nodes", None, Some(name), Irregular),
-        ["ranges", name] => info(None, "rangeallocations", None, Some(name), Irregular),
-        ["masterleases", ip] => info(None, "masterleases", None, Some(ip), Irregular),
+        ["ranges", name] => KeyInfo {
+            role: match *name {
+                "serviceips" => Some(KeyRole::ServiceIpAllocation),
+                "servicenodeports" => Some(KeyRole::NodePortAllocation),
+                _ => None,
+            },
+            ..info(None, "rangeallocations", None, Some(name), Irregular)
+        },
+        ["masterleases", ip] => KeyInfo {
+            role: Some(KeyRole::ApiServerLease),
+            ..info(None, "masterleases", None, Some(ip), Irregular)
+        },
         ["controllers", ns, name] => info(
             None,
             "replicationcontrollers",
@@ -249,6 +306,39 @@ mod tests {
         assert_eq!(p("compact_rev_key"), None);
         assert_eq!(p("/registry/"), None);
         assert_eq!(p("/registry/pods//x"), None);
+    }
+
+    #[test]
+    fn bookkeeping_keys_have_roles() {
+        let role = |k: &str| parse_key(k.as_bytes(), DEFAULT_PREFIX).and_then(|k| k.role);
+        assert_eq!(
+            role("/registry/masterleases/10.0.0.1"),
+            Some(KeyRole::ApiServerLease)
+        );
+        assert_eq!(
+            role("/registry/ranges/serviceips"),
+            Some(KeyRole::ServiceIpAllocation)
+        );
+        assert_eq!(
+            role("/registry/ranges/servicenodeports"),
+            Some(KeyRole::NodePortAllocation)
+        );
+        assert_eq!(role("/registry/ranges/other"), None);
+        assert_eq!(role("/registry/pods/default/masterleases"), None);
+        assert_eq!(
+            role("/registry/services/endpoints/default/kubernetes"),
+            None
+        );
+        assert_eq!(
+            prefix_role("/registry/masterleases/", DEFAULT_PREFIX),
+            Some(KeyRole::ApiServerLease)
+        );
+        assert_eq!(
+            prefix_role("/custom/masterleases/", "/custom"),
+            Some(KeyRole::ApiServerLease)
+        );
+        assert_eq!(prefix_role("/registry/ranges/", DEFAULT_PREFIX), None);
+        assert_eq!(prefix_role("/registry/", DEFAULT_PREFIX), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 pub(crate) struct Message {
     /// Proto package, e.g. `k8s.io.api.core.v1`.
     pub package: &'static str,
-    /// Message name as k8s-pb spells it (`JsonSchemaProps` for proto `JSONSchemaProps`).
+    /// Message name as the proto spells it (`JSONSchemaProps`, `CSIDriver`).
     pub name: &'static str,
     /// Messages whose Go type has its own JSON marshalling.
     pub special: Special,
