@@ -13,7 +13,12 @@
 //! - `totalSize`: the meta's high-water page id × page size;
 //! - 3.6 adds `version`: `meta/storageVersion` as a semantic version, `""` when absent.
 //!
-//! There is no 3.6 binary here: [`Compat::V36`] follows etcd's source only.
+//! etcdutl 3.6 and 3.7 compute the same numbers (their `Status` differs only
+//! in the protobuf library that decodes the values); the tests check both
+//! against real binaries built from etcd's Go modules.
+//!
+//! Which convention a file follows is decided here, once ([`Compat::of_file`]):
+//! the page and the CLI both ask.
 //!
 //! [`stream`] computes the 3.5 numbers from the bytes passing by once, in
 //! file order, for a caller that cannot read the file again.
@@ -37,8 +42,41 @@ pub enum Compat {
     /// etcdctl 3.4 and etcdutl 3.5 (the same numbers and JSON).
     #[default]
     V35,
-    /// etcdutl 3.6 and later.
+    /// etcdutl 3.6 and later (3.7 prints the same).
     V36,
+}
+
+impl Compat {
+    /// The convention of the etcd release that wrote the file. etcd 3.6 and
+    /// later record `storageVersion` in the `meta` bucket (3.4 and 3.5 never
+    /// do; `etcdutl migrate` to 3.5 deletes it), so a file that has one
+    /// follows etcdutl 3.6's numbers, and any other 3.4/3.5's. A value that is
+    /// not a semantic version still counts: etcdutl 3.6 then prints `""`.
+    pub fn of_file(db: &Db<impl ReadAt>) -> Result<Self, BoltError> {
+        let Some(meta) = db.bucket(&db.root(), b"meta")? else {
+            return Ok(Compat::V35);
+        };
+        Ok(match db.get(&meta, b"storageVersion")? {
+            Some(_) => Compat::V36,
+            None => Compat::V35,
+        })
+    }
+
+    /// The other convention.
+    pub fn other(self) -> Self {
+        match self {
+            Compat::V35 => Compat::V36,
+            Compat::V36 => Compat::V35,
+        }
+    }
+
+    /// The tools whose numbers these are, for people.
+    pub fn tool(self) -> &'static str {
+        match self {
+            Compat::V35 => "etcdctl 3.4 / etcdutl 3.5",
+            Compat::V36 => "etcdutl 3.6",
+        }
+    }
 }
 
 /// The status numbers.
@@ -113,7 +151,20 @@ pub struct StatusAndCheck {
     pub v35: Result<Status, StatusError>,
     /// etcdutl 3.6.
     pub v36: Result<Status, StatusError>,
+    /// The file's own convention ([`Compat::of_file`]); [`Compat::V35`] when
+    /// the meta bucket cannot be read (both results then carry the error).
+    pub follows: Compat,
     pub check: crate::bolt::CheckReport,
+}
+
+impl StatusAndCheck {
+    /// The status in the file's own convention, then the other one.
+    pub fn native_first(&self) -> (&Result<Status, StatusError>, &Result<Status, StatusError>) {
+        match self.follows {
+            Compat::V35 => (&self.v35, &self.v36),
+            Compat::V36 => (&self.v36, &self.v35),
+        }
+    }
 }
 
 pub fn status_and_check(db: &Db<impl ReadAt>) -> StatusAndCheck {
@@ -121,6 +172,7 @@ pub fn status_and_check(db: &Db<impl ReadAt>) -> StatusAndCheck {
     StatusAndCheck {
         v35: finish(db, &w, Compat::V35),
         v36: finish(db, &w, Compat::V36),
+        follows: Compat::of_file(db).unwrap_or_default(),
         check: w.report,
     }
 }
