@@ -382,6 +382,7 @@ fn newer_release_matches_its_etcdutl(flavor: Flavor, series: &str) {
         etcd_lens_testkit::oracle_missing("etcd 3.5's etcdutl");
     }
     let live = LENS.ok(&["ls", p, "--json"]);
+    negative_revision_fails_3_6_only(&snap, etcd.revision(), &etcdutl);
 
     // The member's own db, once the member has stopped (etcdutl waits for
     // the lock a running member holds): no trailer, the same keys.
@@ -398,6 +399,58 @@ fn newer_release_matches_its_etcdutl(flavor: Flavor, series: &str) {
     assert_eq!(LENS.ok(&["ls", db, "--json"]), live);
     let o = LENS.run(&["check", db]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+/// The snapshot's last revision key (the tombstone of `a/07`) edited to a
+/// negative main revision, trailer resealed: etcd 3.6+'s etcdutl refuses the
+/// file, 3.5's reads it; so do we, in each convention.
+fn negative_revision_fails_3_6_only(snap: &Path, last_rev: i64, etcdutl: &Path) {
+    use sha2::Digest;
+    let mut bytes = std::fs::read(snap).unwrap();
+    let mut key = last_rev.to_be_bytes().to_vec();
+    key.push(b'_');
+    key.extend_from_slice(&0i64.to_be_bytes());
+    key.push(b't');
+    let at: Vec<usize> = (0..bytes.len() - key.len())
+        .filter(|&i| bytes[i..i + key.len()] == key[..])
+        .collect();
+    assert_eq!(at.len(), 1, "the tombstone's key is in the file once");
+    // Still the largest key as bytes, so bbolt's key order holds.
+    bytes[at[0]] = 0xff;
+    let n = bytes.len() - 32;
+    let digest = sha2::Sha256::digest(&bytes[..n]);
+    bytes[n..].copy_from_slice(&digest);
+    let bad = snap.with_file_name("negative.db");
+    std::fs::write(&bad, &bytes).unwrap();
+    let b = bad.to_str().unwrap();
+
+    let theirs = Command::new(etcdutl)
+        .args(["snapshot", "status", b, "-w", "json"])
+        .output()
+        .unwrap();
+    assert!(!theirs.status.success());
+    assert!(
+        String::from_utf8_lossy(&theirs.stderr).contains("negative revision"),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    let ours = LENS.run(&["status", b, "--json"]);
+    assert_eq!(ours.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&ours.stderr);
+    assert!(err.contains("negative revision: main=-"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let forced = LENS.ok(&["status", b, "--json", "--compat", "3.5"]);
+    let v35 = Flavor::Etcd35.binaries();
+    if let Some(v35_etcdutl) = v35.etcdutl.filter(|u| u.exists()) {
+        let theirs = run_ok(&v35_etcdutl, &["snapshot", "status", b, "-w", "json"]);
+        assert_eq!(
+            forced.trim(),
+            theirs.trim(),
+            "etcdutl 3.5 reads the negative revision"
+        );
+    }
+    let st: Value = serde_json::from_str(&forced).unwrap();
+    assert!(st["revision"].as_i64().is_some_and(|r| r < 0), "{st}");
 }
 
 #[test]

@@ -10,6 +10,9 @@
 //! - `totalKey`: 3.4/3.5 count every entry of every top-level bucket; 3.6
 //!   counts live user keys, replaying the `key` bucket (a tombstone removes);
 //! - `revision`: the main revision of the last `key`-bucket entry (a tombstone too);
+//! - 3.6+ reject a `key`-bucket key that is not 17/18 bytes with `'_'` at byte
+//!   8, or whose numbers are negative ([`Revision::parse_v36`]); 3.4/3.5 read
+//!   the numbers of any key of 17 bytes or more;
 //! - `totalSize`: the meta's high-water page id × page size;
 //! - 3.6 adds `version`: `meta/storageVersion` as a semantic version, `""` when absent.
 //!
@@ -185,6 +188,8 @@ struct Walk {
     /// Live keys of the key bucket (3.6), when asked for.
     live_keys: Option<u64>,
     failure: Option<StatusError>,
+    /// A key etcd 3.6+ rejects but 3.4/3.5 accept: fails the 3.6 status only.
+    v36_failure: Option<StatusError>,
     report: crate::bolt::CheckReport,
 }
 
@@ -194,6 +199,7 @@ fn walk(db: &Db<impl ReadAt>, v36: bool) -> Walk {
     let mut revision = 0i64;
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let mut failure: Option<StatusError> = None;
+    let mut v36_failure: Option<StatusError> = None;
     let mut in_key_bucket = false;
     let report = check_with(db, &mut |e| {
         match e.path.len() {
@@ -220,6 +226,17 @@ fn walk(db: &Db<impl ReadAt>, v36: bool) -> Walk {
                         }
                     };
                     revision = rev.main;
+                    if v36 && v36_failure.is_none() {
+                        // etcdutl 3.6 stops at the first such key; the walk
+                        // goes on for the 3.5 numbers and the check.
+                        if let Err(error) = Revision::parse_v36(e.key) {
+                            v36_failure = Some(StatusError::RevisionKey {
+                                at: e.loc,
+                                key_hex: hex::encode(e.key),
+                                error,
+                            });
+                        }
+                    }
                     if v36 {
                         let kv = match KeyValue::decode(e.value.unwrap_or_default()) {
                             Ok(kv) => kv,
@@ -252,6 +269,7 @@ fn walk(db: &Db<impl ReadAt>, v36: bool) -> Walk {
         total_key,
         live_keys: v36.then_some(seen.len() as u64),
         failure,
+        v36_failure,
         report,
     }
 }
@@ -270,6 +288,10 @@ fn finish(db: &Db<impl ReadAt>, w: &Walk, compat: Compat) -> Result<Status, Stat
     let mut version = String::new();
     let mut total_key = w.total_key;
     if compat == Compat::V36 {
+        // After the integrity check, as etcdutl runs tx.Check() first.
+        if let Some(f) = &w.v36_failure {
+            return Err(f.clone());
+        }
         total_key = w.live_keys.unwrap_or_default();
         if let Some(meta) = db.bucket(&db.root(), b"meta")?
             && let Some(v) = db.get(&meta, b"storageVersion")?

@@ -20,22 +20,23 @@ pub fn open(src: Src) -> Result<Opened, WorkerError> {
     let db = snap.db();
     let walked = status::status_and_check(db);
     // The file's own convention first (etcdutl 3.6's when it has a storage
-    // version), the other tool's count beside it.
+    // version), the other tool's count beside it (none when only that tool
+    // refuses the file, as 3.6 refuses a negative revision that 3.5 reads).
     let (status, status_error) = match walked.native_first() {
-        (Ok(main), Ok(other)) => (
+        (Ok(main), other) => (
             Some(StatusView {
                 hash: main.hash,
                 revision: main.revision,
                 total_key: main.total_key,
                 tool: walked.follows.tool().into(),
-                other_total_key: other.total_key,
+                other_total_key: other.as_ref().ok().map(|o| o.total_key),
                 other_tool: walked.follows.other().tool().into(),
                 total_size: main.total_size,
                 version: main.version.clone(),
             }),
             None,
         ),
-        (Err(e), _) | (_, Err(e)) => (None, Some(e.to_string())),
+        (Err(e), _) => (None, Some(e.to_string())),
     };
     let check = check_view(&walked.check);
     let info = &snap.info;
