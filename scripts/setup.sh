@@ -8,10 +8,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-# Debian packages: browser + driver for the end-to-end tests, a real etcd,
-# protoc and its well-known types (libprotobuf-dev) for etcd-client's build script, Go + bbolt for the format oracle.
+# Debian packages: browser + driver for the end-to-end tests, a real etcd 3.4,
+# protoc and its well-known types (libprotobuf-dev) for etcd-client's build script.
+# No Debian Go: its 1.19 would shadow the image's Go 1.26 (below).
 APT_PKGS=(chromium chromium-driver etcd-server etcd-client protobuf-compiler libprotobuf-dev
-          golang-go golang-github-coreos-bbolt-dev golang-golang-x-sys-dev
           zstd openssh-client)
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -71,6 +71,35 @@ if [ ! -x "$ETCD35_DIR/bin/etcdctl" ]; then
     [ -n "$f" ] && ln -sf "$f" "$ETCD35_DIR/bin/$b"
   done
 fi
+# Go 1.26 (the machine image ships it in /usr/local/go) builds etcd 3.6 and 3.7
+# and the bbolt oracle from their Go modules, at the versions their go.mod pins.
+GO=/usr/local/go/bin/go
+if [ ! -x "$GO" ]; then
+  echo "setup: Go 1.26 is missing at $GO (the etcd 3.6/3.7 builds and the bbolt oracle need it)"; exit 1
+fi
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+# The bbolt oracle is built by the tests themselves, offline: fetch its modules now.
+(cd tools/bbolt-gen && "$GO" mod download)
+# etcd, etcdctl, etcdutl of one release series into $2/bin. The stamp holds the
+# pinned version and a hash of the module's files, so a ready machine skips the
+# build and a changed pin rebuilds. Cold: about 2 minutes for the first series
+# (module downloads included), under 1 for the second (shared build cache).
+build_etcd() {
+  local module=$1 dir=$2 version stamp
+  version=$(awk '$1 == "go.etcd.io/etcd/server/v3" {print $2}' "$module/go.mod")
+  stamp="$version $(cat "$module"/go.mod "$module"/go.sum "$module"/*/main.go | sha256sum | cut -c1-16)"
+  if [ "$(cat "$dir/STAMP" 2>/dev/null)" = "$stamp" ] &&
+     [ -x "$dir/bin/etcd" ] && [ -x "$dir/bin/etcdctl" ] && [ -x "$dir/bin/etcdutl" ]; then
+    return
+  fi
+  echo "setup: building etcd $version (etcd, etcdctl, etcdutl) into $dir from its Go modules"
+  rm -rf "$dir/bin.new" && mkdir -p "$dir/bin.new"
+  (cd "$module" && CGO_ENABLED=0 "$GO" build -trimpath -o "$dir/bin.new/" ./etcd ./etcdctl ./etcdutl)
+  rm -rf "$dir/bin" && mv "$dir/bin.new" "$dir/bin"
+  echo "$stamp" >"$dir/STAMP"
+}
+build_etcd tools/etcd-go/v36 "${ETCD36_DIR:-/opt/etcd-3.6}"
+build_etcd tools/etcd-go/v37 "${ETCD37_DIR:-/opt/etcd-3.7}"
 # wasm-opt for optimised release builds: binaryen 116 from npm (Trunk.toml pins it).
 TOOLS_DIR=/opt/etcd-lens-tools
 if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ]; then

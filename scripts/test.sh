@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-# A test whose reference tool (Go bbolt, etcd 3.5, ssh-keygen, zstd) is
+# A test whose reference tool (Go bbolt, etcd 3.5/3.6/3.7, ssh-keygen, zstd) is
 # missing fails here instead of passing quietly.
 export ETCD_LENS_REQUIRE_ORACLES=1
 

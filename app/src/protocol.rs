@@ -228,8 +228,9 @@ pub struct StatusView {
     /// storage version (3.6 wrote it), else `etcdctl 3.4 / etcdutl 3.5`.
     pub tool: String,
     /// The other tool's count: every key of every bucket (3.4/3.5) or the
-    /// live keys of the key bucket (3.6).
-    pub other_total_key: u64,
+    /// live keys of the key bucket (3.6); `None` when that tool refuses the
+    /// file (3.6 rejects revision keys that 3.5 reads).
+    pub other_total_key: Option<u64>,
     pub other_tool: String,
     pub total_size: u64,
     /// Storage version (etcd 3.6), empty when absent.

@@ -2,16 +2,21 @@
 //! test writes a known keyspace (puts, overwrites, deletes, a lease, a large
 //! value on overflow pages, a compaction), snapshots it, and compares every
 //! answer with etcd's own (`etcdctl get -w json`, `snapshot status -w json`).
+//! Releases: Debian's 3.4, 3.5.1, and 3.6 / 3.7 built from etcd's Go modules
+//! (snapshots and, for 3.6+, the member's own db).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use etcd_lens_testkit::cli::Lens;
+use etcd_lens_testkit::cluster::Flavor;
 use etcd_lens_testkit::etcd::Etcd;
+use etcd_lens_testkit::wait_for;
 use serde_json::Value;
 
 const LENS: Lens = Lens(env!("CARGO_BIN_EXE_etcd-lens"));
@@ -104,7 +109,9 @@ fn etcd_keys(etcd: &Etcd) -> BTreeMap<String, (i64, i64, i64, i64, Vec<u8>)> {
         .collect()
 }
 
-fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
+/// `storage_version`: what etcdutl 3.6 prints as `version` for this file
+/// (`""` for a file of etcd 3.4 or 3.5).
+fn check_everything(etcd: &Etcd, w: &Written, snap: &Path, storage_version: &str) {
     let p = snap.to_str().unwrap();
 
     // The one-walk status and check the page uses equals the separate ones.
@@ -243,11 +250,12 @@ fn check_everything(etcd: &Etcd, w: &Written, snap: &Path) {
         LENS.ok(&["status", p, "--json"])
     );
 
-    // --compat 3.6: totalKey counts live keys; "version" is "" (no storageVersion before 3.6).
+    // --compat 3.6: totalKey counts live keys; "version" is the storage
+    // version ("" before 3.6).
     let v36: Value =
         serde_json::from_str(&LENS.ok(&["status", p, "--json", "--compat", "3.6"])).unwrap();
     assert_eq!(v36["totalKey"].as_u64(), Some(expected.len() as u64));
-    assert_eq!(v36["version"], "");
+    assert_eq!(v36["version"], storage_version);
 }
 
 #[test]
@@ -268,7 +276,12 @@ fn etcd_3_4_snapshot_matches_etcdctl() {
         Some(etcd.revision()),
         "the revision of the last entry (a tombstone)"
     );
-    check_everything(&etcd, &w, &snap);
+    check_everything(&etcd, &w, &snap, "");
+    let text = LENS.ok(&["status", p]);
+    assert!(
+        text.contains("numbers of: etcdctl 3.4 / etcdutl 3.5 (no storage version"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -288,7 +301,7 @@ fn etcd_3_5_snapshot_matches_etcdutl() {
         &["snapshot", "status", p, "-w", "json"],
     );
     assert_eq!(ours.trim(), theirs.trim(), "status parity with etcdutl 3.5");
-    check_everything(&etcd, &w, &snap);
+    check_everything(&etcd, &w, &snap, "");
 
     // The etcd model: 3.5 records term and confState; the lease is there.
     let src = etcd_lens_core::MemSource(std::fs::read(&snap).unwrap());
@@ -302,6 +315,152 @@ fn etcd_3_5_snapshot_matches_etcdutl() {
     assert_eq!(s.info.members[0].name.as_deref(), Some("lens-test"));
     let lease = i64::from_str_radix(&w.lease_hex, 16).unwrap();
     assert!(s.info.leases.iter().any(|l| l.id == lease && l.ttl == 3600));
+}
+
+/// etcd 3.6 and later: one member per release serves every case (the
+/// snapshot, then the member's own db once it has stopped).
+/// `series`: "3.6"; such a release writes the storage version "3.6.0".
+fn newer_release_matches_its_etcdutl(flavor: Flavor, series: &str) {
+    let storage_version = format!("{series}.0");
+    let storage_version = storage_version.as_str();
+    let Some(bin) = flavor.installed() else {
+        return;
+    };
+    let etcdutl = bin.etcdutl.clone().expect("3.6+ ships etcdutl");
+    let etcd = Etcd::start_with(&bin.etcd, &bin.etcdctl);
+    let release = &etcd.cluster().endpoint_status()[0]["Status"]["version"];
+    assert!(
+        release
+            .as_str()
+            .is_some_and(|v| v.starts_with(&format!("{series}."))),
+        "{flavor:?} runs etcd {release}"
+    );
+    let w = write_keyspace(&etcd);
+    // etcd records its storage version soon after the cluster version is
+    // decided; a snapshot taken before that has none (and follows 3.5's rules).
+    wait_for("the storage version", Duration::from_secs(30), || {
+        let st = etcd.cluster().endpoint_status();
+        (st[0]["Status"]["storageVersion"] == storage_version).then_some(())
+    });
+    let (_dir, snap) = snapshot(&etcd);
+    let p = snap.to_str().unwrap();
+
+    // The default follows the file: etcdutl's own output, byte for byte.
+    let theirs = run_ok(&etcdutl, &["snapshot", "status", p, "-w", "json"]);
+    let ours = LENS.ok(&["status", p, "--json"]);
+    assert_eq!(
+        ours.trim(),
+        theirs.trim(),
+        "status parity with {flavor:?}'s etcdutl"
+    );
+    assert_eq!(LENS.ok(&["status", p, "--json", "--compat", "3.6"]), ours);
+    let st: Value = serde_json::from_str(&ours).unwrap();
+    assert_eq!(st["version"], storage_version);
+    assert_eq!(st["revision"].as_i64(), Some(etcd.revision()));
+    check_everything(&etcd, &w, &snap, storage_version);
+    let text = LENS.ok(&["status", p]);
+    assert!(
+        text.contains("numbers of: etcdutl 3.6 (the file has a storage version"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("version:    {storage_version}\n")),
+        "{text}"
+    );
+    // --compat 3.5 still forces 3.5's numbers: the same as etcdutl 3.5 prints
+    // for this file.
+    let forced = LENS.ok(&["status", p, "--json", "--compat", "3.5"]);
+    let v35 = Flavor::Etcd35.binaries();
+    if let Some(v35_etcdutl) = v35.etcdutl.filter(|u| u.exists()) {
+        let theirs = run_ok(&v35_etcdutl, &["snapshot", "status", p, "-w", "json"]);
+        assert_eq!(
+            forced.trim(),
+            theirs.trim(),
+            "etcdutl 3.5 on a {flavor:?} file"
+        );
+    } else {
+        etcd_lens_testkit::oracle_missing("etcd 3.5's etcdutl");
+    }
+    let live = LENS.ok(&["ls", p, "--json"]);
+    negative_revision_fails_3_6_only(&snap, etcd.revision(), &etcdutl);
+
+    // The member's own db, once the member has stopped (etcdutl waits for
+    // the lock a running member holds): no trailer, the same keys.
+    etcd.cluster().stop_gracefully(0);
+    let db = etcd.cluster().member(0).data_dir.join("member/snap/db");
+    let db = db.to_str().unwrap();
+    let theirs = run_ok(&etcdutl, &["snapshot", "status", db, "-w", "json"]);
+    let ours = LENS.ok(&["status", db, "--json"]);
+    assert_eq!(
+        ours.trim(),
+        theirs.trim(),
+        "member db parity with {flavor:?}'s etcdutl"
+    );
+    assert_eq!(LENS.ok(&["ls", db, "--json"]), live);
+    let o = LENS.run(&["check", db]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+/// The snapshot's last revision key (the tombstone of `a/07`) edited to a
+/// negative main revision, trailer resealed: etcd 3.6+'s etcdutl refuses the
+/// file, 3.5's reads it; so do we, in each convention.
+fn negative_revision_fails_3_6_only(snap: &Path, last_rev: i64, etcdutl: &Path) {
+    use sha2::Digest;
+    let mut bytes = std::fs::read(snap).unwrap();
+    let mut key = last_rev.to_be_bytes().to_vec();
+    key.push(b'_');
+    key.extend_from_slice(&0i64.to_be_bytes());
+    key.push(b't');
+    let at: Vec<usize> = (0..bytes.len() - key.len())
+        .filter(|&i| bytes[i..i + key.len()] == key[..])
+        .collect();
+    assert_eq!(at.len(), 1, "the tombstone's key is in the file once");
+    // Still the largest key as bytes, so bbolt's key order holds.
+    bytes[at[0]] = 0xff;
+    let n = bytes.len() - 32;
+    let digest = sha2::Sha256::digest(&bytes[..n]);
+    bytes[n..].copy_from_slice(&digest);
+    let bad = snap.with_file_name("negative.db");
+    std::fs::write(&bad, &bytes).unwrap();
+    let b = bad.to_str().unwrap();
+
+    let theirs = Command::new(etcdutl)
+        .args(["snapshot", "status", b, "-w", "json"])
+        .output()
+        .unwrap();
+    assert!(!theirs.status.success());
+    assert!(
+        String::from_utf8_lossy(&theirs.stderr).contains("negative revision"),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    let ours = LENS.run(&["status", b, "--json"]);
+    assert_eq!(ours.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&ours.stderr);
+    assert!(err.contains("negative revision: main=-"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let forced = LENS.ok(&["status", b, "--json", "--compat", "3.5"]);
+    let v35 = Flavor::Etcd35.binaries();
+    if let Some(v35_etcdutl) = v35.etcdutl.filter(|u| u.exists()) {
+        let theirs = run_ok(&v35_etcdutl, &["snapshot", "status", b, "-w", "json"]);
+        assert_eq!(
+            forced.trim(),
+            theirs.trim(),
+            "etcdutl 3.5 reads the negative revision"
+        );
+    }
+    let st: Value = serde_json::from_str(&forced).unwrap();
+    assert!(st["revision"].as_i64().is_some_and(|r| r < 0), "{st}");
+}
+
+#[test]
+fn etcd_3_6_snapshot_and_member_db_match_etcdutl() {
+    newer_release_matches_its_etcdutl(Flavor::Etcd36, "3.6");
+}
+
+#[test]
+fn etcd_3_7_snapshot_and_member_db_match_etcdutl() {
+    newer_release_matches_its_etcdutl(Flavor::Etcd37, "3.7");
 }
 
 #[test]

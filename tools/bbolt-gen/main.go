@@ -2,9 +2,10 @@
 // (synced array freelists, page sizes other than 4096, nested and inline
 // buckets, overflow pages) and runs bbolt's own tx.Check() as an oracle.
 //
-// Built offline against Debian's bbolt (golang-github-coreos-bbolt-dev):
+// Built from its Go module (go.mod pins go.etcd.io/bbolt; scripts/setup.sh
+// fills the module cache, and the tests build it offline with Go 1.26):
 //
-//	GO111MODULE=off GOPATH=/usr/share/gocode go build -o bbolt-gen .
+//	GOPROXY=off /usr/local/go/bin/go build -o bbolt-gen .
 //
 // Usage:
 //

@@ -10,10 +10,18 @@
 //! - `totalKey`: 3.4/3.5 count every entry of every top-level bucket; 3.6
 //!   counts live user keys, replaying the `key` bucket (a tombstone removes);
 //! - `revision`: the main revision of the last `key`-bucket entry (a tombstone too);
+//! - 3.6+ reject a `key`-bucket key that is not 17/18 bytes with `'_'` at byte
+//!   8, or whose numbers are negative ([`Revision::parse_v36`]); 3.4/3.5 read
+//!   the numbers of any key of 17 bytes or more;
 //! - `totalSize`: the meta's high-water page id × page size;
 //! - 3.6 adds `version`: `meta/storageVersion` as a semantic version, `""` when absent.
 //!
-//! There is no 3.6 binary here: [`Compat::V36`] follows etcd's source only.
+//! etcdutl 3.6 and 3.7 compute the same numbers (their `Status` differs only
+//! in the protobuf library that decodes the values); the tests check both
+//! against real binaries built from etcd's Go modules.
+//!
+//! Which convention a file follows is decided here, once ([`Compat::of_file`]):
+//! the page and the CLI both ask.
 //!
 //! [`stream`] computes the 3.5 numbers from the bytes passing by once, in
 //! file order, for a caller that cannot read the file again.
@@ -37,8 +45,41 @@ pub enum Compat {
     /// etcdctl 3.4 and etcdutl 3.5 (the same numbers and JSON).
     #[default]
     V35,
-    /// etcdutl 3.6 and later.
+    /// etcdutl 3.6 and later (3.7 prints the same).
     V36,
+}
+
+impl Compat {
+    /// The convention of the etcd release that wrote the file. etcd 3.6 and
+    /// later record `storageVersion` in the `meta` bucket (3.4 and 3.5 never
+    /// do; `etcdutl migrate` to 3.5 deletes it), so a file that has one
+    /// follows etcdutl 3.6's numbers, and any other 3.4/3.5's. A value that is
+    /// not a semantic version still counts: etcdutl 3.6 then prints `""`.
+    pub fn of_file(db: &Db<impl ReadAt>) -> Result<Self, BoltError> {
+        let Some(meta) = db.bucket(&db.root(), b"meta")? else {
+            return Ok(Compat::V35);
+        };
+        Ok(match db.get(&meta, b"storageVersion")? {
+            Some(_) => Compat::V36,
+            None => Compat::V35,
+        })
+    }
+
+    /// The other convention.
+    pub fn other(self) -> Self {
+        match self {
+            Compat::V35 => Compat::V36,
+            Compat::V36 => Compat::V35,
+        }
+    }
+
+    /// The tools whose numbers these are, for people.
+    pub fn tool(self) -> &'static str {
+        match self {
+            Compat::V35 => "etcdctl 3.4 / etcdutl 3.5",
+            Compat::V36 => "etcdutl 3.6",
+        }
+    }
 }
 
 /// The status numbers.
@@ -113,7 +154,20 @@ pub struct StatusAndCheck {
     pub v35: Result<Status, StatusError>,
     /// etcdutl 3.6.
     pub v36: Result<Status, StatusError>,
+    /// The file's own convention ([`Compat::of_file`]); [`Compat::V35`] when
+    /// the meta bucket cannot be read (both results then carry the error).
+    pub follows: Compat,
     pub check: crate::bolt::CheckReport,
+}
+
+impl StatusAndCheck {
+    /// The status in the file's own convention, then the other one.
+    pub fn native_first(&self) -> (&Result<Status, StatusError>, &Result<Status, StatusError>) {
+        match self.follows {
+            Compat::V35 => (&self.v35, &self.v36),
+            Compat::V36 => (&self.v36, &self.v35),
+        }
+    }
 }
 
 pub fn status_and_check(db: &Db<impl ReadAt>) -> StatusAndCheck {
@@ -121,6 +175,7 @@ pub fn status_and_check(db: &Db<impl ReadAt>) -> StatusAndCheck {
     StatusAndCheck {
         v35: finish(db, &w, Compat::V35),
         v36: finish(db, &w, Compat::V36),
+        follows: Compat::of_file(db).unwrap_or_default(),
         check: w.report,
     }
 }
@@ -133,6 +188,8 @@ struct Walk {
     /// Live keys of the key bucket (3.6), when asked for.
     live_keys: Option<u64>,
     failure: Option<StatusError>,
+    /// A key etcd 3.6+ rejects but 3.4/3.5 accept: fails the 3.6 status only.
+    v36_failure: Option<StatusError>,
     report: crate::bolt::CheckReport,
 }
 
@@ -142,6 +199,7 @@ fn walk(db: &Db<impl ReadAt>, v36: bool) -> Walk {
     let mut revision = 0i64;
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let mut failure: Option<StatusError> = None;
+    let mut v36_failure: Option<StatusError> = None;
     let mut in_key_bucket = false;
     let report = check_with(db, &mut |e| {
         match e.path.len() {
@@ -168,6 +226,17 @@ fn walk(db: &Db<impl ReadAt>, v36: bool) -> Walk {
                         }
                     };
                     revision = rev.main;
+                    if v36 && v36_failure.is_none() {
+                        // etcdutl 3.6 stops at the first such key; the walk
+                        // goes on for the 3.5 numbers and the check.
+                        if let Err(error) = Revision::parse_v36(e.key) {
+                            v36_failure = Some(StatusError::RevisionKey {
+                                at: e.loc,
+                                key_hex: hex::encode(e.key),
+                                error,
+                            });
+                        }
+                    }
                     if v36 {
                         let kv = match KeyValue::decode(e.value.unwrap_or_default()) {
                             Ok(kv) => kv,
@@ -200,6 +269,7 @@ fn walk(db: &Db<impl ReadAt>, v36: bool) -> Walk {
         total_key,
         live_keys: v36.then_some(seen.len() as u64),
         failure,
+        v36_failure,
         report,
     }
 }
@@ -218,6 +288,10 @@ fn finish(db: &Db<impl ReadAt>, w: &Walk, compat: Compat) -> Result<Status, Stat
     let mut version = String::new();
     let mut total_key = w.total_key;
     if compat == Compat::V36 {
+        // After the integrity check, as etcdutl runs tx.Check() first.
+        if let Some(f) = &w.v36_failure {
+            return Err(f.clone());
+        }
         total_key = w.live_keys.unwrap_or_default();
         if let Some(meta) = db.bucket(&db.root(), b"meta")?
             && let Some(v) = db.get(&meta, b"storageVersion")?

@@ -232,32 +232,8 @@ struct Tool {
 fn tool() -> Option<&'static Path> {
     static TOOL: OnceLock<Option<Tool>> = OnceLock::new();
     TOOL.get_or_init(|| {
-        if !Path::new("/usr/bin/go").exists()
-            || !Path::new("/usr/share/gocode/src/go.etcd.io/bbolt").exists()
-        {
-            etcd_lens_testkit::oracle_missing(
-                "the Go toolchain or the bbolt sources (golang-go, golang-github-coreos-bbolt-dev)",
-            );
-            return None;
-        }
         let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("bbolt-gen");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/bbolt-gen/main.go");
-        let out = Command::new("go")
-            .env("GO111MODULE", "off")
-            .env("GOPATH", "/usr/share/gocode")
-            .env("GOCACHE", std::env::temp_dir().join("etcd-lens-gocache"))
-            .arg("build")
-            .arg("-o")
-            .arg(&bin)
-            .arg(&src)
-            .output()
-            .expect("running go build");
-        assert!(
-            out.status.success(),
-            "go build: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let bin = etcd_lens_testkit::go::build_tool("bbolt-gen", dir.path())?;
         Some(Tool { _dir: dir, bin })
     })
     .as_ref()

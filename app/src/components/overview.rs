@@ -69,7 +69,10 @@ fn render(
                 {fact("revision", "status-revision", s.revision.to_string())}
                 {fact("total keys", "status-total-key", s.total_key.to_string())}
                 <dt>"counted as"</dt>
-                <dd data-testid="status-tool">{format!("{} ({} counts {})", s.tool, s.other_tool, s.other_total_key)}</dd>
+                <dd data-testid="status-tool">{match s.other_total_key {
+                    Some(n) => format!("{} ({} counts {n})", s.tool, s.other_tool),
+                    None => format!("{} ({} refuses this file)", s.tool, s.other_tool),
+                }}</dd>
                 {fact("total size", "status-total-size", format!("{} ({})", s.total_size, human_bytes(s.total_size)))}
                 {fact("version", "status-version", if s.version.is_empty() { "— (no storage version)".into() } else { s.version.clone() })}
             </dl>

@@ -20,31 +20,24 @@ pub fn open(src: Src) -> Result<Opened, WorkerError> {
     let snap = Snapshot::open(src)?;
     let db = snap.db();
     let walked = status::status_and_check(db);
-    const V35: &str = "etcdctl 3.4 / etcdutl 3.5";
-    const V36: &str = "etcdutl 3.6";
-    let (status, status_error) = match (walked.v35, walked.v36) {
-        (Ok(a), Ok(b)) => {
-            // A storage version means etcd 3.6 wrote the file: show its tool's count first.
-            let (main, other, tool, other_tool) = if b.version.is_empty() {
-                (a, b.total_key, V35, V36)
-            } else {
-                (b, a.total_key, V36, V35)
-            };
-            (
-                Some(StatusView {
-                    hash: main.hash,
-                    revision: main.revision,
-                    total_key: main.total_key,
-                    tool: tool.into(),
-                    other_total_key: other,
-                    other_tool: other_tool.into(),
-                    total_size: main.total_size,
-                    version: main.version,
-                }),
-                None,
-            )
-        }
-        (Err(e), _) | (_, Err(e)) => (None, Some(e.to_string())),
+    // The file's own convention first (etcdutl 3.6's when it has a storage
+    // version), the other tool's count beside it (none when only that tool
+    // refuses the file, as 3.6 refuses a negative revision that 3.5 reads).
+    let (status, status_error) = match walked.native_first() {
+        (Ok(main), other) => (
+            Some(StatusView {
+                hash: main.hash,
+                revision: main.revision,
+                total_key: main.total_key,
+                tool: walked.follows.tool().into(),
+                other_total_key: other.as_ref().ok().map(|o| o.total_key),
+                other_tool: walked.follows.other().tool().into(),
+                total_size: main.total_size,
+                version: main.version.clone(),
+            }),
+            None,
+        ),
+        (Err(e), _) => (None, Some(e.to_string())),
     };
     let check = check_view(&walked.check);
     let info = &snap.info;

@@ -1,4 +1,5 @@
-//! `etcd-lens status FILE [--json] [--compat 3.4|3.5|3.6]`.
+//! `etcd-lens status FILE [--json] [--compat 3.4|3.5|3.6]`: the file's own
+//! convention unless `--compat` chooses one (the core decides which: [`Compat::of_file`]).
 
 use std::process::ExitCode;
 
@@ -14,9 +15,11 @@ pub struct StatusArgs {
     /// Print exactly what `etcdctl/etcdutl snapshot status -w json` prints.
     #[arg(long)]
     pub json: bool,
-    /// Which etcd tool to match: 3.4 and 3.5 count every bucket entry; 3.6 counts live keys and adds "version".
-    #[arg(long, value_enum, default_value = "3.5")]
-    pub compat: CompatArg,
+    /// Which etcd tool to match: 3.4 and 3.5 count every bucket entry; 3.6
+    /// (and 3.7) count live keys and add "version". Default: the file's own,
+    /// 3.6 when its meta bucket has a storageVersion (etcd 3.6+ wrote it), else 3.5.
+    #[arg(long, value_enum)]
+    pub compat: Option<CompatArg>,
 }
 
 /// `--compat`: the etcd release whose `snapshot status` to match.
@@ -41,9 +44,21 @@ impl From<CompatArg> for Compat {
 }
 
 pub fn run(args: &StatusArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
-    let compat = Compat::from(args.compat);
     let src = input::open(&args.file, unwrap)?;
     let db = Db::open(&src)?;
+    let (compat, why) = match args.compat {
+        Some(c) => (Compat::from(c), "chosen with --compat"),
+        None => match Compat::of_file(&db)? {
+            Compat::V36 => (
+                Compat::V36,
+                "the file has a storage version: etcd 3.6+ wrote it",
+            ),
+            Compat::V35 => (
+                Compat::V35,
+                "no storage version: etcd 3.4 or 3.5 wrote the file",
+            ),
+        },
+    };
     let st = status::status(&db, compat)?;
     src.finish();
     if args.json {
@@ -56,6 +71,7 @@ pub fn run(args: &StatusArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<Exit
         if compat == Compat::V36 {
             super::output::out(&format!("version:    {}", st.version))?;
         }
+        super::output::out(&format!("numbers of: {} ({why})", compat.tool()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -47,6 +47,8 @@ pub enum RevisionError {
     Separator { found: u8 },
     #[error("byte 17 of a revision key is the tombstone mark 't', found 0x{found:02x}")]
     Mark { found: u8 },
+    #[error("negative revision: main={main} sub={sub}")]
+    Negative { main: i64, sub: i64 },
 }
 
 fn be_i64(b: &[u8]) -> i64 {
@@ -75,6 +77,32 @@ impl Revision {
         b[SEP_AT] = SEPARATOR;
         b[SUB_AT..].copy_from_slice(&self.sub.to_be_bytes());
         b
+    }
+}
+
+impl Revision {
+    /// What etcd 3.6 and later accept (`BytesToBucketKey`, which their
+    /// etcdutl's `snapshot status` applies to every `key`-bucket key): 17 or
+    /// 18 bytes, `'_'` at byte 8, neither number negative. Byte 17 may be
+    /// anything (only `'t'` makes a tombstone). 3.4/3.5's `BytesToRev` checks
+    /// none of this: [`Revision::parse`] is their rule.
+    pub fn parse_v36(bytes: &[u8]) -> Result<Self, RevisionError> {
+        if bytes.len() != REV_LEN && bytes.len() != MARKED_REV_LEN {
+            return Err(RevisionError::Length { len: bytes.len() });
+        }
+        if bytes[SEP_AT] != SEPARATOR {
+            return Err(RevisionError::Separator {
+                found: bytes[SEP_AT],
+            });
+        }
+        let rev = Revision::parse(bytes)?;
+        if rev.main < 0 || rev.sub < 0 {
+            return Err(RevisionError::Negative {
+                main: rev.main,
+                sub: rev.sub,
+            });
+        }
+        Ok(rev)
     }
 }
 
@@ -132,6 +160,36 @@ mod tests {
         }
         assert!(a.encode() < b.encode() && b.encode() < c.encode());
         assert_eq!(&b.encode()[..], b"\0\0\0\0\0\0\0\x05_\0\0\0\0\0\0\0\x01t");
+    }
+
+    #[test]
+    fn the_3_6_rule_rejects_what_etcd_3_6_panics_on() {
+        let ok = Revision { main: 7, sub: 2 };
+        assert_eq!(Revision::parse_v36(&ok.encode()), Ok(ok));
+        // Any mark byte: only 't' makes a tombstone, none is an error.
+        let mut marked = ok.encode().to_vec();
+        marked.push(b'x');
+        assert_eq!(Revision::parse_v36(&marked), Ok(ok));
+        marked.push(b'y');
+        assert_eq!(
+            Revision::parse_v36(&marked),
+            Err(RevisionError::Length { len: 19 })
+        );
+        assert_eq!(Revision::parse(&marked), Ok(ok), "3.5 reads it");
+        let mut sep = ok.encode();
+        sep[8] = b'.';
+        assert_eq!(
+            Revision::parse_v36(&sep),
+            Err(RevisionError::Separator { found: b'.' })
+        );
+        for (main, sub) in [(-1, 0), (0, -1)] {
+            let neg = Revision { main, sub }.encode();
+            assert_eq!(
+                Revision::parse_v36(&neg),
+                Err(RevisionError::Negative { main, sub })
+            );
+            assert_eq!(Revision::parse(&neg), Ok(Revision { main, sub }));
+        }
     }
 
     #[test]
