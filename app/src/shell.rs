@@ -282,7 +282,7 @@ mod tests {
                     revision: 40,
                     total_key: 9,
                     tool: "etcdctl 3.4 / etcdutl 3.5".into(),
-                    other_total_key: 5,
+                    other_total_key: Some(5),
                     other_tool: "etcdutl 3.6".into(),
                     total_size: db_bytes,
                     version: String::new(),
