@@ -1039,6 +1039,16 @@ async fn a_file_dropped_anywhere_in_the_window_is_taken() {
     settle().await;
     assert!(overlay.has_attribute("hidden"));
     assert_eq!(got.get_untracked(), ["member.db"]);
+
+    // Dropped text (into a box) is left to the browser: not cancelled, no file.
+    let text = web_sys::DataTransfer::new().unwrap();
+    text.set_data("text/plain", "kind: EncryptionConfiguration")
+        .unwrap();
+    let not_cancelled = body
+        .dispatch_event(&event("DragEvent", "drop", &[("dataTransfer", &text)]))
+        .unwrap();
+    assert!(not_cancelled, "a text drop was cancelled");
+    assert_eq!(got.get_untracked(), ["member.db"]);
 }
 
 // ---------------------------------------------------------------- passes and space

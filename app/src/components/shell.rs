@@ -92,8 +92,12 @@ where
         }
     });
     let dropped = window_event_listener(ev::drop, move |ev| {
-        ev.prevent_default();
         dragging.set(false);
+        // Text dropped into a box (a pasted configuration) is left to the box.
+        if !carries_files(&ev) {
+            return;
+        }
+        ev.prevent_default();
         if let Some(file) = ev
             .data_transfer()
             .and_then(|dt| dt.files())
