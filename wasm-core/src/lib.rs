@@ -11,9 +11,11 @@
 #![deny(clippy::cast_possible_truncation)]
 
 pub mod age;
+pub mod apply;
 pub mod audit;
 pub mod bolt;
 pub mod container;
+pub mod diff;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inspect;

@@ -161,6 +161,19 @@ pub struct HistoryEntry {
     pub kv: KeyValue,
 }
 
+/// What [`Snapshot::before_delete`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BeforeDelete {
+    /// The version written last before the tombstone at `deleted_at`.
+    Found { deleted_at: i64, kv: KeyValue },
+    /// The key has no retained revision at all.
+    NoKey,
+    /// No tombstone is retained for the key.
+    NeverDeleted,
+    /// The tombstone is retained, the versions before it are not.
+    Compacted { deleted_at: i64, compacted: i64 },
+}
+
 /// A key and its value (`None` for a nested bucket) of a small bucket.
 type SmallEntry = (Vec<u8>, Option<Vec<u8>>);
 
@@ -469,6 +482,35 @@ impl<S: ReadAt> Snapshot<S> {
             });
         }
         Ok(out)
+    }
+
+    /// The last version of `key` before its latest deletion, for bringing a
+    /// deleted object back (also when it was created again since).
+    pub fn before_delete(&self, ix: &KeyIndex, key: &[u8]) -> Result<BeforeDelete, SnapshotError> {
+        let Some(h) = ix.history(key) else {
+            return Ok(BeforeDelete::NoKey);
+        };
+        let Some(t) = h.revisions.iter().rposition(|r| r.tombstone) else {
+            return Ok(BeforeDelete::NeverDeleted);
+        };
+        let deleted_at = h.revisions[t].rev.main;
+        let Some(prev) = t
+            .checked_sub(1)
+            .map(|i| h.revisions[i])
+            .filter(|r| !r.tombstone)
+        else {
+            return Ok(BeforeDelete::Compacted {
+                deleted_at,
+                compacted: self.compacted_revision(),
+            });
+        };
+        match self.value(prev)? {
+            Some(kv) => Ok(BeforeDelete::Found { deleted_at, kv }),
+            None => Ok(BeforeDelete::Compacted {
+                deleted_at,
+                compacted: self.compacted_revision(),
+            }),
+        }
     }
 
     /// `key` as of revision `at` (latest when `None`), like `etcdctl get --rev`:

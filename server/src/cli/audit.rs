@@ -76,18 +76,18 @@ fn age_encrypted(path: &Path) -> anyhow::Result<bool> {
     Ok(matches!(container::detect_source(&src)?, Layer::Age(_)))
 }
 
+/// The `--encryption-config` file, parsed (read, never stored).
+pub fn encryption_config(path: Option<&Path>) -> anyhow::Result<Option<EncryptionConfig>> {
+    let Some(p) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(p)
+        .with_context(|| format!("reading the EncryptionConfiguration {}", p.display()))?;
+    Ok(Some(
+        EncryptionConfig::parse(&text).with_context(|| format!("parsing {}", p.display()))?,
+    ))
+}
+
 pub fn run(args: &AuditArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
-    let encryption = match &args.encryption_config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading the EncryptionConfiguration {}", p.display()))?;
-            Some(
-                EncryptionConfig::parse(&text)
-                    .with_context(|| format!("parsing {}", p.display()))?,
-            )
-        }
-        None => None,
-    };
+    let encryption = encryption_config(args.encryption_config.as_deref())?;
     let opts = AuditOptions {
         prefix: args.etcd_prefix.clone(),
         encryption,

@@ -1,5 +1,7 @@
 //! `etcd-lens get FILE KEY [--rev N] [--history] [--json]` and
-//! `etcd-lens get FILE KEY --decode [-o yaml|json] [--rev N] [--etcd-prefix ROOT]`.
+//! `etcd-lens get FILE KEY --decode [-o yaml|json] [--rev N] [--etcd-prefix ROOT]`,
+//! `etcd-lens get FILE KEY --for-apply [--rev N | --before-delete] [--include-secret-data]`:
+//! the object as YAML ready for `kubectl apply` (`etcd_lens_core::apply`).
 //!
 //! A KEY that is not in the snapshot and does not start with `/` is also tried under
 //! `--etcd-prefix` (`get FILE pods/default/web --decode`).
@@ -9,9 +11,10 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use base64::Engine;
+use etcd_lens_core::apply;
 use etcd_lens_core::k8s::{self, DecodeError, Schema};
 use etcd_lens_core::mvcc::{KeyIndex, KeyValue};
-use etcd_lens_core::snapshot::Snapshot;
+use etcd_lens_core::snapshot::{BeforeDelete, Snapshot};
 
 use super::output::{key_fields, key_text, out};
 use super::{input, k8s as cli_k8s};
@@ -43,6 +46,15 @@ pub struct GetArgs {
     /// (not Kubernetes objects): printed as text, or hex when binary.
     #[arg(long, conflicts_with = "history")]
     pub decode: bool,
+    /// The decoded object as YAML for `kubectl apply`: the fields the cluster sets
+    /// dropped, notes on stderr. Secrets only with --include-secret-data.
+    #[arg(long, conflicts_with_all = ["history", "json", "decode"])]
+    pub for_apply: bool,
+    /// The last version before the key's latest deletion (a deleted object back).
+    #[arg(long, conflicts_with_all = ["history", "rev"])]
+    pub before_delete: bool,
+    #[command(flatten)]
+    pub apply: super::export::ApplyFlags,
     /// Output format of --decode.
     #[arg(
         short = 'o',
@@ -137,6 +149,26 @@ fn print_decoded(key: &[u8], value: &[u8], args: &GetArgs) -> anyhow::Result<Exi
     }
 }
 
+/// `--for-apply`: the object prepared for `kubectl apply`, or why it cannot be.
+fn print_for_apply(key: &[u8], value: &[u8], args: &GetArgs) -> anyhow::Result<ExitCode> {
+    let obj = match k8s::decode(value) {
+        Ok(o) => o,
+        Err(e) => bail!("{}: {e}", key_text(key)),
+    };
+    // A single object: its owners are not part of the output.
+    let p = apply::prepare(
+        &obj.object,
+        &apply::ExportedUids::new(),
+        &args.apply.options(),
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", key_text(key)))?;
+    for n in &p.notes {
+        eprintln!("etcd-lens: note: {}", n.describe());
+    }
+    print_block(&etcd_lens_core::yaml::to_yaml(&p.object))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn json_of(kv: &KeyValue, mod_revision: i64, deleted: bool) -> String {
     let mut m = serde_json::Map::new();
     key_fields(&mut m, &kv.key);
@@ -189,9 +221,37 @@ pub fn run(args: &GetArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCod
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let Some(kv) = snap.get(&ix, key, args.rev)? else {
-        bail!("key {:?} not found", args.key);
+    let kv = if args.before_delete {
+        match snap.before_delete(&ix, key)? {
+            BeforeDelete::Found { deleted_at, kv } => {
+                eprintln!(
+                    "etcd-lens: {}: deleted at revision {deleted_at}; this is revision {}",
+                    key_text(key),
+                    kv.mod_revision
+                );
+                kv
+            }
+            BeforeDelete::NoKey => bail!("key {:?} not found", args.key),
+            BeforeDelete::NeverDeleted => {
+                bail!("key {:?} has no deletion in the retained history", args.key)
+            }
+            BeforeDelete::Compacted {
+                deleted_at,
+                compacted,
+            } => bail!(
+                "key {:?} was deleted at revision {deleted_at}, but the versions before it are compacted (compacted up to {compacted})",
+                args.key
+            ),
+        }
+    } else {
+        let Some(kv) = snap.get(&ix, key, args.rev)? else {
+            bail!("key {:?} not found", args.key);
+        };
+        kv
     };
+    if args.for_apply {
+        return print_for_apply(key, &kv.value, args);
+    }
     if args.decode {
         return print_decoded(key, &kv.value, args);
     }

@@ -10,7 +10,9 @@ pub mod catalog;
 pub mod check;
 pub mod cluster;
 pub mod defrag;
+pub mod diff;
 pub mod drill;
+pub mod export;
 pub mod get;
 pub mod input;
 pub mod k8s;
@@ -49,6 +51,10 @@ pub enum Command {
     Ls(ls::LsArgs),
     /// One key's value, at a revision, or its whole retained history.
     Get(get::GetArgs),
+    /// What changed between two snapshots: added, removed and modified keys (exit 1 when any).
+    Diff(diff::DiffArgs),
+    /// Objects as YAML for `kubectl apply`: namespaces and CRDs in one file, the rest in another.
+    Export(export::ExportArgs),
     /// Verify the SHA-256 trailer and the bbolt structure (like `bbolt check`).
     Check(check::CheckArgs),
     /// Secret audit: which Secrets the snapshot exposes, as a report and a CI gate.
@@ -84,6 +90,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ls(args) => ls::run(&args, &cli.unwrap),
         Command::Get(args) => get::run(&args, &cli.unwrap),
         Command::Check(args) => check::run(&args, &cli.unwrap),
+        Command::Diff(args) => diff::run(&args, &cli.unwrap),
+        Command::Export(args) => export::run(&args, &cli.unwrap),
         Command::Audit(args) => audit::run(&args, &cli.unwrap),
         Command::Stats(args) => stats::run(&args, &cli.unwrap),
         Command::Plan(args) => plan::run(&args, &cli.unwrap),
