@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use etcd_lens_core::diff::{self, Change, Content, DiffOptions, KeyChange, Side};
+use etcd_lens_core::diff::{self, Change, DiffOptions, Side};
 use etcd_lens_core::snapshot::Snapshot;
 
 use super::output::{key_text, out};
@@ -51,50 +51,6 @@ fn sign(c: Change) -> char {
         Change::Removed => '-',
         Change::Modified => '~',
     }
-}
-
-/// What a modified key's line says after the key.
-fn what_changed(c: &KeyChange) -> String {
-    let mut parts = Vec::new();
-    if c.recreated {
-        parts.push("deleted and created again".to_string());
-    }
-    if let Some(v) = &c.value {
-        if let Some(e) = &v.encryption {
-            let name = |k: &Option<etcd_lens_core::audit::KeyId>| match k {
-                Some(k) => format!("{} key {:?}", k.provider, k.key_name_with_id()),
-                None => "plaintext".to_string(),
-            };
-            parts.push(format!("encryption: {} → {}", name(&e.from), name(&e.to)));
-        }
-        parts.push(match &v.content {
-            Content::Fields {
-                paths,
-                more,
-                status_only,
-                ..
-            } => {
-                let mut s = format!(
-                    "{}: {}",
-                    if *status_only {
-                        "status only"
-                    } else {
-                        "fields"
-                    },
-                    paths.join(", ")
-                );
-                if *more > 0 {
-                    s.push_str(&format!(" and {more} more"));
-                }
-                s
-            }
-            Content::NoiseOnly { noise } => format!("noise only: {}", noise.join(", ")),
-            Content::Same => "same object".into(),
-            Content::Unknown => "encrypted: content not compared (give --encryption-config)".into(),
-            Content::Bytes => "bytes differ (not a decodable object)".into(),
-        });
-    }
-    parts.join("; ")
 }
 
 pub fn run(args: &DiffArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
@@ -148,7 +104,7 @@ pub fn run(args: &DiffArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCo
             if args.json {
                 out(&serde_json::to_string(c)?)?;
             } else if c.change == Change::Modified {
-                out(&format!("~ {}  ({})", key_text(&c.key), what_changed(c)))?;
+                out(&format!("~ {}  ({})", key_text(&c.key), c.describe()))?;
             } else {
                 out(&format!("{} {}", sign(c.change), key_text(&c.key)))?;
             }

@@ -140,6 +140,55 @@ pub struct KeyChange {
     pub value: Option<ValueChange>,
 }
 
+impl KeyChange {
+    /// What changed, in a few words: for `modified`, the fields (or why they are not known).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.recreated {
+            parts.push("deleted and created again".to_string());
+        }
+        let Some(v) = &self.value else {
+            return match self.change {
+                Change::Added => "added".into(),
+                Change::Removed => "removed".into(),
+                Change::Modified => parts.join("; "),
+            };
+        };
+        if let Some(e) = &v.encryption {
+            let name = |k: &Option<crate::audit::KeyId>| match k {
+                Some(k) => format!("{} key {:?}", k.provider, k.key_name_with_id()),
+                None => "plaintext".to_string(),
+            };
+            parts.push(format!("encryption: {} → {}", name(&e.from), name(&e.to)));
+        }
+        parts.push(match &v.content {
+            Content::Fields {
+                paths,
+                more,
+                status_only,
+                ..
+            } => {
+                let mut s = format!(
+                    "{}: {}",
+                    if *status_only { "status only" } else { "fields" },
+                    paths.join(", ")
+                );
+                if *more > 0 {
+                    s.push_str(&format!(" and {more} more"));
+                }
+                s
+            }
+            Content::NoiseOnly { noise } => format!("noise only: {}", noise.join(", ")),
+            Content::Same => "same object".into(),
+            Content::Unknown => {
+                "encrypted: content not compared (the EncryptionConfiguration decrypts it)".into()
+            }
+            Content::Bytes => "bytes differ (not a decodable object)".into(),
+        });
+        parts.join("; ")
+    }
+}
+
 pub(crate) fn lossy<S: serde::Serializer>(key: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(key))
 }
