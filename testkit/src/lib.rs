@@ -7,9 +7,11 @@
 //! - [`cli::Lens`]: the `etcd-lens` binary under test; [`json::prune`]: JSON compared without Go's zero values.
 //! - [`age::encrypt`], [`age::passphrase`]: age files made by the `age` crate, binary or armored.
 //! - [`go::build_tool`]: a Go tool of ours under `tools/` (the bbolt oracle), built for a test.
+//! - [`apply_check::k8s_apply_check`]: Kubernetes' strict typed decoding of YAML documents (`tools/k8s-apply-check`).
 //! - [`oracle_missing`]: what a test does when its reference tool is not installed.
 
 pub mod age;
+pub mod apply_check;
 pub mod cli;
 pub mod cluster;
 pub mod etcd;
