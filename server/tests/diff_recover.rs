@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use etcd_lens_testkit::apply_check::assert_k8s_applies;
 use etcd_lens_testkit::cli::Lens;
 use etcd_lens_testkit::etcd::Etcd;
 use serde_json::{Value, json};
@@ -462,7 +463,9 @@ fn get_for_apply_drops_what_the_cluster_sets_and_keeps_the_spec() {
         (Some("Deployment"), Some("web"))
     );
 
-    let svc = parse_yaml(&LENS.ok(&["get", path(&p.new), "services/specs/app/web", "--for-apply"]));
+    let svc = LENS.ok(&["get", path(&p.new), "services/specs/app/web", "--for-apply"]);
+    assert_k8s_applies(&svc);
+    let svc = parse_yaml(&svc);
     assert_eq!(
         svc[0]["spec"],
         json!({"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "protocol": "TCP"}]})
@@ -582,6 +585,7 @@ fn export_writes_namespaces_first_and_the_rest_second() {
         "no Namespace object was stored"
     );
     let text = std::fs::read_to_string(&second).unwrap();
+    assert_k8s_applies(&text);
     let docs = parse_yaml(&text);
     let names: Vec<(String, String)> = docs
         .iter()
