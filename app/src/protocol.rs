@@ -12,6 +12,9 @@ use etcd_lens_core::plan::headroom::SnapshotFacts;
 use etcd_lens_core::trailer::TrailerStatus;
 use serde::{Deserialize, Serialize};
 
+pub mod compare;
+pub use compare::{ApplyFile, ApplyTarget, ChangeRow, CompareKeyView, CompareView, YamlFile};
+
 /// Page → worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -38,6 +41,24 @@ pub enum ToWorker {
     Unlock { secret: UnlockSecret },
     /// The children of one node of the key tree (`""` for the root).
     Tree { seq: u32, prefix: String },
+    /// Open the file sent beside this message as the snapshot to compare with
+    /// (a second session: the open file stays open).
+    OpenCompare { name: String },
+    /// The secret for an age-encrypted file to compare with.
+    UnlockCompare { secret: UnlockSecret },
+    /// Close the file compared with.
+    CloseCompare,
+    /// One changed key on both sides.
+    CompareKey { seq: u32, key_hex: String },
+    /// An object, or a tree node's objects, as YAML for `kubectl apply`.
+    ForApply {
+        seq: u32,
+        target: ApplyTarget,
+        /// Put Secret data in the file: only after the user confirmed it.
+        include_secret_data: bool,
+        /// From the snapshot compared with, not the open one.
+        from_compared: bool,
+    },
 }
 
 /// What the user typed or pasted to open an age file. Stays in the tab.
@@ -201,6 +222,36 @@ pub enum FromWorker {
     },
     /// Everything for this file is done.
     Finished,
+    /// The file to compare with is age-encrypted: ask for this secret, then send `UnlockCompare`.
+    CompareNeedSecret {
+        prompt: SecretPrompt,
+    },
+    /// The secret did not open the file to compare with.
+    CompareUnlockFailed {
+        message: String,
+    },
+    /// The file to compare with is being read (its layers so far).
+    CompareProgress {
+        step: String,
+    },
+    /// The comparison is ready.
+    Compared {
+        compare: Box<CompareView>,
+    },
+    /// Opening or comparing the other file failed; the open file stays.
+    CompareFailed {
+        message: String,
+    },
+    /// One changed key on both sides, for the request with this `seq`.
+    CompareKey {
+        seq: u32,
+        view: Box<CompareKeyView>,
+    },
+    /// A YAML file for `kubectl apply`, for the request with this `seq`.
+    ForApply {
+        seq: u32,
+        file: Box<ApplyFile>,
+    },
     /// The worker's WebAssembly memory now (it never shrinks): posted with
     /// `Finished`, so a test can see that closed files are freed.
     Memory {

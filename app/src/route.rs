@@ -1,5 +1,5 @@
 //! The URL fragment is the page's state: `#/overview`, `#/browse`,
-//! `#/browse/<key hex>`, `#/space`, `#/audit`, `#/planner?<inputs>` (the
+//! `#/browse/<key hex>`, `#/space`, `#/audit`, `#/compare`, `#/planner?<inputs>` (the
 //! sizing planner, whose inputs live here so a plan is shared as a link), and
 //! `#/live` (the companion server's view of a cluster). Links set it; back and forward work. Nothing
 //! secret is ever put in it (the API token lives in session storage).
@@ -13,6 +13,8 @@ pub enum Route {
     },
     Space,
     Audit,
+    /// The open file compared with another.
+    Compare,
     /// The planner's inputs, as `PlannerForm::query` writes them.
     Planner {
         query: String,
@@ -28,6 +30,7 @@ pub enum View {
     Browse,
     Space,
     Audit,
+    Compare,
     Planner,
     Live,
 }
@@ -39,6 +42,7 @@ impl Route {
             Route::Browse { .. } => View::Browse,
             Route::Space => View::Space,
             Route::Audit => View::Audit,
+            Route::Compare => View::Compare,
             Route::Planner { .. } => View::Planner,
             Route::Live => View::Live,
         }
@@ -64,6 +68,7 @@ impl Route {
             (Some("browse"), _) => Route::Browse { key_hex: None },
             (Some("space"), _) => Route::Space,
             (Some("audit"), _) => Route::Audit,
+            (Some("compare"), _) => Route::Compare,
             (Some("live"), _) => Route::Live,
             _ => Route::Overview,
         }
@@ -76,6 +81,7 @@ impl Route {
             Route::Browse { key_hex: Some(k) } => format!("#/browse/{k}"),
             Route::Space => "#/space".into(),
             Route::Audit => "#/audit".into(),
+            Route::Compare => "#/compare".into(),
             Route::Planner { query } if query.is_empty() => "#/planner".into(),
             Route::Planner { query } => format!("#/planner?{query}"),
             Route::Live => "#/live".into(),
@@ -97,6 +103,7 @@ mod tests {
             },
             Route::Space,
             Route::Audit,
+            Route::Compare,
             Route::Planner {
                 query: String::new(),
             },

@@ -7,8 +7,8 @@ use etcd_lens_core::trailer::TrailerStatus;
 use std::collections::BTreeMap;
 
 use crate::protocol::{
-    AuditView, CheckView, ExportFormat, FromWorker, IndexView, KeyDetail, KeyPage, Overview, Phase,
-    SecretPrompt, SpaceUsage, TreeNode,
+    ApplyFile, AuditView, CheckView, CompareKeyView, CompareView, ExportFormat, FromWorker,
+    IndexView, KeyDetail, KeyPage, Overview, Phase, SecretPrompt, SpaceUsage, TreeNode,
 };
 
 /// The pass running now and how far it is.
@@ -48,6 +48,33 @@ pub fn human_duration(ms: f64) -> String {
 /// Export requests count from here, so their numbers never meet another
 /// request's (a failure names only its number).
 pub const EXPORT_SEQ_BASE: u32 = 1 << 30;
+/// Requests for YAML for `kubectl apply` count from here.
+pub const APPLY_SEQ_BASE: u32 = 1 << 29;
+/// Requests for one key of a comparison count from here.
+pub const COMPARE_SEQ_BASE: u32 = 1 << 28;
+
+/// The snapshot compared with the open one, from choosing it to its diff.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompareState {
+    pub name: String,
+    /// It is age-encrypted: ask for this secret.
+    pub secret_prompt: Option<SecretPrompt>,
+    pub unlock_error: Option<String>,
+    /// What the worker does now ("decompressing…", "indexing…").
+    pub step: Option<String>,
+    pub view: Option<CompareView>,
+    pub error: Option<String>,
+    /// The newest key request; older replies are dropped.
+    pub key_seq: u32,
+    pub key: Option<CompareKeyView>,
+    pub key_error: Option<String>,
+}
+
+impl CompareState {
+    pub fn busy(&self) -> bool {
+        self.view.is_none() && self.error.is_none() && self.secret_prompt.is_none()
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Inspection {
@@ -108,6 +135,13 @@ pub struct Inspection {
     pub tree_seq: u32,
     /// The children of each tree node fetched so far, by prefix.
     pub tree: BTreeMap<String, Vec<TreeNode>>,
+    /// A second snapshot, compared with this one.
+    pub compare: Option<CompareState>,
+    /// The newest request for YAML for `kubectl apply`.
+    pub apply_seq: u32,
+    pub applying: bool,
+    pub apply_file: Option<ApplyFile>,
+    pub apply_error: Option<String>,
 }
 
 impl Inspection {
@@ -123,10 +157,33 @@ impl Inspection {
             detail_seq: self.detail_seq,
             audit_seq: self.audit_seq,
             export_seq: self.export_seq,
+            apply_seq: self.apply_seq,
             tree_seq: self.tree_seq + 1,
             worker_ready: self.worker_ready,
             ..Self::default()
         }
+    }
+
+    /// A file to compare with was chosen (the previous comparison goes).
+    pub fn comparing(&mut self, name: String) {
+        let key_seq = self
+            .compare
+            .as_ref()
+            .map_or(COMPARE_SEQ_BASE, |c| c.key_seq);
+        self.compare = Some(CompareState {
+            name,
+            step: Some("reading the file…".into()),
+            key_seq,
+            ..CompareState::default()
+        });
+    }
+
+    /// A request for YAML for `kubectl apply` was sent (with `seq`).
+    pub fn asked_for_apply(&mut self, seq: u32) {
+        self.apply_seq = seq;
+        self.applying = true;
+        self.apply_file = None;
+        self.apply_error = None;
     }
 
     /// The file was closed (Cancel): everything about it goes, the unlock
@@ -137,6 +194,7 @@ impl Inspection {
             detail_seq: self.detail_seq,
             audit_seq: self.audit_seq,
             export_seq: self.export_seq,
+            apply_seq: self.apply_seq,
             tree_seq: self.tree_seq + 1,
             worker_ready: self.worker_ready,
             error: Some(message),
@@ -277,6 +335,19 @@ impl Inspection {
                 self.exporting = None;
                 self.export_error = Some(message);
             }
+            FromWorker::RequestFailed { seq, message }
+                if seq == self.apply_seq && self.applying =>
+            {
+                self.applying = false;
+                self.apply_error = Some(message);
+            }
+            FromWorker::RequestFailed { seq, message }
+                if self.compare.as_ref().is_some_and(|c| c.key_seq == seq) =>
+            {
+                if let Some(c) = &mut self.compare {
+                    c.key_error = Some(message);
+                }
+            }
             FromWorker::RequestFailed { seq, message } if seq == self.audit_seq => {
                 self.audit_running = false;
                 self.audit_error = Some(message);
@@ -300,6 +371,52 @@ impl Inspection {
                 self.error = Some(message);
             }
             FromWorker::Memory { bytes } => self.worker_memory_bytes = Some(bytes),
+            FromWorker::CompareNeedSecret { prompt } => {
+                if let Some(c) = &mut self.compare {
+                    c.secret_prompt = Some(prompt);
+                    c.unlock_error = None;
+                    c.step = None;
+                }
+            }
+            FromWorker::CompareUnlockFailed { message } => {
+                if let Some(c) = &mut self.compare {
+                    c.unlock_error = Some(message);
+                }
+            }
+            FromWorker::CompareProgress { step } => {
+                if let Some(c) = &mut self.compare {
+                    c.secret_prompt = None;
+                    c.unlock_error = None;
+                    c.step = Some(step);
+                }
+            }
+            FromWorker::Compared { compare } => {
+                if let Some(c) = &mut self.compare {
+                    c.step = None;
+                    c.view = Some(*compare);
+                }
+            }
+            FromWorker::CompareFailed { message } => {
+                if let Some(c) = &mut self.compare {
+                    c.step = None;
+                    c.secret_prompt = None;
+                    c.error = Some(message);
+                }
+            }
+            FromWorker::CompareKey { seq, view } => {
+                if let Some(c) = &mut self.compare
+                    && c.key_seq == seq
+                {
+                    c.key = Some(*view);
+                    c.key_error = None;
+                }
+            }
+            FromWorker::ForApply { seq, file } => {
+                if seq == self.apply_seq {
+                    self.applying = false;
+                    self.apply_file = Some(*file);
+                }
+            }
             FromWorker::Finished => {
                 self.busy = false;
                 self.progress = None;

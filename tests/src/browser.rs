@@ -184,16 +184,20 @@ impl Browser {
 
     /// Give a file to the page's file input (waiting for the page to render it).
     pub async fn pick_file(&self, path: &std::path::Path) {
+        self.pick_file_into("file-input", path).await;
+    }
+
+    /// Give a file to the file input `[data-testid=testid]`, once it exists.
+    pub async fn pick_file_into(&self, testid: &str, path: &std::path::Path) {
         let path = path.canonicalize().expect("an existing file");
         let deadline = Instant::now() + Duration::from_secs(30);
+        let css = format!("[data-testid={testid}]");
         let input = loop {
-            match self
-                .client
-                .find(Locator::Css("[data-testid=file-input]"))
-                .await
-            {
+            match self.client.find(Locator::Css(&css)).await {
                 Ok(el) => break el,
-                Err(e) if Instant::now() > deadline => panic!("no file input on the page: {e}"),
+                Err(e) if Instant::now() > deadline => {
+                    panic!("no file input {testid} on the page: {e}")
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
@@ -201,6 +205,21 @@ impl Browser {
             .send_keys(path.to_str().expect("utf-8 path"))
             .await
             .expect("choosing a file");
+    }
+
+    /// The file `name` in the downloads folder, once the browser has saved it whole.
+    pub async fn downloaded(&self, name: &str) -> Vec<u8> {
+        let saved = self.downloads_dir().join(name);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(bytes) = std::fs::read(&saved)
+                && !bytes.is_empty()
+            {
+                return bytes;
+            }
+            assert!(Instant::now() < deadline, "{name} was not saved");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Text of the element with `data-testid`, once it exists.
@@ -307,6 +326,28 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Click the first element matching `css` whose text contains `text`, once there is one.
+    pub async fn click_containing(&self, css: &str, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            for el in self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default()
+            {
+                if el.text().await.is_ok_and(|t| t.contains(text)) {
+                    el.click()
+                        .await
+                        .unwrap_or_else(|e| panic!("clicking {css} with {text:?}: {e}"));
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "no {css} containing {text:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Replace the text of the input `[data-testid=testid]` with `text`, typed.

@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use etcd_lens_app::protocol::{FromWorker, Phase, ToWorker};
+use etcd_lens_app::protocol::{FromWorker, Phase, SecretPrompt, ToWorker};
 use etcd_lens_app::web::blob_source::BlobSource;
 use etcd_lens_app::web::opfs::{self, SpoolFile};
 use etcd_lens_app::worker::{self as worker_model, Opened, Peeled, Src, WorkerError};
@@ -52,7 +52,7 @@ struct HashJob {
 /// every layer read from the file (the blob reader, its block cache, the age
 /// decryptor, decompressed copies in memory or in private storage) and the
 /// work still to do; dropping it frees them all and deletes its private files.
-/// (Comparing two snapshots will hold two.)
+/// The worker holds two: the open file, and the one it is compared with.
 struct Session {
     state: State,
     /// Decompressed layers in private storage: deleted when the last holder goes.
@@ -68,6 +68,55 @@ enum State {
     /// Decompressing into private storage (an async step); nothing to answer yet.
     Spooling,
     Open(Box<OpenFile>),
+    /// The file compared with the open one: opened and indexed.
+    Other(Box<worker_model::Other>),
+}
+
+/// Which of the worker's two sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// The open file: the overview, browsing, the audit.
+    Main,
+    /// The file compared with it.
+    Compare,
+}
+
+impl Slot {
+    fn with<R>(self, f: impl FnOnce(&mut Option<Session>) -> R) -> R {
+        match self {
+            Self::Main => SESSION.with_borrow_mut(f),
+            Self::Compare => COMPARE.with_borrow_mut(f),
+        }
+    }
+    fn failed(self, message: String) -> FromWorker {
+        match self {
+            Self::Main => FromWorker::Failed { message },
+            Self::Compare => FromWorker::CompareFailed { message },
+        }
+    }
+    fn need_secret(self, prompt: SecretPrompt) -> FromWorker {
+        match self {
+            Self::Main => FromWorker::NeedSecret { prompt },
+            Self::Compare => FromWorker::CompareNeedSecret { prompt },
+        }
+    }
+    fn unlock_failed(self, message: String) -> FromWorker {
+        match self {
+            Self::Main => FromWorker::UnlockFailed { message },
+            Self::Compare => FromWorker::CompareUnlockFailed { message },
+        }
+    }
+    fn layers(self, layers: Vec<String>) -> FromWorker {
+        match self {
+            Self::Main => FromWorker::Layers { layers },
+            Self::Compare => FromWorker::CompareProgress {
+                step: layers
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| "reading the file…".into()),
+            },
+        }
+    }
 }
 
 struct OpenFile {
@@ -81,12 +130,66 @@ thread_local! {
     static SCOPE: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     /// The file being worked on.
     static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
+    /// The file compared with it.
+    static COMPARE: RefCell<Option<Session>> = const { RefCell::new(None) };
+    /// The name of the file compared with (for the page's title of the diff).
+    static COMPARE_NAME: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// Close the open file: its session goes, with its jobs, its sources and its private files.
-fn close() {
-    let closed = SESSION.with_borrow_mut(Option::take);
+/// Close a file: its session goes, with its jobs, its sources and its private files.
+fn close(slot: Slot) {
+    let closed = slot.with(Option::take);
     drop(closed);
+}
+
+/// Start a session in `slot` for the `Blob` beside the request and peel it.
+fn start(slot: Slot, parts: &js_sys::Array) {
+    close(slot);
+    let result = parts
+        .get(1)
+        .dyn_into::<Blob>()
+        .map_err(|_| "internal error: no file sent".to_string())
+        .and_then(BlobSource::new)
+        .and_then(|src| {
+            slot.with(|s| {
+                *s = Some(Session {
+                    state: State::Spooling,
+                    spools: Vec::new(),
+                });
+            });
+            let src: Src = Rc::new(BlockCache::new(src, BLOCK_BYTES, CACHED_BLOCKS));
+            peel_and_open(slot, src, Vec::new(), false)
+        });
+    if let Err(message) = result {
+        post(&slot.failed(message));
+    }
+}
+
+/// The secret for the age file waiting in `slot`.
+fn unlock(slot: Slot, secret: &etcd_lens_app::protocol::UnlockSecret) {
+    let locked = slot.with(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(st @ State::Locked { .. }) => match std::mem::replace(st, State::Spooling) {
+            State::Locked { src, layers } => Some((src, layers)),
+            _ => None,
+        },
+        _ => None,
+    });
+    let Some((src, mut layers)) = locked else {
+        return post(&slot.failed("no encrypted file is waiting for a secret".into()));
+    };
+    match worker_model::unlock(&src, secret, &mut layers) {
+        Err(e) => {
+            let message = e.to_string();
+            set_state(slot, State::Locked { src, layers });
+            post(&slot.unlock_failed(message));
+        }
+        Ok(plain) => {
+            // An age layer was peeled: the snapshot was encrypted at rest.
+            if let Err(message) = peel_and_open(slot, plain, layers, true) {
+                post(&slot.failed(message));
+            }
+        }
+    }
 }
 
 /// Send a message to the page. A message that cannot be sent is said in the
@@ -147,51 +250,57 @@ fn handle(ev: &MessageEvent) {
     };
     match request {
         ToWorker::Open { name: _ } => {
-            close();
-            let result = parts
-                .get(1)
-                .dyn_into::<Blob>()
-                .map_err(|_| "internal error: no file sent".to_string())
-                .and_then(BlobSource::new)
-                .and_then(|src| {
-                    SESSION.with_borrow_mut(|s| {
-                        *s = Some(Session {
-                            state: State::Spooling,
-                            spools: Vec::new(),
-                        });
-                    });
-                    let src: Src = Rc::new(BlockCache::new(src, BLOCK_BYTES, CACHED_BLOCKS));
-                    peel_and_open(src, Vec::new(), false)
-                });
-            if let Err(message) = result {
-                post(&FromWorker::Failed { message });
-            }
+            // A new file: the comparison with the old one goes too.
+            close(Slot::Compare);
+            start(Slot::Main, &parts);
         }
-        ToWorker::Unlock { secret } => {
-            let locked = SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
-                Some(st @ State::Locked { .. }) => match std::mem::replace(st, State::Spooling) {
-                    State::Locked { src, layers } => Some((src, layers)),
-                    _ => None,
-                },
-                _ => None,
-            });
-            let Some((src, mut layers)) = locked else {
-                return post(&FromWorker::Failed {
-                    message: "no encrypted file is waiting for a secret".into(),
-                });
+        ToWorker::Unlock { secret } => unlock(Slot::Main, &secret),
+        ToWorker::OpenCompare { name } => {
+            COMPARE_NAME.with_borrow_mut(|n| *n = name);
+            start(Slot::Compare, &parts);
+        }
+        ToWorker::UnlockCompare { secret } => unlock(Slot::Compare, &secret),
+        ToWorker::CloseCompare => close(Slot::Compare),
+        ToWorker::CompareKey { seq, key_hex } => reply_compare(seq, |o, other| {
+            worker_model::compare_key(o, other, &key_hex).map(|v| FromWorker::CompareKey {
+                seq,
+                view: Box::new(v),
+            })
+        }),
+        ToWorker::ForApply {
+            seq,
+            target,
+            include_secret_data,
+            from_compared,
+        } => {
+            let done = |f| FromWorker::ForApply {
+                seq,
+                file: Box::new(f),
             };
-            match worker_model::unlock(&src, &secret, &mut layers) {
-                Err(e) => {
-                    let message = e.to_string();
-                    set_state(State::Locked { src, layers });
-                    post(&FromWorker::UnlockFailed { message });
-                }
-                Ok(plain) => {
-                    // An age layer was peeled: the snapshot was encrypted at rest.
-                    if let Err(message) = peel_and_open(plain, layers, true) {
-                        post(&FromWorker::Failed { message });
-                    }
-                }
+            if from_compared {
+                reply_compare(seq, |o, other| {
+                    let config = o.encryption.borrow();
+                    worker_model::for_apply(
+                        &other.snap,
+                        &other.index,
+                        config.as_ref(),
+                        &target,
+                        include_secret_data,
+                    )
+                    .map(done)
+                });
+            } else {
+                reply(seq, |o| {
+                    let config = o.encryption.borrow();
+                    worker_model::for_apply(
+                        &o.snap,
+                        o.index()?,
+                        config.as_ref(),
+                        &target,
+                        include_secret_data,
+                    )
+                    .map(done)
+                });
             }
         }
         ToWorker::Audit {
@@ -241,37 +350,84 @@ fn reply(seq: u32, f: impl FnOnce(&Opened) -> Result<FromWorker, WorkerError>) {
     }));
 }
 
-/// Set the state of the current session (none: the file was closed meanwhile).
-fn set_state(state: State) {
-    SESSION.with_borrow_mut(|s| {
+/// A request about both files: the open one and the one compared with it.
+fn reply_compare(
+    seq: u32,
+    f: impl FnOnce(&Opened, &worker_model::Other) -> Result<FromWorker, WorkerError>,
+) {
+    let msg = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
+        Some(State::Open(o)) => COMPARE.with_borrow(|c| match c.as_ref().map(|c| &c.state) {
+            Some(State::Other(other)) => f(&o.opened, other),
+            _ => Err(WorkerError::NoCompare),
+        }),
+        _ => Err(WorkerError::NotOpen),
+    });
+    post(&msg.unwrap_or_else(|e| FromWorker::RequestFailed {
+        seq,
+        message: e.to_string(),
+    }));
+}
+
+/// Set the state of a session (none: the file was closed meanwhile).
+fn set_state(slot: Slot, state: State) {
+    slot.with(|s| {
         if let Some(s) = s {
             s.state = state;
         }
     });
 }
 
+/// Open the file to compare with, index it, and compare it with the open file.
+fn open_compare(src: Src) -> Result<(), String> {
+    post(&Slot::Compare.layers(vec!["indexing its keys and comparing…".into()]));
+    let started = now_ms();
+    let name = COMPARE_NAME.with_borrow(Clone::clone);
+    let other = worker_model::open_other(name, src).map_err(|e| e.to_string())?;
+    let view = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
+        Some(State::Open(o)) => worker_model::compare(&o.opened, &other),
+        _ => Err(WorkerError::NotOpen),
+    });
+    let mut view = view.map_err(|e| e.to_string())?;
+    view.milliseconds = now_ms() - started;
+    set_state(Slot::Compare, State::Other(Box::new(other)));
+    post(&FromWorker::Compared {
+        compare: Box::new(view),
+    });
+    Ok(())
+}
+
 /// Peel compression/armor; stop to ask for an age secret; else open the snapshot.
 /// `with_age`: an age layer was peeled on the way here.
-fn peel_and_open(src: Src, mut layers: Vec<String>, with_age: bool) -> Result<(), String> {
-    set_state(State::Spooling);
+fn peel_and_open(
+    slot: Slot,
+    src: Src,
+    mut layers: Vec<String>,
+    with_age: bool,
+) -> Result<(), String> {
+    set_state(slot, State::Spooling);
     match worker_model::peel(src, &layers).map_err(|e| e.to_string())? {
         worker_model::Peeled::NeedSecret(src, prompt) => {
-            set_state(State::Locked { src, layers });
-            post(&FromWorker::NeedSecret { prompt });
+            set_state(slot, State::Locked { src, layers });
+            post(&slot.need_secret(prompt));
             Ok(())
         }
-        Peeled::Ready(src) => {
-            post(&FromWorker::Layers { layers });
-            open(src, with_age)
-        }
+        Peeled::Ready(src) => match slot {
+            Slot::Main => {
+                post(&FromWorker::Layers { layers });
+                open(src, with_age)
+            }
+            Slot::Compare => open_compare(src),
+        },
         Peeled::Spool(src, what) => {
-            post(&FromWorker::Layers {
-                layers: layers
-                    .iter()
-                    .cloned()
-                    .chain([format!("{} (decoding…)", what.name())])
-                    .collect(),
-            });
+            post(
+                &slot.layers(
+                    layers
+                        .iter()
+                        .cloned()
+                        .chain([format!("{} (decoding…)", what.name())])
+                        .collect(),
+                ),
+            );
             wasm_bindgen_futures::spawn_local(async move {
                 let result = match SpoolFile::create().await {
                     Ok(mut file) => {
@@ -288,11 +444,11 @@ fn peel_and_open(src: Src, mut layers: Vec<String>, with_age: bool) -> Result<()
                                     what.done()
                                 ));
                                 let file = Rc::new(file);
-                                let kept = SESSION.with_borrow_mut(|s| {
+                                let kept = slot.with(|s| {
                                     s.as_mut().map(|s| s.spools.push(file.clone())).is_some()
                                 });
                                 if kept {
-                                    peel_and_open(file, layers, with_age)
+                                    peel_and_open(slot, file, layers, with_age)
                                 } else {
                                     // Closed while decompressing: the file goes now.
                                     Ok(())
@@ -304,10 +460,10 @@ fn peel_and_open(src: Src, mut layers: Vec<String>, with_age: bool) -> Result<()
                     }
                     Err(why) => worker_model::spool_in_memory(&*src, what, &why, &mut layers)
                         .map_err(|e| e.to_string())
-                        .and_then(|plain| peel_and_open(plain, layers, with_age)),
+                        .and_then(|plain| peel_and_open(slot, plain, layers, with_age)),
                 };
                 if let Err(message) = result {
-                    post(&FromWorker::Failed { message });
+                    post(&slot.failed(message));
                 }
             });
             Ok(())
@@ -406,11 +562,14 @@ fn open(src: Src, with_age: bool) -> Result<(), String> {
             started: 0.0,
         })),
     ]);
-    set_state(State::Open(Box::new(OpenFile {
-        opened,
-        jobs,
-        meter,
-    })));
+    set_state(
+        Slot::Main,
+        State::Open(Box::new(OpenFile {
+            opened,
+            jobs,
+            meter,
+        })),
+    );
     schedule();
     Ok(())
 }

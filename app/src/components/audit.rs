@@ -96,7 +96,7 @@ where
 }
 
 /// A data: URL keeps the export inside the page (no network, no blob store).
-fn data_url(mime: &str, content: &str) -> String {
+pub(crate) fn data_url(mime: &str, content: &str) -> String {
     format!("data:{mime};charset=utf-8,{}", percent_encode(content))
 }
 

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 use similar::{ChangeTag, TextDiff};
 
-use crate::protocol::{KeyDetail, RevisionValue, RevisionView};
+use crate::components::apply_download::ApplyDownload;
+use crate::protocol::{ApplyTarget, KeyDetail, RevisionValue, RevisionView, ToWorker};
 use crate::secret;
 use crate::state::{Inspection, count, human_bytes};
 
@@ -20,7 +21,12 @@ enum Format {
 }
 
 #[component]
-pub fn KeyDetailView(state: RwSignal<Inspection>) -> impl IntoView {
+pub fn KeyDetailView(
+    state: RwSignal<Inspection>,
+    /// To the worker: with it, the object can be downloaded for kubectl apply.
+    #[prop(optional)]
+    send: Option<Callback<ToWorker>>,
+) -> impl IntoView {
     let detail = Memo::new(move |_| state.with(|s| s.detail.clone()));
     let error = Memo::new(move |_| state.with(|s| s.request_error.clone()));
     let format = RwSignal::new(Format::Yaml);
@@ -40,7 +46,7 @@ pub fn KeyDetailView(state: RwSignal<Inspection>) -> impl IntoView {
                 view! { <p class="hint detail">"Select a key to see its value and history."</p> }
                     .into_any()
             }
-            Some(d) => render(d, format, revealed).into_any(),
+            Some(d) => render(d, format, revealed, state, send).into_any(),
         }
     }
 }
@@ -49,6 +55,8 @@ fn render(
     d: KeyDetail,
     format: RwSignal<Format>,
     revealed: RwSignal<BTreeSet<String>>,
+    state: RwSignal<Inspection>,
+    send: Option<Callback<ToWorker>>,
 ) -> impl IntoView {
     let object: Option<serde_json::Value> = d.object.clone();
     let is_secret = d.is_secret || d.kind.as_deref() == Some("Secret");
@@ -156,6 +164,7 @@ fn render(
         }
     };
     let history = d.history.clone();
+    let apply = send.map(|send| apply_download(&d, is_secret, state, send));
     view! {
         <section class="detail" aria-label="Key detail">
             <h3 data-testid="detail-key">{d.key.clone()}</h3>
@@ -190,6 +199,7 @@ fn render(
                 })}
             </div>
             {body}
+            {apply}
             <History history is_secret revealed />
         </section>
     }
@@ -234,53 +244,9 @@ fn History(
             return None;
         }
         let (i, j) = (from.get(), to.get());
-        let shown = revealed.get();
         history.with_value(|h| {
             let (a, b) = (h.get(i)?, h.get(j)?);
-            let (ta, tb) = diff_texts(&a.value, &b.value, is_secret, &shown);
-            let diff = TextDiff::from_lines(&ta, &tb);
-            let lines = diff
-                .iter_all_changes()
-                .map(|c| {
-                    let (cls, sign) = match c.tag() {
-                        ChangeTag::Delete => ("del", "-"),
-                        ChangeTag::Insert => ("ins", "+"),
-                        ChangeTag::Equal => ("eq", " "),
-                    };
-                    view! { <span class=cls>{format!("{sign}{}", c.to_string_lossy())}</span> }
-                })
-                .collect_view();
-            let reveal = is_secret.then(|| {
-                let objects: Vec<&serde_json::Value> = [&a.value, &b.value]
-                    .into_iter()
-                    .filter_map(|v| match v {
-                        RevisionValue::Object { object, .. } => Some(object),
-                        _ => None,
-                    })
-                    .collect();
-                let mut paths = secret::paths_of(&objects);
-                if [&a.value, &b.value].iter().any(|v| matches!(v, RevisionValue::Text { .. })) {
-                    paths.push(RAW.to_string());
-                }
-                view! {
-                    <p class="hint" data-testid="diff-masked">"Secret values are masked in the diff; reveal one to compare it: "
-                        {paths.into_iter().map(|p| {
-                            let p2 = p.clone();
-                            let on = shown.contains(&p);
-                            view! {
-                                <button data-testid=format!("diff-reveal-{p}")
-                                    on:click=move |_| revealed.update(|r| { if !r.remove(&p2) { r.insert(p2.clone()); } })>
-                                    {format!("{} {p}", if on { "Hide" } else { "Reveal" })}
-                                </button>
-                            }
-                        }).collect_view()}
-                    </p>
-                }
-            });
-            Some(view! {
-                {reveal}
-                <pre class="diff" data-testid="diff">{lines}</pre>
-            })
+            Some(view! { <ValueDiff a=a.value.clone() b=b.value.clone() is_secret revealed /> })
         })
     };
     let pair = move || {
@@ -307,6 +273,106 @@ fn History(
         })}
         {diff}
     }
+}
+
+/// A line diff of two values (revisions of a key, or a key in two snapshots):
+/// a Secret's values masked until revealed one at a time.
+#[component]
+pub fn ValueDiff(
+    a: RevisionValue,
+    b: RevisionValue,
+    is_secret: bool,
+    revealed: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
+    move || {
+        let shown = revealed.get();
+        let (ta, tb) = diff_texts(&a, &b, is_secret, &shown);
+        let diff = TextDiff::from_lines(&ta, &tb);
+        let lines = diff
+            .iter_all_changes()
+            .map(|c| {
+                let (cls, sign) = match c.tag() {
+                    ChangeTag::Delete => ("del", "-"),
+                    ChangeTag::Insert => ("ins", "+"),
+                    ChangeTag::Equal => ("eq", " "),
+                };
+                view! { <span class=cls>{format!("{sign}{}", c.to_string_lossy())}</span> }
+            })
+            .collect_view();
+        let reveal = is_secret.then(|| {
+            let objects: Vec<&serde_json::Value> = [&a, &b]
+                .into_iter()
+                .filter_map(|v| match v {
+                    RevisionValue::Object { object, .. } => Some(object),
+                    _ => None,
+                })
+                .collect();
+            let mut paths = secret::paths_of(&objects);
+            if [&a, &b].iter().any(|v| matches!(v, RevisionValue::Text { .. })) {
+                paths.push(RAW.to_string());
+            }
+            view! {
+                <p class="hint" data-testid="diff-masked">"Secret values are masked in the diff; reveal one to compare it: "
+                    {paths.into_iter().map(|p| {
+                        let p2 = p.clone();
+                        let on = shown.contains(&p);
+                        view! {
+                            <button data-testid=format!("diff-reveal-{p}")
+                                on:click=move |_| revealed.update(|r| { if !r.remove(&p2) { r.insert(p2.clone()); } })>
+                                {format!("{} {p}", if on { "Hide" } else { "Reveal" })}
+                            </button>
+                        }
+                    }).collect_view()}
+                </p>
+            }
+        });
+        view! {
+            {reveal}
+            <pre class="diff" data-testid="diff">{lines}</pre>
+        }
+    }
+}
+
+/// "Download for kubectl apply" of the object at a retained revision: the
+/// latest live one first (for a deleted key, the last before its tombstone).
+fn apply_download(
+    d: &KeyDetail,
+    is_secret: bool,
+    state: RwSignal<Inspection>,
+    send: Callback<ToWorker>,
+) -> Option<impl IntoView + use<>> {
+    let revs: Vec<i64> = d
+        .history
+        .iter()
+        .rev()
+        .filter(|h| matches!(h.value, RevisionValue::Object { .. }))
+        .map(|h| h.main)
+        .collect();
+    let latest = *revs.first()?;
+    let rev = RwSignal::new(latest);
+    let key_hex = d.key_hex.clone();
+    let live_latest = d.mod_revision == Some(latest);
+    let target = Signal::derive(move || {
+        Some(ApplyTarget::Key {
+            key_hex: key_hex.clone(),
+            rev: (!(live_latest && rev.get() == latest)).then(|| rev.get()),
+        })
+    });
+    let options = revs
+        .iter()
+        .map(|r| view! { <option value=r.to_string()>{format!("revision {r}")}</option> })
+        .collect_view();
+    Some(view! {
+        <div class="apply-at">
+            <label>"Object at "
+                <select data-testid="apply-rev" on:change=move |ev| {
+                    if let Ok(r) = event_target_value(&ev).parse() { rev.set(r) }
+                }>{options}</select>
+            </label>
+            <ApplyDownload state target may_hold_secrets=Signal::derive(move || is_secret) send
+                label="Download for kubectl apply" />
+        </div>
+    })
 }
 
 /// `40`, or `40 (sub 1)` for the second change inside one transaction.

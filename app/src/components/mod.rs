@@ -1,7 +1,9 @@
 //! View pieces: one file per screen part. They read signals and never touch bytes.
 
+pub mod apply_download;
 pub mod audit;
 pub mod audit_summary;
+pub mod compare;
 pub mod file_report;
 pub mod key_detail;
 pub mod key_list;

@@ -3,16 +3,18 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::UnlockSecret;
-use crate::state::Inspection;
+use crate::protocol::{SecretPrompt, UnlockSecret};
 
+/// The form, shown while `prompt` is set (the open file's, or the one to compare with).
 #[component]
-pub fn Unlock<F>(state: RwSignal<Inspection>, on_secret: F) -> impl IntoView
+pub fn Unlock<F>(
+    #[prop(into)] prompt: Signal<Option<SecretPrompt>>,
+    #[prop(into)] error: Signal<Option<String>>,
+    on_secret: F,
+) -> impl IntoView
 where
     F: Fn(UnlockSecret) + Copy + Send + Sync + 'static,
 {
-    let prompt = Memo::new(move |_| state.with(|s| s.secret_prompt.clone()));
-    let error = Memo::new(move |_| state.with(|s| s.unlock_error.clone()));
     let passphrase = RwSignal::new(String::new());
     let identity = RwSignal::new(String::new());
     let ssh_pass = RwSignal::new(String::new());

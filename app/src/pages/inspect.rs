@@ -6,8 +6,10 @@ use leptos::ev;
 use leptos::prelude::*;
 use web_sys::File;
 
+use crate::components::apply_download::ApplyDownload;
 use crate::components::audit::AuditPanel;
 use crate::components::audit_summary::AuditSummary;
+use crate::components::compare::CompareView;
 use crate::components::file_report::{FileReport, alerts};
 use crate::components::key_detail::KeyDetailView;
 use crate::components::key_list::{KeyList, WINDOW_ROWS};
@@ -20,11 +22,12 @@ use crate::components::unlock::Unlock;
 use crate::components::welcome::Welcome;
 use crate::pages::live::{LivePage, LiveState};
 use crate::pages::planner::PlannerPage;
-use crate::protocol::{ExportFormat, KeyQuery, ToWorker};
+use crate::protocol::{ApplyTarget, ExportFormat, KeyQuery, ToWorker};
 use crate::route::{Route, View};
 use crate::shell::{AuditState, audit_state};
 use crate::state::{EXPORT_SEQ_BASE, Inspection};
 use crate::web::worker_client::WorkerHandle;
+use etcd_lens_core::k8s::DEFAULT_PREFIX;
 
 fn current_route() -> Route {
     Route::parse(&window().location().hash().unwrap_or_default())
@@ -214,6 +217,7 @@ pub fn InspectPage() -> impl IntoView {
                         {tab(Route::Browse { key_hex: None }, "Browse keys", "tab-browse")}
                         {tab(Route::Space, "Space", "tab-space")}
                         {tab(Route::Audit, "Secret audit", "tab-audit")}
+                        {tab(Route::Compare, "Compare", "tab-compare")}
                     }
                     .into_any()
                 } else {
@@ -283,6 +287,14 @@ pub fn InspectPage() -> impl IntoView {
         })
     });
     let cancel_now = move || cancel(());
+    let send_cb = Callback::new(send);
+    let open_compare = Callback::new(move |file: File| {
+        worker.with_value(|w| {
+            if let Some(w) = w {
+                w.open_compare(file, state);
+            }
+        });
+    });
     // Which inspector views were shown for this file (they are made on first visit).
     let generation = Memo::new(move |_| state.with(|s| s.tree_seq));
     let visited = RwSignal::new(std::collections::BTreeSet::<View>::new());
@@ -317,7 +329,10 @@ pub fn InspectPage() -> impl IntoView {
             <div class="inspector" hidden=move || standalone.get()>
                 {move || state.with(alerts)}
                 <Show when=move || has_file.get() fallback=move || view! { <Welcome route /> }>
-                    <Unlock state on_secret=move |secret| send(ToWorker::Unlock { secret }) />
+                    <Unlock
+                        prompt=Signal::derive(move || state.with(|s| s.secret_prompt.clone()))
+                        error=Signal::derive(move || state.with(|s| s.unlock_error.clone()))
+                        on_secret=move |secret| send(ToWorker::Unlock { secret }) />
                     <Show when=move || has_overview.get() fallback=move || view! {
                         <FileReport state alerts_elsewhere=true />
                         <Passes state />
@@ -344,14 +359,25 @@ pub fn InspectPage() -> impl IntoView {
                                     <Show when=move || has_index.get() fallback=|| view! {
                                         <p class="hint" data-testid="index-pending">"The key index is being built; the list appears when it is ready (the Keys chip above shows how far it is)."</p>
                                     }>
+                                        <ApplyDownload state
+                                            target=Signal::derive(move || query.with(|q| {
+                                                let p = q.prefix.clone();
+                                                (p.starts_with(DEFAULT_PREFIX) && p.len() > DEFAULT_PREFIX.len()).then_some(ApplyTarget::Prefix { prefix: p })
+                                            }))
+                                            may_hold_secrets=Signal::derive(move || query.with(|q| q.prefix.starts_with("/registry/secrets/") || "/registry/secrets/".starts_with(q.prefix.as_str())))
+                                            send=send_cb
+                                            label="Download the objects under this prefix for kubectl apply" />
                                         <div class="browse">
                                             <KeyTree state on_expand=Callback::new(expand) on_choose=Callback::new(choose_prefix) />
                                             <KeyList state query selected />
-                                            <KeyDetailView state />
+                                            <KeyDetailView state send=send_cb />
                                         </div>
                                     </Show>
                                 }.into_any())}
                                 {pane(View::Space, visited, current_view, move || view! { <SpaceView state /> }.into_any())}
+                                {pane(View::Compare, visited, current_view, move || view! {
+                                    <CompareView state on_file=open_compare send=send_cb />
+                                }.into_any())}
                                 {pane(View::Audit, visited, current_view, move || view! {
                                     <p class="setting">
                                         <label>

@@ -92,6 +92,19 @@ impl WorkerHandle {
         }
     }
 
+    /// Compare the open file with `file` (a second session in the worker).
+    pub fn open_compare(&self, file: File, state: RwSignal<Inspection>) {
+        state.update(|s| s.comparing(file.name()));
+        match serde_json::to_string(&ToWorker::OpenCompare { name: file.name() }) {
+            Ok(json) => self.post(js_sys::Array::of2(&json.into(), &file).into(), state),
+            Err(e) => state.update(|s| {
+                s.apply(FromWorker::CompareFailed {
+                    message: e.to_string(),
+                })
+            }),
+        }
+    }
+
     /// Send a request to the worker; a failure is shown as a request error.
     pub fn send(&self, req: &ToWorker, state: RwSignal<Inspection>) {
         match serde_json::to_string(req) {

@@ -59,7 +59,7 @@ fn decrypt(o: &Opened, key: &[u8], value: &[u8]) -> Decrypted {
 }
 
 /// Is `key` where Kubernetes keeps Secrets (`/registry/secrets/…`)?
-fn is_secret_key(key: &[u8]) -> bool {
+pub(super) fn is_secret_key(key: &[u8]) -> bool {
     k8s::parse_key(key, DEFAULT_PREFIX).is_some_and(|k| k.qualified_resource() == "secrets")
 }
 
@@ -162,7 +162,7 @@ pub fn key_detail(o: &Opened, key_hex: &str) -> Result<KeyDetail, WorkerError> {
 /// A revision's value for the history and its diff: the decoded object when
 /// it decodes (decrypted first when the pasted configuration can), the
 /// provider and key when it stays encrypted, else lossy text.
-fn revision_value(o: &Opened, key: &[u8], value: &[u8]) -> RevisionValue {
+pub(super) fn revision_value(o: &Opened, key: &[u8], value: &[u8]) -> RevisionValue {
     let mut decrypted_with = None;
     let plaintext;
     let mut decodable = value;

@@ -4,7 +4,9 @@
 //! (the overview, the index, the space counts), `list` (the key list and
 //! tree), `detail` (one key and its history), `audit`.
 
+mod apply;
 mod audit;
+mod compare;
 mod detail;
 mod layers;
 mod list;
@@ -46,9 +48,15 @@ pub enum WorkerError {
     Peel(#[from] etcd_lens_core::container::PeelError),
     #[error(transparent)]
     Age(#[from] etcd_lens_core::age::AgeError),
+    #[error("not ready for kubectl apply: {0}")]
+    Apply(String),
+    #[error("no snapshot is open to compare with")]
+    NoCompare,
 }
 
+pub use apply::for_apply;
 pub use audit::{audit, export};
+pub use compare::{Other, compare, compare_key, open_other};
 pub use detail::key_detail;
 pub use layers::{MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, peel, spool_in_memory, unlock};
 pub use list::{MAX_PAGE_ROWS, list, tree};
@@ -80,7 +88,7 @@ pub struct Opened {
 }
 
 impl Opened {
-    pub(crate) fn index(&self) -> Result<&KeyIndex, WorkerError> {
+    pub fn index(&self) -> Result<&KeyIndex, WorkerError> {
         self.index.as_ref().ok_or(WorkerError::NotIndexed)
     }
 }

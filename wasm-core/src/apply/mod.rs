@@ -76,7 +76,7 @@ const SERVER_METADATA: [&str; 8] = [
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum ApplyError {
     #[error(
-        "this is a Secret: its data is written only when asked for explicitly (--include-secret-data)"
+        "this is a Secret: its data is written only when asked for explicitly (--include-secret-data; in the page, the box to include it)"
     )]
     SecretData,
     #[error("the object has no apiVersion or kind")]

@@ -19,7 +19,7 @@ pub mod values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::iter::Peekable;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ReadAt;
 use crate::audit::EncryptionConfig;
@@ -62,7 +62,7 @@ impl Default for DiffOptions<'_> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     Added,
@@ -170,7 +170,11 @@ impl KeyChange {
             } => {
                 let mut s = format!(
                     "{}: {}",
-                    if *status_only { "status only" } else { "fields" },
+                    if *status_only {
+                        "status only"
+                    } else {
+                        "fields"
+                    },
                     paths.join(", ")
                 );
                 if *more > 0 {
@@ -194,7 +198,7 @@ pub(crate) fn lossy<S: serde::Serializer>(key: &[u8], s: S) -> Result<S::Ok, S::
 }
 
 /// Counts and bytes of one resource in one namespace.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupCounts {
     pub resource: Option<String>,
     pub namespace: Option<String>,
