@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use etcd_lens_bench::{drop_cache, free_port};
 use serde_json::Value;
 
-use crate::chromium::Browser;
+use crate::chromium::{Browser, wait_for_port};
 use crate::memory::{Sampler, group_rss};
-use crate::wait_for_port;
 
 /// Installed in the page just before the file is picked: time zero, and the
 /// moment each marker first appears.

@@ -1,6 +1,8 @@
 //! Headless Chromium through chromedriver: started with its own profile in a
-//! process group of its own, driven by fantoccini, killed on drop.
+//! process group of its own, driven by fantoccini, killed on drop; and the
+//! wait for a started process's loopback port.
 
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,7 +12,8 @@ use etcd_lens_bench::free_port;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::{CHROMEDRIVER, CHROMIUM, wait_for_port};
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 pub(crate) struct Browser {
     pub(crate) client: Client,
@@ -103,5 +106,13 @@ impl Drop for Browser {
             .status();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+pub(crate) fn wait_for_port(what: &str, port: u16, limit: Duration) {
+    let t0 = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < limit, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -37,7 +37,6 @@
 //! `reader.rs` step 1, `app.rs` step 2's runs and the server; `main` runs the
 //! steps and writes the report.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -50,12 +49,8 @@ mod memory;
 mod reader;
 
 use app::{Server, app_run, compare_status, log_run, med_opt, ms};
-use chromium::Browser;
-use reader::{MAX_CALLS, throughput};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const MIB: f64 = 1_048_576.0;
+use chromium::{Browser, CHROMIUM};
+use reader::{MAX_CALLS, MIB, throughput};
 
 fn opt(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -74,14 +69,6 @@ fn num(name: &str, default: u64) -> u64 {
 
 fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
-}
-
-fn wait_for_port(what: &str, port: u16, limit: Duration) {
-    let t0 = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < limit, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use etcd_lens_bench::drop_cache;
 
-use crate::MIB;
 use crate::chromium::Browser;
+
+pub(crate) const MIB: f64 = 1_048_576.0;
 
 const READER_PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>FileReaderSync throughput</title>
 <input type="file" id="f">

@@ -11,7 +11,11 @@ use etcd_lens_bench::fleet::{grpc_handled_by_method, http_get, pids_with_arg, pr
 use etcd_lens_testkit::cluster::{Cluster, ClusterOptions};
 
 use crate::args::Args;
-use crate::{ms, name};
+use crate::units::ms;
+
+pub(crate) fn name(i: usize) -> String {
+    format!("fleet-{i:02}")
+}
 
 /// Attempts per cluster. testkit picks each member's ports by binding port 0
 /// and releasing it, so another cluster starting at the same time (or any

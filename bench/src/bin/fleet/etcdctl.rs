@@ -8,7 +8,7 @@ use etcd_lens_bench::fleet::percentile;
 use etcd_lens_testkit::cluster::Cluster;
 
 use crate::args::Args;
-use crate::ms;
+use crate::units::ms;
 
 /// One loop of `etcdctl endpoint status --cluster -w json` over every
 /// cluster: per cluster (time, answered for every member).

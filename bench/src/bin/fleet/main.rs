@@ -41,9 +41,10 @@
 //! last byte, `Connection: close`. Progress goes to stderr, the tables to stdout.
 //!
 //! The parts: `args.rs` the arguments, `clusters.rs` starting and measuring
-//! the clusters, `server.rs` the server and its memory, `pages.rs` the pages
-//! polling it, `phases.rs` one phase's results, `etcdctl.rs` the baseline,
-//! `report.rs` the tables; `main` runs the states in order.
+//! the clusters, `server.rs` the server (its token, API path, timeouts) and
+//! its memory, `pages.rs` the pages polling it, `phases.rs` one phase's
+//! results, `etcdctl.rs` the baseline, `report.rs` the tables, `units.rs`
+//! durations and sizes as printed; `main` runs the states in order.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -58,39 +59,16 @@ mod pages;
 mod phases;
 mod report;
 mod server;
+mod units;
 
 use args::Args;
-use clusters::{cpu_ticks, etcd_pids, freeze, loadavg, metrics_fetch, start_clusters};
+use clusters::{cpu_ticks, etcd_pids, freeze, loadavg, metrics_fetch, name, start_clusters};
 use etcdctl::etcdctl_baseline;
 use pages::{page, pages};
 use phases::{Phase, Rig, bursts};
 use report::{burst_row, latency_rows, load_row, took};
-use server::{RssSampler, Server};
-
-const TOKEN: &str = "fleet-bench-token";
-const FLEET: &str = "/api/v1/clusters/status";
-/// A page gives up on an answer after this long (counted as an error).
-const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often the server's VmRSS is sampled.
-const RSS_EVERY: Duration = Duration::from_millis(100);
-/// The server's cache keeps an answer this long (server/src/http/state.rs).
-const SERVER_MAX_AGE: Duration = Duration::from_secs(2);
-
-fn name(i: usize) -> String {
-    format!("fleet-{i:02}")
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn fmt_ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "–".into(), |v| format!("{v:.1} ms"))
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
+use server::{RssSampler, SERVER_MAX_AGE, Server};
+use units::{fmt_ms, mib};
 
 fn main() {
     let a = Args::parse();

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use etcd_lens_bench::fleet::{FleetAnswer, http_get};
 
-use crate::{FLEET, HTTP_TIMEOUT, TOKEN, ms};
+use crate::server::{FLEET, HTTP_TIMEOUT, TOKEN};
+use crate::units::ms;
 
 /// One fleet answer as a page saw it.
 pub(crate) struct Sample {

@@ -13,8 +13,9 @@ use etcd_lens_testkit::cluster::Cluster;
 use crate::args::Args;
 use crate::clusters::grpc_counters;
 use crate::pages::{PageResults, Sample, burst};
+use crate::server::SERVER_MAX_AGE;
 use crate::server::{RssSampler, Server};
-use crate::{SERVER_MAX_AGE, fmt_ms};
+use crate::units::fmt_ms;
 
 /// Which kind of answer a sample was.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use etcd_lens_bench::fleet::percentile;
 
 use crate::phases::{Kind, Phase};
-use crate::{fmt_ms, mib};
+use crate::units::{fmt_ms, mib};
 
 struct Stats {
     n: usize,

@@ -1,4 +1,5 @@
-//! The release `etcd-lens serve` under test, and the sampler of its VmRSS.
+//! The release `etcd-lens serve` under test (its token, the fleet API's path,
+//! how long its answers are cached), and the sampler of its VmRSS.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -9,7 +10,14 @@ use std::time::{Duration, Instant};
 use etcd_lens_bench::fleet::{http_get, percentile, proc_status_kib};
 use etcd_lens_bench::free_port;
 
-use crate::{HTTP_TIMEOUT, RSS_EVERY, TOKEN};
+pub(crate) const TOKEN: &str = "fleet-bench-token";
+pub(crate) const FLEET: &str = "/api/v1/clusters/status";
+/// A page gives up on an answer after this long (counted as an error).
+pub(crate) const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the server's VmRSS is sampled.
+const RSS_EVERY: Duration = Duration::from_millis(100);
+/// The server's cache keeps an answer this long (server/src/http/state.rs).
+pub(crate) const SERVER_MAX_AGE: Duration = Duration::from_secs(2);
 
 pub(crate) struct Server {
     child: Child,
