@@ -1,4 +1,4 @@
-//! Helpers of the fleet benchmark (`src/bin/fleet.rs`): a minimal HTTP/1.1
+//! Helpers of the fleet benchmark (`src/bin/fleet/`): a minimal HTTP/1.1
 //! GET over loopback, etcd's gRPC counters from a `/metrics` page, a fleet
 //! answer reduced to what the bench reports, percentiles, and a process's
 //! memory and CPU time from `/proc`.

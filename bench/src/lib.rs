@@ -7,7 +7,7 @@
 //! client port) with a raised `--quota-backend-bytes`; 10 % are overwritten and
 //! 5 % deleted.
 //!
-//! [`fleet`] holds the fleet benchmark's helpers (`src/bin/fleet.rs`).
+//! [`fleet`] holds the fleet benchmark's helpers (`src/bin/fleet/`).
 
 pub mod fleet;
 

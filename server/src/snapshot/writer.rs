@@ -285,7 +285,7 @@ mod tests {
         );
         assert_eq!(written.plaintext_sha256, hex::encode(&digest));
         // The core's streaming status of the same bytes (its parity with the
-        // random-access status and etcdctl is the core's and tests/live.rs's).
+        // random-access status and etcdctl is the core's and tests/live/'s).
         let mut s = StreamStatus::new();
         s.update(&data);
         assert_eq!(written.status, s.finish().unwrap().status);
