@@ -73,7 +73,7 @@ async fn unlock_with_a_passphrase_sends_what_was_typed() {
     let state = prompt(true, &["scrypt"]);
     let sent = RwSignal::new(Vec::<String>::new());
     let m = mount(move || {
-        view! { <Unlock state on_secret=move |s: UnlockSecret| sent.update(|v| v.push(describe(&s))) /> }
+        view! { <Unlock prompt=Signal::derive(move || state.with(|s| s.secret_prompt.clone())) error=Signal::derive(move || state.with(|s| s.unlock_error.clone())) on_secret=move |s: UnlockSecret| sent.update(|v| v.push(describe(&s))) /> }
     });
     settle().await;
     let root: &Element = &m.root;
@@ -102,7 +102,7 @@ async fn unlock_with_an_identity_sends_the_key_and_the_optional_ssh_passphrase()
     let state = prompt(false, &["X25519", "ssh-ed25519"]);
     let sent = RwSignal::new(Vec::<String>::new());
     let m = mount(move || {
-        view! { <Unlock state on_secret=move |s: UnlockSecret| sent.update(|v| v.push(describe(&s))) /> }
+        view! { <Unlock prompt=Signal::derive(move || state.with(|s| s.secret_prompt.clone())) error=Signal::derive(move || state.with(|s| s.unlock_error.clone())) on_secret=move |s: UnlockSecret| sent.update(|v| v.push(describe(&s))) /> }
     });
     settle().await;
     let root: &Element = &m.root;
@@ -131,7 +131,9 @@ async fn unlock_with_an_identity_sends_the_key_and_the_optional_ssh_passphrase()
 #[wasm_bindgen_test]
 async fn unlock_shows_nothing_without_a_prompt_and_shows_the_error() {
     let state = RwSignal::new(Inspection::default());
-    let m = mount(move || view! { <Unlock state on_secret=|_: UnlockSecret| () /> });
+    let m = mount(
+        move || view! { <Unlock prompt=Signal::derive(move || state.with(|s| s.secret_prompt.clone())) error=Signal::derive(move || state.with(|s| s.unlock_error.clone())) on_secret=|_: UnlockSecret| () /> },
+    );
     settle().await;
     let root: &Element = &m.root;
     assert!(by_id_opt(root, "unlock").is_none());
