@@ -13,7 +13,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use crate::catalog::Catalog;
+use etcd_lens_core::mvcc::Presence;
+use etcd_lens_core::snapshot::Snapshot;
+
+use super::input;
+use crate::catalog::{Catalog, SnapshotState};
 use crate::config::{self, clusters};
 use crate::ship::{Store, rebuild};
 
@@ -23,6 +27,26 @@ pub enum CatalogCommand {
     Rebuild(RebuildArgs),
     /// Snapshots deleted here whose objects are still to be deleted from the store.
     RemoteDeletes(RemoteDeletesArgs),
+    /// The newest catalogued snapshot that still holds a key (a deleted object's last copy).
+    Find(FindArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FindArgs {
+    /// The key (`/registry/configmaps/default/app`).
+    pub key: String,
+    /// Only snapshots of this cluster.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Catalog and snapshots [default: $XDG_DATA_HOME/etcd-lens].
+    #[arg(long, env = "ETCD_LENS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Look through every snapshot, not only down to the newest that holds the key.
+    #[arg(long)]
+    pub all: bool,
+    /// One JSON object per snapshot looked at.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,10 +75,108 @@ pub struct RemoteDeletesArgs {
     pub json: bool,
 }
 
-pub fn run(cmd: CatalogCommand) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: CatalogCommand, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
     match cmd {
         CatalogCommand::Rebuild(a) => rebuild(a),
         CatalogCommand::RemoteDeletes(a) => remote_deletes(a),
+        CatalogCommand::Find(a) => find(a, unwrap),
+    }
+}
+
+/// Newest first, each snapshot opened (decrypted with `--identity`) and
+/// indexed, until one holds the key live (or all with `--all`). Exit 0 when
+/// one does, 1 when none does.
+fn find(args: FindArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
+    let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
+    let catalog = Catalog::open(&data_dir)?;
+    let mut records: Vec<_> = catalog
+        .snapshots()?
+        .into_iter()
+        .filter(|r| r.status == SnapshotState::Done)
+        .filter(|r| args.cluster.as_ref().is_none_or(|c| *c == r.cluster))
+        .collect();
+    records.sort_by(|a, b| (b.revision, b.started_at).cmp(&(a.revision, a.started_at)));
+    if records.is_empty() {
+        bail!(
+            "no finished snapshot in the catalog at {}",
+            data_dir.display()
+        );
+    }
+    let mut found = None;
+    for r in &records {
+        let path = data_dir.join(&r.path);
+        let looked = input::open(&path, unwrap).and_then(|src| {
+            let snap = Snapshot::open(&src)?;
+            let ix = snap.key_index()?;
+            Ok(ix.presence(args.key.as_bytes()))
+        });
+        let (line, json) = match &looked {
+            Ok(p) => (
+                match p {
+                    Presence::Live { mod_revision } => {
+                        format!("holds it (written at revision {mod_revision})")
+                    }
+                    Presence::Deleted {
+                        deleted_at,
+                        before: Some(b),
+                    } => {
+                        format!(
+                            "deleted at revision {deleted_at}; the version of revision {b} is retained (get --before-delete)"
+                        )
+                    }
+                    Presence::Deleted {
+                        deleted_at,
+                        before: None,
+                    } => {
+                        format!("deleted at revision {deleted_at}; no earlier version retained")
+                    }
+                    Presence::Absent => "not in it".into(),
+                },
+                serde_json::to_value(p)?,
+            ),
+            Err(e) => (
+                format!("not readable: {e:#}"),
+                serde_json::json!({"error": format!("{e:#}")}),
+            ),
+        };
+        if args.json {
+            let mut o = serde_json::json!({"id": r.id, "cluster": r.cluster, "revision": r.revision, "path": path});
+            if let (Some(o), Some(j)) = (o.as_object_mut(), json.as_object()) {
+                o.extend(j.clone());
+            }
+            println!("{o}");
+        } else {
+            println!("{}  {}  revision {}  {line}", r.id, r.cluster, r.revision);
+        }
+        if found.is_none() && matches!(looked, Ok(Presence::Live { .. })) {
+            found = Some(r.id.clone());
+            if !args.all {
+                break;
+            }
+        }
+    }
+    match found {
+        Some(id) => {
+            eprintln!(
+                "etcd-lens: the newest snapshot holding {:?} is {id}: etcd-lens get {} {:?} --for-apply",
+                args.key,
+                data_dir
+                    .join(
+                        &records
+                            .iter()
+                            .find(|r| r.id == id)
+                            .map(|r| r.path.clone())
+                            .unwrap_or_default()
+                    )
+                    .display(),
+                args.key
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!("etcd-lens: no catalogued snapshot holds {:?}", args.key);
+            Ok(ExitCode::from(1))
+        }
     }
 }
 

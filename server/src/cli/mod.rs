@@ -99,7 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cluster(cmd) => cluster::run(cmd),
         Command::Snapshot(cmd) => snapshot::run(cmd),
         Command::Retention(cmd) => retention::run(cmd),
-        Command::Catalog(cmd) => catalog::run(cmd),
+        Command::Catalog(cmd) => catalog::run(cmd, &cli.unwrap),
         Command::Defrag(args) => defrag::run(args),
         Command::Drill(args) => drill::run(args),
     };

@@ -34,6 +34,22 @@ pub struct KeyHistory {
     pub live: Option<LiveKey>,
 }
 
+/// What a snapshot holds of one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "presence", rename_all = "snake_case")]
+pub enum Presence {
+    /// Live, last written at `mod_revision`.
+    Live { mod_revision: i64 },
+    /// Its latest retained revision is a tombstone (deleted at `deleted_at`);
+    /// `before` is the last live revision still retained, if any.
+    Deleted {
+        deleted_at: i64,
+        before: Option<i64>,
+    },
+    /// No retained revision at all.
+    Absent,
+}
+
 /// All keys of the `key` bucket.
 #[derive(Debug, Clone, Default)]
 pub struct KeyIndex {
@@ -114,6 +130,30 @@ impl KeyIndex {
         self.keys.get(key)
     }
 
+    /// Whether `key` is live, deleted (with a retained version before), or absent.
+    pub fn presence(&self, key: &[u8]) -> Presence {
+        let Some(h) = self.keys.get(key) else {
+            return Presence::Absent;
+        };
+        if let Some(l) = h.live {
+            return Presence::Live {
+                mod_revision: l.mod_revision,
+            };
+        }
+        match h.revisions.last() {
+            Some(t) => Presence::Deleted {
+                deleted_at: t.rev.main,
+                before: h
+                    .revisions
+                    .iter()
+                    .rev()
+                    .find(|r| !r.tombstone)
+                    .map(|r| r.rev.main),
+            },
+            None => Presence::Absent,
+        }
+    }
+
     /// Keys with a live version.
     pub fn live_count(&self) -> u64 {
         self.live
@@ -164,6 +204,31 @@ mod tests {
         assert_eq!(ix.last, Some(rk(5, true)));
         assert_eq!(ix.live_with_prefix(b"a").count(), 1);
         assert_eq!(ix.live_with_prefix(b"b").count(), 0);
+    }
+
+    #[test]
+    fn presence_says_live_deleted_or_absent() {
+        let mut ix = KeyIndex::new();
+        ix.add(rk(2, false), &kv("a", 2, 2, 1, "x"));
+        ix.add(rk(3, false), &kv("b", 3, 3, 1, "y"));
+        ix.add(rk(5, true), &kv("b", 0, 0, 0, ""));
+        ix.add(rk(6, true), &kv("c", 0, 0, 0, ""));
+        assert_eq!(ix.presence(b"a"), Presence::Live { mod_revision: 2 });
+        assert_eq!(
+            ix.presence(b"b"),
+            Presence::Deleted {
+                deleted_at: 5,
+                before: Some(3)
+            }
+        );
+        assert_eq!(
+            ix.presence(b"c"),
+            Presence::Deleted {
+                deleted_at: 6,
+                before: None
+            }
+        );
+        assert_eq!(ix.presence(b"z"), Presence::Absent);
     }
 
     #[test]
