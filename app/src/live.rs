@@ -311,6 +311,63 @@ pub mod paths {
     pub fn download(id: &str) -> String {
         format!("api/v1/snapshots/{}/download", segment(id))
     }
+
+    /// The newest snapshot of `cluster` still holding `key`.
+    pub fn holding(cluster: &str, key: &str) -> String {
+        format!(
+            "api/v1/clusters/{}/holding?key={}",
+            segment(cluster),
+            segment(key)
+        )
+    }
+}
+
+/// One snapshot the server looked at for a key (`GET …/holding`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+pub struct HoldingLook {
+    pub id: String,
+    pub revision: i64,
+    /// `live`, `deleted` or `absent`; none when the file could not be read.
+    pub presence: Option<String>,
+    pub mod_revision: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub before: Option<i64>,
+    pub error: Option<String>,
+}
+
+impl HoldingLook {
+    /// What this snapshot holds of the key, in words.
+    pub fn describe(&self) -> String {
+        match (self.presence.as_deref(), &self.error) {
+            (Some("live"), _) => format!(
+                "holds it (written at revision {})",
+                self.mod_revision.unwrap_or_default()
+            ),
+            (Some("deleted"), _) => match self.before {
+                Some(b) => format!(
+                    "deleted at revision {}; the version of revision {b} is retained",
+                    self.deleted_at.unwrap_or_default()
+                ),
+                None => format!(
+                    "deleted at revision {}",
+                    self.deleted_at.unwrap_or_default()
+                ),
+            },
+            (Some("absent"), _) => "not in it".into(),
+            (_, Some(e)) => format!("not readable: {e}"),
+            _ => "unknown".into(),
+        }
+    }
+}
+
+/// The answer of `GET …/holding`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+pub struct Holding {
+    pub looked: Vec<HoldingLook>,
+    /// The newest snapshot holding the key live.
+    pub holding: Option<String>,
 }
 
 /// `s` as one URL path segment: unreserved characters as they are, every

@@ -10,8 +10,8 @@ use leptos::task::spawn_local;
 use web_sys::File;
 
 use crate::live::{
-    ClusterList, ClusterStatus, Conn, NO_SERVER, Snapshot, SnapshotList, SnapshotState, Started,
-    TOKEN_EXPIRED, TOKEN_REFUSED, paths,
+    ClusterList, ClusterStatus, Conn, Holding, NO_SERVER, Snapshot, SnapshotList, SnapshotState,
+    Started, TOKEN_EXPIRED, TOKEN_REFUSED, paths,
 };
 use crate::web::api::{self, ApiError};
 use crate::web::fetched::{self, Purpose};
@@ -61,6 +61,9 @@ pub struct LiveState {
     pub confirm_delete: RwSignal<Option<String>>,
     pub(crate) refresh_seq: RwSignal<u32>,
     pub(crate) in_flight: RwSignal<bool>,
+    /// The last "which snapshot still holds this key" answer (or why it failed).
+    pub holding: RwSignal<Option<Result<Holding, String>>>,
+    pub holding_busy: RwSignal<bool>,
 }
 
 impl Default for LiveState {
@@ -90,6 +93,8 @@ impl LiveState {
             confirm_delete: RwSignal::new(None),
             refresh_seq: RwSignal::new(0),
             in_flight: RwSignal::new(false),
+            holding: RwSignal::new(None),
+            holding_busy: RwSignal::new(false),
         }
     }
 
@@ -379,6 +384,32 @@ impl LiveState {
                 Err(e) => {
                     if let Some(m) = self.fail(e) {
                         self.row_error.set(Some((id, m)));
+                    }
+                }
+            }
+        });
+    }
+
+    /// Ask the server which catalogued snapshot of the selected cluster still holds `key`.
+    pub fn find_holding(self, key: String) {
+        let Some(cluster) = self.selected.get_untracked() else {
+            return;
+        };
+        self.holding_busy.set(true);
+        self.holding.set(None);
+        spawn_local(async move {
+            let r = api::json::<Holding>(
+                "GET",
+                &paths::holding(&cluster, &key),
+                self.token().as_deref(),
+            )
+            .await;
+            self.holding_busy.set(false);
+            match r {
+                Ok(h) => self.holding.set(Some(Ok(h))),
+                Err(e) => {
+                    if let Some(m) = self.fail(e) {
+                        self.holding.set(Some(Err(m)));
                     }
                 }
             }

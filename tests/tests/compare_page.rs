@@ -184,3 +184,95 @@ async fn compare_two_snapshots_and_recover_a_deleted_object() {
     assert!(sent.is_empty(), "requests while comparing: {sent:?}");
     b.assert_accessible("the comparison").await;
 }
+
+/// Scenario: a ConfigMap was deleted between two catalogued snapshots; the
+/// Live tab asks the server which stored snapshot still holds it, and the
+/// server (reading them with the cluster's drill identity) names the older.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_tab_names_the_newest_snapshot_still_holding_a_deleted_key() {
+    use etcd_lens_server::config::clusters;
+    let etcd = Etcd::start();
+    let c = etcd.cluster();
+    etcd.put(
+        "/registry/configmaps/app/gone",
+        &cm("gone", json!({"restore": "me"})),
+    );
+    etcd.put("/registry/configmaps/app/keep", &cm("keep", json!({})));
+    let identity = age::x25519::Identity::generate();
+    let id_file = c.dir().join("drill-identity.txt");
+    {
+        use age::secrecy::ExposeSecret;
+        std::fs::write(
+            &id_file,
+            format!("{}\n", identity.to_string().expose_secret()),
+        )
+        .unwrap();
+    }
+    let toml = format!(
+        "[[cluster]]\nname = \"one\"\nendpoints = [\"{}\"]\nrecipients = [\"{}\"]\ntimeout_seconds = 3\n[cluster.drill]\nidentity = \"{}\"\nbinaries = {{}}\n",
+        etcd.endpoint,
+        identity.to_public(),
+        id_file.display()
+    );
+    let cfg_path = c.dir().join("one.toml");
+    std::fs::write(&cfg_path, toml).unwrap();
+    let cfg = std::sync::Arc::new(
+        clusters::load(&cfg_path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove(0),
+    );
+    let server = Server::start_with_clusters(vec![cfg]).await;
+    let b = Browser::start().await;
+    b.goto(&server.url).await;
+    b.click("tab-live").await;
+    b.type_into("live-token", &server.token).await;
+    b.click("live-connect-submit").await;
+    b.wait_text("cluster-name", |t| t == "one").await;
+    let take = async |n: usize| {
+        b.click("take-snapshot").await;
+        b.wait_attr("snapshot-progress", "data-status", |s| s == "done")
+            .await;
+        for _ in 0..300 {
+            let (_, list) = server.api_get("api/v1/snapshots").await;
+            let done: Vec<String> = list["snapshots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["status"] == "done")
+                .map(|s| s["id"].as_str().unwrap().to_string())
+                .collect();
+            if done.len() == n {
+                return done;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("snapshot {n} not catalogued");
+    };
+    let first = take(1).await.remove(0);
+    etcd.delete("/registry/configmaps/app/gone");
+    let all = take(2).await;
+    let second = all.iter().find(|i| **i != first).unwrap().clone();
+
+    b.type_into("holding-key", "/registry/configmaps/app/gone")
+        .await;
+    b.click("holding-find").await;
+    let found = b.wait_text("holding-found", |t| !t.is_empty()).await;
+    assert!(found.contains(&format!("is {first}")), "{found}");
+    let looked = b.text("holding-looked").await;
+    let lines: Vec<&str> = looked.lines().collect();
+    assert_eq!(lines.len(), 2, "{looked}");
+    assert!(
+        lines[0].starts_with(&second) && lines[0].contains("deleted at revision"),
+        "{looked}"
+    );
+    assert!(
+        lines[1].starts_with(&first) && lines[1].contains("holds it"),
+        "{looked}"
+    );
+    // A key no snapshot ever held.
+    b.type_into("holding-key", "/registry/configmaps/app/never")
+        .await;
+    b.click("holding-find").await;
+    b.wait_text("holding-found", |t| t.contains("No stored snapshot"))
+        .await;
+}

@@ -75,6 +75,7 @@ where
                     </tbody>
                 </table>
             </Show>
+            <Holding live />
             <p class="hint">
                 "Open fetches the stored file into this tab's private storage and opens it here; an encrypted one is decrypted in this tab with the identity you give: the server never sees it."
             </p>
@@ -169,5 +170,42 @@ where
             <td>{stored}</td>
             <td>{actions}{error}{note}</td>
         </tr>
+    }
+}
+
+/// "Which snapshot still holds this key?": asked of the server, which reads
+/// its stored snapshots with the cluster's drill identity and answers only
+/// ids and revisions.
+#[component]
+fn Holding(live: LiveState) -> impl IntoView {
+    let key = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let k = key.get_untracked();
+        if !k.is_empty() {
+            live.find_holding(k);
+        }
+    };
+    view! {
+        <form class="holding" data-testid="holding" on:submit=submit>
+            <label>"Which snapshot still holds the key "
+                <input type="search" data-testid="holding-key" placeholder="/registry/configmaps/default/app"
+                    prop:value=move || key.get() on:input=move |ev| key.set(event_target_value(&ev)) />
+            </label>
+            " "<button type="submit" data-testid="holding-find" disabled=move || live.holding_busy.get()>"Find"</button>
+            {move || live.holding_busy.get().then(|| view! { <span class="hint">" reading the stored snapshots…"</span> })}
+            {move || live.holding.get().map(|r| match r {
+                Err(e) => view! { <p class="error" role="alert" data-testid="holding-error">{e}</p> }.into_any(),
+                Ok(h) => view! {
+                    <p data-testid="holding-found">{match &h.holding {
+                        Some(id) => format!("The newest snapshot holding it is {id}: open it and download the object for kubectl apply."),
+                        None => "No stored snapshot of this cluster holds it.".to_string(),
+                    }}</p>
+                    <ul data-testid="holding-looked">
+                        {h.looked.iter().map(|l| view! { <li>{format!("{} (revision {}): {}", l.id, l.revision, l.describe())}</li> }).collect_view()}
+                    </ul>
+                }.into_any(),
+            })}
+        </form>
     }
 }

@@ -17,8 +17,9 @@ use etcd_lens_core::mvcc::Presence;
 use etcd_lens_core::snapshot::Snapshot;
 
 use super::input;
-use crate::catalog::{Catalog, SnapshotState};
+use crate::catalog::Catalog;
 use crate::config::{self, clusters};
+use crate::ops::find::newest_holding;
 use crate::ship::{Store, rebuild};
 
 #[derive(Debug, clap::Subcommand)]
@@ -89,92 +90,84 @@ pub fn run(cmd: CatalogCommand, unwrap: &input::UnwrapArgs) -> anyhow::Result<Ex
 fn find(args: FindArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
     let catalog = Catalog::open(&data_dir)?;
-    let mut records: Vec<_> = catalog
-        .snapshots()?
-        .into_iter()
-        .filter(|r| r.status == SnapshotState::Done)
-        .filter(|r| args.cluster.as_ref().is_none_or(|c| *c == r.cluster))
-        .collect();
-    records.sort_by(|a, b| (b.revision, b.started_at).cmp(&(a.revision, a.started_at)));
+    let records = catalog.snapshots()?;
     if records.is_empty() {
-        bail!(
-            "no finished snapshot in the catalog at {}",
-            data_dir.display()
-        );
+        bail!("no snapshot in the catalog at {}", data_dir.display());
     }
-    let mut found = None;
-    for r in &records {
-        let path = data_dir.join(&r.path);
-        let looked = input::open(&path, unwrap).and_then(|src| {
-            let snap = Snapshot::open(&src)?;
-            let ix = snap.key_index()?;
-            Ok(ix.presence(args.key.as_bytes()))
-        });
-        let (line, json) = match &looked {
-            Ok(p) => (
-                match p {
-                    Presence::Live { mod_revision } => {
-                        format!("holds it (written at revision {mod_revision})")
-                    }
-                    Presence::Deleted {
-                        deleted_at,
-                        before: Some(b),
-                    } => {
-                        format!(
-                            "deleted at revision {deleted_at}; the version of revision {b} is retained (get --before-delete)"
-                        )
-                    }
-                    Presence::Deleted {
-                        deleted_at,
-                        before: None,
-                    } => {
-                        format!("deleted at revision {deleted_at}; no earlier version retained")
-                    }
-                    Presence::Absent => "not in it".into(),
-                },
-                serde_json::to_value(p)?,
-            ),
-            Err(e) => (
-                format!("not readable: {e:#}"),
-                serde_json::json!({"error": format!("{e:#}")}),
-            ),
-        };
+    let found = newest_holding(
+        records,
+        &data_dir,
+        args.cluster.as_deref(),
+        args.key.as_bytes(),
+        args.all,
+        |path, _, key| {
+            let presence = || -> anyhow::Result<Presence> {
+                let src = input::open(path, unwrap)?;
+                let snap = Snapshot::open(&src)?;
+                Ok(snap.key_index()?.presence(key))
+            };
+            presence().map_err(|e| format!("{e:#}"))
+        },
+    );
+    for l in &found.looked {
         if args.json {
-            let mut o = serde_json::json!({"id": r.id, "cluster": r.cluster, "revision": r.revision, "path": path});
-            if let (Some(o), Some(j)) = (o.as_object_mut(), json.as_object()) {
-                o.extend(j.clone());
-            }
-            println!("{o}");
-        } else {
-            println!("{}  {}  revision {}  {line}", r.id, r.cluster, r.revision);
+            println!("{}", serde_json::to_string(l)?);
+            continue;
         }
-        if found.is_none() && matches!(looked, Ok(Presence::Live { .. })) {
-            found = Some(r.id.clone());
-            if !args.all {
-                break;
+        let line = match (&l.presence, &l.error) {
+            (Some(Presence::Live { mod_revision }), _) => {
+                format!("holds it (written at revision {mod_revision})")
             }
-        }
+            (
+                Some(Presence::Deleted {
+                    deleted_at,
+                    before: Some(b),
+                }),
+                _,
+            ) => format!(
+                "deleted at revision {deleted_at}; the version of revision {b} is retained (get --before-delete)"
+            ),
+            (
+                Some(Presence::Deleted {
+                    deleted_at,
+                    before: None,
+                }),
+                _,
+            ) => {
+                format!("deleted at revision {deleted_at}; no earlier version retained")
+            }
+            (Some(Presence::Absent), _) => "not in it".into(),
+            (None, e) => format!("not readable: {}", e.clone().unwrap_or_default()),
+        };
+        println!("{}  {}  revision {}  {line}", l.id, l.cluster, l.revision);
     }
-    match found {
-        Some(id) => {
+    let holding = found
+        .holding
+        .as_ref()
+        .and_then(|id| found.looked.iter().find(|l| &l.id == id));
+    match holding {
+        Some(l) => {
             eprintln!(
-                "etcd-lens: the newest snapshot holding {:?} is {id}: etcd-lens get {} {:?} --for-apply",
+                "etcd-lens: the newest snapshot holding {:?} is {}: etcd-lens get {} {:?} --for-apply",
                 args.key,
-                data_dir
-                    .join(
-                        &records
-                            .iter()
-                            .find(|r| r.id == id)
-                            .map(|r| r.path.clone())
-                            .unwrap_or_default()
-                    )
-                    .display(),
+                l.id,
+                l.path.display(),
                 args.key
             );
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            eprintln!("etcd-lens: no catalogued snapshot holds {:?}", args.key);
+            if found.looked.is_empty() {
+                eprintln!(
+                    "etcd-lens: no finished snapshot in the catalog{}",
+                    args.cluster
+                        .as_ref()
+                        .map(|c| format!(" for cluster {c:?}"))
+                        .unwrap_or_default()
+                );
+            } else {
+                eprintln!("etcd-lens: no catalogued snapshot holds {:?}", args.key);
+            }
             Ok(ExitCode::from(1))
         }
     }

@@ -21,6 +21,7 @@ pub fn app(state: AppState) -> Router {
             "/clusters/{name}/schedules",
             get(routes::clusters::schedules),
         )
+        .route("/clusters/{name}/holding", get(routes::clusters::holding))
         .route(
             "/clusters/{name}/retention",
             get(routes::clusters::retention_plan),

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod audit;
 pub mod defrag;
 pub mod drill;
+pub mod find;
 pub mod retention;
 pub mod run;
 pub mod scheduler;

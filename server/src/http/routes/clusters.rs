@@ -162,3 +162,45 @@ pub async fn defrag(
     }
     Ok(Json(report))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct HoldingQuery {
+    pub key: String,
+}
+
+/// `GET /clusters/{name}/holding?key=K`: the newest catalogued snapshot of
+/// the cluster that still holds `K`, read with its drill identity. Only
+/// revisions and snapshot ids are answered, never a value.
+pub async fn holding(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<HoldingQuery>,
+) -> Result<Json<crate::ops::find::Found>, Error> {
+    let cluster = state
+        .cluster(&name)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
+    if q.key.is_empty() {
+        return Err(Error::BadRequest("give the key: ?key=/registry/…".into()));
+    }
+    let records = state.services.catalog.snapshots()?;
+    let data_dir = state.services.data_dir.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let identities = cluster
+            .drill
+            .as_ref()
+            .map(|d| d.identities.as_slice())
+            .unwrap_or_default();
+        crate::ops::find::newest_holding(
+            records,
+            &data_dir,
+            Some(&cluster.name),
+            q.key.as_bytes(),
+            false,
+            crate::ops::find::open_stored(identities),
+        )
+    })
+    .await
+    .map_err(|e| Error::Internal(anyhow::anyhow!("the search stopped: {e}")))?;
+    Ok(Json(found))
+}
