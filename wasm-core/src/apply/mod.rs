@@ -8,6 +8,11 @@
 //! `creationTimestamp`, `generation`, `managedFields`, `selfLink`,
 //! `deletionTimestamp`, `deletionGracePeriodSeconds`, and `status`.
 //!
+//! Also dropped wherever object metadata appears (the object's and its
+//! templates'): `clusterName`, a field Kubernetes removed in 1.25 (never
+//! used; objects written by 1.24 and older carry it, and today's API servers
+//! reject it as unknown under strict validation).
+//!
 //! Handled by default, each with an option to keep it:
 //! - `metadata.ownerReferences` whose owner is not part of the export are
 //!   dropped: the garbage collector deletes an object whose owners' uids are
@@ -171,6 +176,7 @@ pub fn prepare(
     let (api_version, kind) = (api_version.to_string(), kind.to_string());
     let mut o = object.clone();
     let mut notes = Vec::new();
+    drop_removed_metadata(&mut o);
     let Some(top) = o.as_object_mut() else {
         return Err(ApplyError::NoType);
     };
@@ -203,6 +209,29 @@ pub fn prepare(
         _ => {}
     }
     Ok(Prepared { object: o, notes })
+}
+
+/// Metadata fields removed from the API: dropped from every `metadata` map
+/// (the object's, and those of its templates at any depth).
+const REMOVED_METADATA: [&str; 1] = ["clusterName"];
+
+fn drop_removed_metadata(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                if k == "metadata"
+                    && let Some(meta) = child.as_object_mut()
+                {
+                    for f in REMOVED_METADATA {
+                        meta.remove(f);
+                    }
+                }
+                drop_removed_metadata(child);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_removed_metadata),
+        _ => {}
+    }
 }
 
 /// Remove `map[field][key]`, and `map[field]` when it becomes empty.

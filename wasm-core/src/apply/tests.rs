@@ -107,6 +107,19 @@ fn assigned_fields_have_defaults_and_flags() {
 }
 
 #[test]
+fn the_removed_cluster_name_goes_from_every_metadata() {
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "pi", "clusterName": ""},
+        "spec": {"manualSelector": true, "template": {"metadata": {"clusterName": "", "labels": {"a": "b"}}}}});
+    let p = prepare(&job, &none(), &ApplyOptions::default()).unwrap();
+    assert_eq!(
+        p.object,
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"},
+            "spec": {"manualSelector": true, "template": {"metadata": {"labels": {"a": "b"}}}}})
+    );
+}
+
+#[test]
 fn secrets_need_the_explicit_flag() {
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "dg=="}});
     assert_eq!(
