@@ -431,6 +431,144 @@ pub use etcd_lens_core::units::{count, human_bytes};
 mod tests {
     use super::*;
 
+    fn compared(rows: usize) -> CompareView {
+        CompareView {
+            other_name: "b.db".into(),
+            open_is_old: true,
+            same_cluster: true,
+            old_revision: 5,
+            new_revision: 9,
+            added: rows as u64,
+            removed: 0,
+            modified: 0,
+            unchanged: 3,
+            unchanged_by_revision: 3,
+            noise_only: 0,
+            groups: Vec::new(),
+            rows: Vec::new(),
+            milliseconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_comparison_folds_its_own_messages_and_drops_stale_key_replies() {
+        let mut s = Inspection::default();
+        // No comparison asked for: its messages change nothing.
+        s.apply(FromWorker::Compared {
+            compare: Box::new(compared(1)),
+        });
+        assert!(s.compare.is_none());
+        s.comparing("b.db".into());
+        assert!(s.compare.as_ref().unwrap().busy());
+        s.apply(FromWorker::CompareNeedSecret {
+            prompt: SecretPrompt {
+                passphrase: true,
+                recipient_types: Vec::new(),
+            },
+        });
+        assert!(
+            !s.compare.as_ref().unwrap().busy(),
+            "waiting for the user, not busy"
+        );
+        s.apply(FromWorker::CompareUnlockFailed {
+            message: "wrong".into(),
+        });
+        assert_eq!(
+            s.compare.as_ref().unwrap().unlock_error.as_deref(),
+            Some("wrong")
+        );
+        s.apply(FromWorker::CompareProgress {
+            step: "indexing".into(),
+        });
+        let c = s.compare.as_ref().unwrap();
+        assert!(c.secret_prompt.is_none() && c.unlock_error.is_none() && c.busy());
+        s.apply(FromWorker::Compared {
+            compare: Box::new(compared(2)),
+        });
+        let c = s.compare.as_ref().unwrap();
+        assert_eq!(c.view.as_ref().map(|v| v.added), Some(2));
+        assert!(!c.busy() && c.step.is_none());
+        // A key reply for an older request is dropped; its failure too.
+        let seq = COMPARE_SEQ_BASE + 7;
+        s.compare.as_mut().unwrap().key_seq = seq;
+        let view = |k: &str| {
+            Box::new(CompareKeyView {
+                key: k.into(),
+                key_hex: hex::encode(k),
+                old: crate::protocol::RevisionValue::Deleted,
+                new: crate::protocol::RevisionValue::Deleted,
+                is_secret: false,
+            })
+        };
+        s.apply(FromWorker::CompareKey {
+            seq: seq - 1,
+            view: view("old"),
+        });
+        assert!(s.compare.as_ref().unwrap().key.is_none());
+        s.apply(FromWorker::CompareKey {
+            seq,
+            view: view("new"),
+        });
+        assert_eq!(
+            s.compare
+                .as_ref()
+                .unwrap()
+                .key
+                .as_ref()
+                .map(|k| k.key.as_str()),
+            Some("new")
+        );
+        s.apply(FromWorker::RequestFailed {
+            seq,
+            message: "gone".into(),
+        });
+        assert_eq!(
+            s.compare.as_ref().unwrap().key_error.as_deref(),
+            Some("gone")
+        );
+        assert!(
+            s.request_error.is_none(),
+            "a comparison's failure is the comparison's"
+        );
+        // A new file drops the comparison.
+        let s = s.opening("c.db".into(), 1);
+        assert!(s.compare.is_none());
+    }
+
+    #[test]
+    fn apply_replies_count_only_for_the_newest_request() {
+        let mut s = Inspection::default();
+        let seq = APPLY_SEQ_BASE + 1;
+        s.asked_for_apply(seq);
+        let file = |n: usize| {
+            Box::new(ApplyFile {
+                files: Vec::new(),
+                objects: n,
+                commands: Vec::new(),
+                skipped: Vec::new(),
+                notes: Vec::new(),
+                has_secret_data: false,
+            })
+        };
+        s.apply(FromWorker::ForApply {
+            seq: seq - 1,
+            file: file(1),
+        });
+        assert!(s.applying && s.apply_file.is_none());
+        s.apply(FromWorker::RequestFailed {
+            seq,
+            message: "this is a Secret".into(),
+        });
+        assert!(!s.applying && s.apply_error.is_some() && s.request_error.is_none());
+        s.asked_for_apply(seq + 1);
+        assert!(s.apply_error.is_none());
+        s.apply(FromWorker::ForApply {
+            seq: seq + 1,
+            file: file(3),
+        });
+        assert_eq!(s.apply_file.as_ref().map(|f| f.objects), Some(3));
+    }
+
     #[test]
     fn mismatch_becomes_an_error_and_finished_clears_busy() {
         let mut s = Inspection::default().opening("a.db".into(), 10);
