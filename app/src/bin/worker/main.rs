@@ -16,10 +16,16 @@ use etcd_lens_app::web::blob_source::BlobSource;
 use etcd_lens_app::web::opfs::{self, SpoolFile};
 use etcd_lens_app::worker::{self as worker_model, Opened, Peeled, Src, WorkerError};
 use etcd_lens_core::trailer::TrailerVerifier;
+
+mod meter;
+mod scope;
+
 use etcd_lens_core::{BlockCache, ReadAt, SourceError, inspect};
+use meter::Meter;
+use scope::{SCOPE, now_ms, post, wasm_memory_bytes};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
+use web_sys::{Blob, MessageEvent};
 
 /// Bytes per read while hashing: large enough to amortise the per-slice cost
 /// of `FileReaderSync`, small enough to report progress often.
@@ -31,8 +37,6 @@ const HASH_SLICES_PER_TASK: usize = 4;
 /// 240 MiB/s (bench/README.md), so a walk costs one call per 4 MiB.
 const BLOCK_BYTES: usize = 4 << 20;
 const CACHED_BLOCKS: usize = 8;
-/// Least time between two progress messages.
-const PROGRESS_EVERY_MS: f64 = 100.0;
 
 /// A background job for the open file.
 enum Job {
@@ -127,7 +131,6 @@ struct OpenFile {
 }
 
 thread_local! {
-    static SCOPE: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     /// The file being worked on.
     static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
     /// The file compared with it.
@@ -190,37 +193,6 @@ fn unlock(slot: Slot, secret: &etcd_lens_app::protocol::UnlockSecret) {
             }
         }
     }
-}
-
-/// Send a message to the page. A message that cannot be sent is said in the
-/// console (the page then waits in vain; nothing else can tell it).
-fn post(msg: &FromWorker) {
-    let sent = serde_json::to_string(msg)
-        .map_err(|e| e.to_string())
-        .and_then(|text| {
-            SCOPE.with(|s| {
-                s.post_message(&text.into())
-                    .map_err(|e| etcd_lens_app::web::js_error(&e))
-            })
-        });
-    if let Err(e) = sent {
-        leptos::logging::error!("etcd-lens worker: a message to the page failed: {e}");
-    }
-}
-
-/// The size of this worker's WebAssembly memory.
-fn wasm_memory_bytes() -> u64 {
-    wasm_bindgen::memory()
-        .dyn_into::<js_sys::WebAssembly::Memory>()
-        .map_or(0, |m| {
-            m.buffer()
-                .dyn_into::<js_sys::ArrayBuffer>()
-                .map_or(0, |b| u64::from(b.byte_length()))
-        })
-}
-
-fn now_ms() -> f64 {
-    js_sys::Date::now()
 }
 
 fn main() {
@@ -468,55 +440,6 @@ fn peel_and_open(
             });
             Ok(())
         }
-    }
-}
-
-/// A source that counts the bytes the engine reads, for progress reports.
-struct Meter {
-    inner: Src,
-    phase: Cell<Phase>,
-    read: Cell<u64>,
-    started: Cell<f64>,
-    last_report: Cell<f64>,
-    /// A pass is running: reads between passes (a key's detail, the audit)
-    /// report no progress, or the page would show a finished pass as running.
-    active: Cell<bool>,
-}
-
-impl Meter {
-    fn begin(&self, phase: Phase) {
-        self.active.set(true);
-        self.phase.set(phase);
-        self.read.set(0);
-        self.started.set(now_ms());
-        self.last_report.set(now_ms());
-    }
-
-    fn end(&self) -> f64 {
-        self.active.set(false);
-        now_ms() - self.started.get()
-    }
-}
-
-impl ReadAt for Meter {
-    fn len(&self) -> u64 {
-        self.inner.len()
-    }
-
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
-        let read = self.read.get() + buf.len() as u64;
-        self.read.set(read);
-        let now = now_ms();
-        if self.active.get() && now - self.last_report.get() >= PROGRESS_EVERY_MS {
-            self.last_report.set(now);
-            post(&FromWorker::Progress {
-                phase: self.phase.get(),
-                done_bytes: read.min(self.inner.len()),
-                total_bytes: self.inner.len(),
-                elapsed_ms: now - self.started.get(),
-            });
-        }
-        self.inner.read_exact_at(offset, buf)
     }
 }
 
