@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use etcd_lens_core::diff::lines;
 use leptos::prelude::*;
-use similar::{ChangeTag, TextDiff};
 
 use crate::components::apply_download::ApplyDownload;
 use crate::protocol::{ApplyTarget, KeyDetail, RevisionValue, RevisionView, ToWorker};
@@ -287,16 +287,15 @@ pub fn ValueDiff(
     move || {
         let shown = revealed.get();
         let (ta, tb) = diff_texts(&a, &b, is_secret, &shown);
-        let diff = TextDiff::from_lines(&ta, &tb);
-        let lines = diff
-            .iter_all_changes()
-            .map(|c| {
-                let (cls, sign) = match c.tag() {
-                    ChangeTag::Delete => ("del", "-"),
-                    ChangeTag::Insert => ("ins", "+"),
-                    ChangeTag::Equal => ("eq", " "),
+        let lines = lines::all(&ta, &tb)
+            .into_iter()
+            .map(|l| {
+                let (cls, sign) = match l.tag {
+                    lines::Tag::Removed => ("del", "-"),
+                    lines::Tag::Added => ("ins", "+"),
+                    lines::Tag::Same => ("eq", " "),
                 };
-                view! { <span class=cls>{format!("{sign}{}", c.to_string_lossy())}</span> }
+                view! { <span class=cls>{format!("{sign}{}\n", l.text)}</span> }
             })
             .collect_view();
         let reveal = is_secret.then(|| {

@@ -26,6 +26,26 @@ pub struct Line {
     pub text: String,
 }
 
+/// Every line of both texts in diff order: the equal ones once, the removed
+/// before the added (the page shows a whole object this way).
+pub fn all(old: &str, new: &str) -> Vec<Line> {
+    let diff = TextDiff::from_lines(old, new);
+    diff.iter_all_changes().map(line).collect()
+}
+
+fn line(c: similar::Change<&str>) -> Line {
+    Line {
+        tag: match c.tag() {
+            ChangeTag::Equal => Tag::Same,
+            ChangeTag::Delete => Tag::Removed,
+            ChangeTag::Insert => Tag::Added,
+        },
+        old_line: c.old_index().map(|i| i + 1),
+        new_line: c.new_index().map(|i| i + 1),
+        text: c.value().trim_end_matches(['\n', '\r']).to_string(),
+    }
+}
+
 /// Changed lines with up to [`CONTEXT`] lines around them; hunks in order.
 pub fn hunks(old: &str, new: &str) -> Vec<Vec<Line>> {
     let diff = TextDiff::from_lines(old, new);
@@ -35,16 +55,7 @@ pub fn hunks(old: &str, new: &str) -> Vec<Vec<Line>> {
             group
                 .iter()
                 .flat_map(|op| diff.iter_changes(op))
-                .map(|c| Line {
-                    tag: match c.tag() {
-                        ChangeTag::Equal => Tag::Same,
-                        ChangeTag::Delete => Tag::Removed,
-                        ChangeTag::Insert => Tag::Added,
-                    },
-                    old_line: c.old_index().map(|i| i + 1),
-                    new_line: c.new_index().map(|i| i + 1),
-                    text: c.value().trim_end_matches(['\n', '\r']).to_string(),
-                })
+                .map(line)
                 .collect()
         })
         .collect()
@@ -110,5 +121,9 @@ mod tests {
             "@@ -2,7 +2,7 @@\n l2\n l3\n l4\n-l5\n+L5\n l6\n l7\n l8\n"
         );
         assert!(hunks(&old, &old).is_empty());
+        let every = all(&old, &new);
+        assert_eq!(every.len(), 11);
+        assert_eq!((every[4].tag, every[4].text.as_str()), (Tag::Removed, "l5"));
+        assert_eq!((every[5].tag, every[5].text.as_str()), (Tag::Added, "L5"));
     }
 }
