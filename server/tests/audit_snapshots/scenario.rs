@@ -3,18 +3,10 @@
 //! look-alikes in other kinds, the EncryptionConfiguration with its keys, and
 //! the exact findings each snapshot of it must give.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use etcd_lens_testkit::etcd::Etcd;
 use serde_json::{Value, json};
 
 use crate::Tuple;
-
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tools/audit-vectors/make_vectors.py"
-);
 
 // Key material (base64), by name. `SB_WRONG` is used to encrypt a value under the
 // name `key1` with other bytes than the configuration's `key1`.
@@ -46,29 +38,7 @@ pub(crate) fn key_of(resource: &str, ns: &str, name: &str) -> String {
 
 /// Run the Python script over `items`; the values in order.
 pub(crate) fn vectors(items: &[Value]) -> Vec<Vec<u8>> {
-    let mut child = Command::new("python3")
-        .arg(VECTORS)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(Value::Array(items.to_vec()).to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "make_vectors.py (run scripts/setup.sh for cryptography/pynacl): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    v.iter()
-        .map(|x| hex::decode(x["value_hex"].as_str().unwrap()).unwrap())
-        .collect()
+    etcd_lens_testkit::vectors::make_vectors(items)
 }
 
 /// One value to write: the item for the script.

@@ -13,9 +13,7 @@
 //! The Secret values come from `tools/audit-vectors/make_vectors.py` (Python
 //! `cryptography`, written from the Kubernetes layouts).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use etcd_lens_testkit::cli::Lens;
@@ -23,10 +21,6 @@ use etcd_lens_testkit::etcd::Etcd;
 use serde_json::{Value, json};
 
 pub(crate) const LENS: Lens = Lens(env!("CARGO_BIN_EXE_etcd-lens"));
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tools/audit-vectors/make_vectors.py"
-);
 const CBC_K1: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const CBC_K2: &str = "YWVzY2JjLWtleS10d28hIQ==";
 pub(crate) const CONFIG_YAML: &str = "\
@@ -47,29 +41,9 @@ resources:
 
 /// The aescbc-encrypted protobuf of `object` under `key_name`.
 fn encrypted(key: &str, object: &Value, key_name: &str, secret_b64: &str) -> Vec<u8> {
-    let items = json!([{"key": key, "format": "protobuf", "object": object,
-        "encrypt": {"provider": "aescbc", "key_name": key_name, "secret_b64": secret_b64}}]);
-    let mut child = Command::new("python3")
-        .arg(VECTORS)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(items.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "make_vectors.py (scripts/setup.sh installs cryptography): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    hex::decode(v[0]["value_hex"].as_str().unwrap()).unwrap()
+    let items = [json!({"key": key, "format": "protobuf", "object": object,
+        "encrypt": {"provider": "aescbc", "key_name": key_name, "secret_b64": secret_b64}})];
+    etcd_lens_testkit::vectors::make_vectors(&items).remove(0)
 }
 
 pub(crate) fn cm(ns: &str, name: &str, data: Value) -> Value {
