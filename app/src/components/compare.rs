@@ -83,14 +83,6 @@ pub fn CompareView(
     }
 }
 
-fn change_label(c: Change) -> &'static str {
-    match c {
-        Change::Added => "added",
-        Change::Removed => "removed",
-        Change::Modified => "modified",
-    }
-}
-
 #[component]
 fn Result(
     state: RwSignal<Inspection>,
@@ -230,9 +222,9 @@ fn Result(
                 let row = r.clone();
                 let sign = match r.change { Change::Added => "+", Change::Removed => "−", Change::Modified => "~" };
                 view! {
-                    <li data-testid="compare-change" data-change=change_label(r.change)>
+                    <li data-testid="compare-change" data-change=r.change.as_str()>
                         <button class="linkish" on:click=move |_| pick(row.clone())>
-                            <span class="sign" aria-label=change_label(r.change)>{sign}</span>" "{r.key.clone()}
+                            <span class="sign" aria-label=r.change.as_str()>{sign}</span>" "{r.key.clone()}
                         </button>
                         <span class="hint">{format!(" {}", r.what)}</span>
                     </li>
@@ -267,7 +259,7 @@ fn ChangedKey(
     });
     view! {
         <section class="changed-key" data-testid="compare-key">
-            <h3>{format!("{} ({})", row.key, change_label(row.change))}</h3>
+            <h3>{format!("{} ({})", row.key, row.change.as_str())}</h3>
             <p class="hint">{row.what.clone()}</p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || key.get().filter(|k| k.key_hex == row.key_hex).map(|k| view! {

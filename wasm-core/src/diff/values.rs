@@ -100,18 +100,8 @@ pub fn type_of(value: &[u8]) -> Option<(String, String)> {
 }
 
 /// Compare the old and new value of `key` (whose resource, `plural` or
-/// `plural.group`, picks the encryption rule). `None` when the bytes are equal.
-pub fn compare(
-    key: &[u8],
-    resource: &str,
-    old: &[u8],
-    new: &[u8],
-    config: Option<&EncryptionConfig>,
-) -> Option<ValueChange> {
-    compare_typed(key, resource, old, new, config).0
-}
-
-/// [`compare`], and the new value's apiVersion and kind (from its plaintext when decrypted).
+/// `plural.group`, picks the encryption rule): `None` when the bytes are
+/// equal; and the new value's apiVersion and kind (from its plaintext when decrypted).
 pub fn compare_typed(
     key: &[u8],
     resource: &str,
