@@ -19,6 +19,48 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     profile: TempDir,
+    /// One test at a time drives browsers (see [`Turn`]).
+    _turn: Turn,
+}
+
+/// One end-to-end test at a time in a test process: the page tests measure
+/// progress and latency, and two tests' etcds and Chromiums on 2 cores would
+/// skew them. Every test takes its turn first thing ([`Turn::take`]), and a
+/// browser takes one too. A lock here (not `--test-threads=1`) lets
+/// `scripts/test.sh` build and run the workspace in one `cargo test`, with
+/// one feature resolution. A test is its thread (libtest runs each on its
+/// own, and `#[tokio::test]` drives the body there), so one test may hold
+/// several turns (two browsers): they are counted per thread.
+#[must_use = "the turn ends when this is dropped"]
+pub struct Turn;
+
+/// The thread whose turn it is, and how many browsers it holds.
+static TURN: std::sync::Mutex<(Option<std::thread::ThreadId>, usize)> =
+    std::sync::Mutex::new((None, 0));
+static TURN_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl Turn {
+    /// Wait for this test's turn (at once if this thread has it already).
+    pub fn take() -> Self {
+        let me = std::thread::current().id();
+        let mut turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        while turn.0.is_some_and(|owner| owner != me) {
+            turn = TURN_FREED.wait(turn).unwrap_or_else(|e| e.into_inner());
+        }
+        *turn = (Some(me), turn.1 + 1);
+        Turn
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        turn.1 -= 1;
+        if turn.1 == 0 {
+            turn.0 = None;
+            TURN_FREED.notify_all();
+        }
+    }
 }
 
 /// Where `scripts/setup.sh` installs axe-core (override: `ETCD_LENS_AXE`).
@@ -50,6 +92,7 @@ impl Browser {
     }
 
     async fn start_with(dark: bool) -> Self {
+        let turn = Turn::take();
         let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
@@ -94,6 +137,7 @@ impl Browser {
             client,
             driver,
             profile,
+            _turn: turn,
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
 use etcd_lens_testkit::age::{Format, encrypt, passphrase};
@@ -19,6 +19,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn age_encrypted_snapshots_open_with_each_kind_of_secret() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     for i in 0..30 {
         etcd.put(

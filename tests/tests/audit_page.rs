@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
 use etcd_lens_e2e::workspace_root;
@@ -45,6 +45,7 @@ fn vectors(items: serde_json::Value) -> Vec<(String, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pasted_encryption_config_decrypts_locally_and_masks() {
+    let _turn = Turn::take();
     let secret = |name: &str| {
         serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": name, "namespace": "prod"}, "data": {"token": "czNjcjN0LXRva2Vu"}})

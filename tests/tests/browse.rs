@@ -1,7 +1,7 @@
 //! Scenarios: an operator browses a snapshot; an auditor sees a Secret masked
 //! until asked; nothing leaves the tab while inspecting.
 
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
 use etcd_lens_testkit::cluster::Flavor;
@@ -38,6 +38,7 @@ async fn key_in_browser(b: &Browser, server: &Server, key: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overview_matches_etcdctl_and_a_key_shows_its_history() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     let snap = make_snapshot(&etcd);
     let expected: serde_json::Value = etcd.snapshot_status(&snap);
@@ -204,6 +205,7 @@ async fn overview_matches_etcdctl_and_a_key_shows_its_history() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_values_are_masked_until_revealed_and_nothing_is_sent() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     let snap = make_snapshot(&etcd);
     let server = Server::start().await;

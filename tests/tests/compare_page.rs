@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use base64::Engine;
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
 use etcd_lens_testkit::age::{Format, encrypt, passphrase};
@@ -30,6 +30,7 @@ fn secret(password: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_two_snapshots_and_recover_a_deleted_object() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     etcd.put(
         "/registry/configmaps/app/keep",
@@ -190,6 +191,7 @@ async fn compare_two_snapshots_and_recover_a_deleted_object() {
 /// server (reading them with the cluster's drill identity) names the older.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_tab_names_the_newest_snapshot_still_holding_a_deleted_key() {
+    let _turn = Turn::take();
     use etcd_lens_server::config::clusters;
     let etcd = Etcd::start();
     let c = etcd.cluster();

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use age::secrecy::ExposeSecret;
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::server::{Server, StaticHost, dist_dir};
 use etcd_lens_server::config::{ClusterConfig, clusters};
 use etcd_lens_testkit::cluster::{Cluster, ClusterOptions};
@@ -129,6 +129,7 @@ async fn wait_members(b: &Browser, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_tab_watches_a_cluster_and_opens_its_encrypted_snapshot_in_the_inspector() {
+    let _turn = Turn::take();
     let c = Cluster::start(ClusterOptions {
         members: 3,
         ..Default::default()
@@ -442,6 +443,7 @@ async fn live_tab_watches_a_cluster_and_opens_its_encrypted_snapshot_in_the_insp
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_tab_without_the_server_a_cluster_or_a_member_says_so() {
+    let _turn = Turn::take();
     // A static host: no API behind the page.
     let host = StaticHost::start(&dist_dir()).await;
     let b = Browser::start().await;

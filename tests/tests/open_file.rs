@@ -1,13 +1,14 @@
 //! Scenario: a user opens files on the page and sees what they are.
 //! Real etcd, real server, real headless Chromium.
 
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::fixture;
 use etcd_lens_e2e::server::Server;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auger_member_db_shows_header_and_freelist_warning() {
+    let _turn = Turn::take();
     let server = Server::start().await;
     let b = Browser::start().await;
     b.goto(&server.url).await;
@@ -48,6 +49,7 @@ async fn auger_member_db_shows_header_and_freelist_warning() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcd_snapshot_verifies_and_a_flipped_byte_does_not() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     for i in 0..20 {
         etcd.put(
@@ -99,6 +101,7 @@ async fn etcd_snapshot_verifies_and_a_flipped_byte_does_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_file_is_rejected_and_the_page_stays_usable() {
+    let _turn = Turn::take();
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("random.bin");
     // xorshift: reproducible noise, 1 MB.
@@ -144,6 +147,7 @@ async fn random_file_is_rejected_and_the_page_stays_usable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_and_worker_are_served_with_the_csp_header() {
+    let _turn = Turn::take();
     let server = Server::start().await;
     let port = server
         .url

@@ -5,7 +5,7 @@
 //! no view breaks the page's own Content-Security-Policy.
 
 use base64::Engine;
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
 use fantoccini::Locator;
@@ -68,6 +68,7 @@ async fn open_key(b: &Browser, server: &Server, key: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_values_stay_masked_in_every_view_and_the_history_diff() {
+    let _turn = Turn::take();
     // Unlike any key name, so a hit is a leak (hex of a key is in every link).
     const ROTATED: &str = "Xq7-rotated-plaintext";
     const FIRST: &str = "Yv3-first-password";
@@ -197,6 +198,7 @@ async fn secret_values_stay_masked_in_every_view_and_the_history_diff() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_key_list_scrolls_to_its_last_key_with_the_mouse_wheel() {
+    let _turn = Turn::take();
     const KEYS: usize = 150;
     let etcd = Etcd::start();
     let pairs: Vec<(String, String)> = (0..KEYS)

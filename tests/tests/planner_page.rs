@@ -3,12 +3,13 @@
 //! Real server, real headless Chromium, a real etcd for the snapshot; the
 //! expected numbers come from etcd's own rules and `etcdctl snapshot status`.
 
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_planner_plans_without_a_file_keeps_its_plan_in_the_url_and_reads_a_snapshot() {
+    let _turn = Turn::take();
     let server = Server::start().await;
     let b = Browser::start().await;
     b.goto(&format!("{}#/planner", server.url)).await;

@@ -4,7 +4,7 @@
 //! every view fits 1400, 1024 and 768 px windows without scrolling sideways;
 //! screenshots of each land in target/screenshots/.
 
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
 
@@ -89,6 +89,7 @@ async fn visit_every_view(b: &Browser, theme: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_screen_answers_the_auditor_and_every_view_is_accessible() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     let snap = make_snapshot(&etcd);
     let server = Server::start().await;

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use etcd_lens_e2e::browser::Browser;
+use etcd_lens_e2e::browser::{Browser, Turn};
 use etcd_lens_e2e::etcd::Etcd;
 use etcd_lens_e2e::server::Server;
 use fantoccini::Locator;
@@ -55,6 +55,7 @@ fn padded(snap: &std::path::Path, extra: usize) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     let snap = many_keys_snapshot(&etcd);
     let big = padded(&snap, 1024 << 20);
@@ -106,6 +107,7 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_list_is_virtualised_and_the_tree_counts_keys() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     let snap = many_keys_snapshot(&etcd);
     let server = Server::start().await;
@@ -249,6 +251,7 @@ async fn wait_focused_key(b: &Browser, ok: impl Fn(&str) -> bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loaded_page_inspects_files_offline() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     let snap = many_keys_snapshot(&etcd);
     let server = Server::start().await;
@@ -304,6 +307,7 @@ async fn private_files(b: &Browser) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gzip_backup_is_spooled_to_private_storage_and_deleted_on_close() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     let snap = many_keys_snapshot(&etcd);
     let gz = snap.with_extension("db.gz");
@@ -362,6 +366,7 @@ async fn a_gzip_backup_is_spooled_to_private_storage_and_deleted_on_close() {
 /// stops growing after the first opens instead of holding every file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_file_after_file_frees_the_previous_one() {
+    let _turn = Turn::take();
     let etcd = Etcd::start();
     etcd.put("/registry/configmaps/default/a", "x");
     let snap = etcd.dir().join("small.db");
