@@ -26,10 +26,14 @@ pub enum ToWorker {
     /// One key in detail.
     Key { seq: u32, key_hex: String },
     /// Run the secret audit, with the API server's EncryptionConfiguration YAML if given.
+    /// It runs a slice of keys at a time, after the passes, between other
+    /// requests; a new one replaces an audit still running.
     Audit {
         seq: u32,
         encryption_config: Option<String>,
     },
+    /// Stop the audit with this `seq` (answered by `AuditCancelled`).
+    CancelAudit { seq: u32 },
     /// One export of the last audit, made on request (not with every audit).
     Export {
         seq: u32,
@@ -204,6 +208,17 @@ pub enum FromWorker {
     Audit {
         seq: u32,
         audit: Box<AuditView>,
+    },
+    /// How far the audit with this `seq` is: keys audited of every key
+    /// (live or deleted); the page scan and the snapshot's rules follow.
+    AuditProgress {
+        seq: u32,
+        keys_done: u64,
+        keys_total: u64,
+    },
+    /// The audit with this `seq` was stopped on request.
+    AuditCancelled {
+        seq: u32,
     },
     /// An export of the last audit, ready to download.
     Exported {

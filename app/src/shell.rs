@@ -51,11 +51,22 @@ pub struct Chip {
 pub enum AuditState {
     /// Not run yet; it starts by itself when the passes are done.
     Waiting,
-    Running,
+    /// Under way: the share of keys audited, once the worker has said.
+    Running {
+        percent: Option<u8>,
+    },
     /// Not run by itself (switched off, or the file is over the size limit).
     NotChecked,
     Done(Exposure),
     Failed,
+}
+
+/// `done` of `total` in whole percent, 99 at most until done.
+fn percent(done: u64, total: u64) -> u8 {
+    if total == 0 || done >= total {
+        return 100;
+    }
+    u8::try_from((done * 100 / total).min(99)).unwrap_or(99)
 }
 
 /// Files above this are not audited by themselves (the user can ask).
@@ -202,15 +213,23 @@ pub fn chips(s: &Inspection, audit: AuditState) -> Vec<Chip> {
     });
 
     let (value, tone, detail) = match audit {
-        AuditState::Waiting | AuditState::Running => (
+        AuditState::Waiting => (
             "checking…".to_string(),
             Tone::Pending,
             "The secret audit runs once the passes are done.".to_string(),
         ),
+        AuditState::Running { percent } => (
+            match percent {
+                Some(p) => format!("checking… {p}%"),
+                None => "checking…".to_string(),
+            },
+            Tone::Pending,
+            "The secret audit is running, a slice of keys at a time between your requests.".to_string(),
+        ),
         AuditState::NotChecked => (
             "not checked".to_string(),
             Tone::Warn,
-            "The audit did not run by itself (switched off, or a file over 2 GiB): open Secret audit to run it.".to_string(),
+            "The audit did not run by itself (switched off, stopped, or a file over 2 GiB): open Secret audit to run it.".to_string(),
         ),
         AuditState::Failed => (
             "audit failed".to_string(),
@@ -247,12 +266,14 @@ pub fn audit_state(s: &Inspection, auto: bool) -> AuditState {
         return AuditState::Done(a.exposure);
     }
     if s.audit_running {
-        return AuditState::Running;
+        return AuditState::Running {
+            percent: s.audit_progress.map(|(done, total)| percent(done, total)),
+        };
     }
     if s.audit_error.is_some() {
         return AuditState::Failed;
     }
-    if !auto || s.file_size.unwrap_or(0) > AUTO_AUDIT_MAX_BYTES {
+    if !auto || s.audit_cancelled || s.file_size.unwrap_or(0) > AUTO_AUDIT_MAX_BYTES {
         return AuditState::NotChecked;
     }
     AuditState::Waiting
@@ -378,6 +399,30 @@ mod tests {
         assert_eq!(audit_state(&s, false), AuditState::NotChecked);
         let big = Inspection::default().opening("big.db".into(), AUTO_AUDIT_MAX_BYTES + 1);
         assert_eq!(audit_state(&big, true), AuditState::NotChecked);
+
+        // Running, with the worker's progress in the chip; stopped, not checked.
+        let mut s = opened(4096);
+        s.auditing(1);
+        assert_eq!(audit_state(&s, true), AuditState::Running { percent: None });
+        s.apply(FromWorker::AuditProgress {
+            seq: 1,
+            keys_done: 1,
+            keys_total: 3,
+        });
+        let running = audit_state(&s, true);
+        assert_eq!(running, AuditState::Running { percent: Some(33) });
+        assert_eq!(
+            value(&chips(&s, running), "chip-secrets").0,
+            "checking… 33%"
+        );
+        s.cancel_audit();
+        assert_eq!(
+            audit_state(&s, true),
+            AuditState::NotChecked,
+            "not run again by itself"
+        );
+        assert_eq!(percent(5, 5), 100);
+        assert_eq!(percent(999, 1000), 99, "not 100 before the end");
         assert_eq!(
             file_line(&s).unwrap(),
             "s.db · 4.0 KiB",

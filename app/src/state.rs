@@ -118,6 +118,10 @@ pub struct Inspection {
     pub audit: Option<AuditView>,
     /// An audit request is on its way (the previous results stay shown).
     pub audit_running: bool,
+    /// Keys audited of all, as the running audit last said.
+    pub audit_progress: Option<(u64, u64)>,
+    /// The user stopped the audit: it is not run again by itself.
+    pub audit_cancelled: bool,
     /// Why the last audit request failed (e.g. the pasted configuration does
     /// not parse); the previous results stay.
     pub audit_error: Option<String>,
@@ -207,7 +211,17 @@ impl Inspection {
     pub fn auditing(&mut self, seq: u32) {
         self.audit_seq = seq;
         self.audit_running = true;
+        self.audit_progress = None;
+        self.audit_cancelled = false;
         self.audit_error = None;
+    }
+
+    /// The user stops the running audit; the worker confirms with
+    /// `AuditCancelled` (the results of an earlier run stay).
+    pub fn cancel_audit(&mut self) {
+        self.audit_running = false;
+        self.audit_progress = None;
+        self.audit_cancelled = true;
     }
 
     /// An export was asked for (with `seq`).
@@ -311,12 +325,27 @@ impl Inspection {
                 }
             }
             FromWorker::Audit { seq, audit } => {
-                if seq == self.audit_seq {
+                if seq == self.audit_seq && self.audit_running {
                     self.audit = Some(*audit);
                     self.audit_running = false;
+                    self.audit_progress = None;
                     self.audit_error = None;
                     // An export of the previous results is not of these.
                     self.export = None;
+                }
+            }
+            FromWorker::AuditProgress {
+                seq,
+                keys_done,
+                keys_total,
+            } => {
+                if seq == self.audit_seq && self.audit_running {
+                    self.audit_progress = Some((keys_done, keys_total));
+                }
+            }
+            FromWorker::AuditCancelled { seq } => {
+                if seq == self.audit_seq {
+                    self.cancel_audit();
                 }
             }
             FromWorker::Exported {
@@ -350,6 +379,7 @@ impl Inspection {
             }
             FromWorker::RequestFailed { seq, message } if seq == self.audit_seq => {
                 self.audit_running = false;
+                self.audit_progress = None;
                 self.audit_error = Some(message);
             }
             FromWorker::RequestFailed { seq, message } => {

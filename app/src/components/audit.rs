@@ -9,14 +9,22 @@ use crate::route::Route;
 use crate::state::Inspection;
 
 #[component]
-pub fn AuditPanel<F, E>(state: RwSignal<Inspection>, on_run: F, on_export: E) -> impl IntoView
+pub fn AuditPanel<F, C, E>(
+    state: RwSignal<Inspection>,
+    on_run: F,
+    on_cancel: C,
+    on_export: E,
+) -> impl IntoView
 where
     F: Fn(Option<String>) + Copy + Send + Sync + 'static,
+    C: Fn() + Copy + Send + Sync + 'static,
     E: Fn(ExportFormat) + Copy + Send + Sync + 'static,
 {
     let audit = Memo::new(move |_| state.with(|s| s.audit.clone()));
     let error = Memo::new(move |_| state.with(|s| s.audit_error.clone()));
     let running = Memo::new(move |_| state.with(|s| s.audit_running));
+    let progress = Memo::new(move |_| state.with(|s| s.audit_progress));
+    let cancelled = Memo::new(move |_| state.with(|s| s.audit_cancelled && s.audit.is_none()));
     let config = RwSignal::new(String::new());
     let rule = RwSignal::new(String::new());
     let namespace = RwSignal::new(String::new());
@@ -25,9 +33,12 @@ where
         let c = config.get_untracked();
         on_run((!c.trim().is_empty()).then_some(c));
     };
-    // First visit: audit without a configuration.
+    // First visit: audit without a configuration (unless the user stopped it).
     Effect::new(move |_| {
-        if audit.with_untracked(Option::is_none) && !running.get_untracked() {
+        if audit.with_untracked(Option::is_none)
+            && !running.get_untracked()
+            && !cancelled.get_untracked()
+        {
             on_run(None);
         }
     });
@@ -41,7 +52,17 @@ where
                 <p class="hint">"It is used here, in this tab, to decrypt aescbc, aesgcm and secretbox values; it is not sent anywhere."</p>
             </details>
             <button data-testid="run-audit" on:click=run disabled=move || running.get()>"Run the audit"</button>
-            {move || running.get().then(|| view! { <span class="hint" data-testid="audit-running">" Auditing…"</span> })}
+            {move || running.get().then(|| view! {
+                <span class="hint" data-testid="audit-running" role="status">
+                    " Auditing…"
+                    {move || progress.get().map(|(done, total)| format!(" {done} of {total} keys"))}
+                    " "
+                </span>
+                <button data-testid="stop-audit" on:click=move |_| on_cancel()>"Stop"</button>
+            })}
+            {move || (cancelled.get() && !running.get()).then(|| view! {
+                <p class="hint" data-testid="audit-stopped">"The audit was stopped: Secrets are not checked. Run it again with the button."</p>
+            })}
             {move || error.get().map(|e| view! {
                 <p class="error" role="alert" data-testid="audit-error">
                     {e}

@@ -10,13 +10,15 @@ use crate::shell::AuditState;
 use crate::state::{Inspection, count};
 
 #[component]
-pub fn AuditSummary<F>(
+pub fn AuditSummary<F, C>(
     state: RwSignal<Inspection>,
     audit: Memo<AuditState>,
     on_run: F,
+    on_cancel: C,
 ) -> impl IntoView
 where
     F: Fn() + Copy + Send + Sync + 'static,
+    C: Fn() + Copy + Send + Sync + 'static,
 {
     let severities =
         Memo::new(move |_| state.with(|s| s.audit.as_ref().map(|a| a.by_severity.clone())));
@@ -26,13 +28,18 @@ where
                 <p class="hint" data-testid="audit-summary-pending">"The secret audit starts by itself when the passes are done."</p>
             }
             .into_any(),
-            AuditState::Running => view! {
-                <p class="hint" data-testid="audit-summary-pending">"The secret audit is running…"</p>
+            AuditState::Running { percent } => view! {
+                <p class="hint" data-testid="audit-summary-pending">
+                    "The secret audit is running"
+                    {percent.map(|p| format!(" ({p}% of the keys)"))}
+                    "… "
+                    <button data-testid="audit-summary-stop" on:click=move |_| on_cancel()>"Stop the audit"</button>
+                </p>
             }
             .into_any(),
             AuditState::NotChecked => view! {
                 <p data-testid="audit-summary-off">
-                    "Secrets were not checked: the audit did not run by itself (switched off, or a file over 2 GiB). "
+                    "Secrets were not checked: the audit did not run by itself (switched off, stopped, or a file over 2 GiB). "
                     <button data-testid="audit-summary-run" on:click=move |_| on_run()>"Run the audit now"</button>
                 </p>
             }

@@ -157,6 +157,11 @@ pub fn InspectPage() -> impl IntoView {
             encryption_config,
         });
     };
+    let stop_audit = move || {
+        let seq = state.with_untracked(|s| s.audit_seq);
+        state.update(Inspection::cancel_audit);
+        send(ToWorker::CancelAudit { seq });
+    };
     // The view changes with the tab, not with the key opened in it.
     let current_view = Memo::new(move |_| route.with(Route::view));
     let is_live = Memo::new(move |_| current_view.get() == View::Live);
@@ -347,7 +352,7 @@ pub fn InspectPage() -> impl IntoView {
                             let _file = generation.get();
                             view! {
                                 {pane(View::Overview, visited, current_view, move || view! {
-                                    <AuditSummary state audit=audit_state on_run=move || run_audit(None) />
+                                    <AuditSummary state audit=audit_state on_run=move || run_audit(None) on_cancel=stop_audit />
                                     <details class="file-details" data-testid="file-details" open=move || file_problem.get()>
                                         <summary>"File details: the trailer, the bbolt header and meta pages, and the passes"</summary>
                                         <FileReport state alerts_elsewhere=true />
@@ -385,7 +390,7 @@ pub fn InspectPage() -> impl IntoView {
                                             " Run the audit by itself when a file opens (files up to 2 GiB)"
                                         </label>
                                     </p>
-                                    <AuditPanel state on_run=run_audit on_export=run_export />
+                                    <AuditPanel state on_run=run_audit on_cancel=stop_audit on_export=run_export />
                                 }.into_any())}
                             }
                         }}

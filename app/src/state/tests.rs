@@ -269,6 +269,48 @@ fn cancel_and_failure_close_the_unlock_form_and_a_bad_audit_keeps_the_last_resul
     assert!(!s.audit_running);
     assert_eq!(s.audit.as_ref().unwrap().census[0].1, "2", "kept");
     assert!(s.request_error.is_none(), "not the detail view's error");
+
+    // Progress of the running audit only; a stopped audit's late answer is dropped.
+    let view = |n: &str| AuditView {
+        exposure: etcd_lens_core::audit::Exposure::NoneFound,
+        by_severity: Vec::new(),
+        census: vec![("Secrets".into(), n.into())],
+        findings: Vec::new(),
+        warnings: Vec::new(),
+    };
+    s.auditing(3);
+    s.apply(FromWorker::AuditProgress {
+        seq: 2,
+        keys_done: 9,
+        keys_total: 10,
+    });
+    assert_eq!(s.audit_progress, None, "an older audit's progress");
+    s.apply(FromWorker::AuditProgress {
+        seq: 3,
+        keys_done: 4,
+        keys_total: 10,
+    });
+    assert_eq!(s.audit_progress, Some((4, 10)));
+    s.cancel_audit();
+    assert!(!s.audit_running && s.audit_cancelled && s.audit_progress.is_none());
+    s.apply(FromWorker::Audit {
+        seq: 3,
+        audit: Box::new(view("7")),
+    });
+    assert_eq!(
+        s.audit.as_ref().unwrap().census[0].1,
+        "2",
+        "the stopped audit's answer is not shown"
+    );
+    s.apply(FromWorker::AuditCancelled { seq: 3 });
+    assert!(s.audit_cancelled);
+    s.auditing(4);
+    assert!(!s.audit_cancelled, "asked again: no longer stopped");
+    s.apply(FromWorker::Audit {
+        seq: 4,
+        audit: Box::new(view("8")),
+    });
+    assert_eq!(s.audit.as_ref().unwrap().census[0].1, "8");
 }
 
 #[test]

@@ -1,23 +1,51 @@
-//! The secret audit, and its exports made in the tab when asked for.
+//! The secret audit, done a slice of keys at a time between the page's other
+//! requests, and its exports made in the tab when asked for.
 
-use etcd_lens_core::audit::EncryptionConfig;
+use etcd_lens_core::audit::{AuditReport, AuditRun, EncryptionConfig};
 
 use super::{Opened, WorkerError};
 use crate::protocol::{AuditView, ExportFormat, FindingRow};
 
-/// Run the secret audit and prepare its exports.
-pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, WorkerError> {
+/// Start the secret audit (the key index must be built): parse the
+/// configuration, if any, which decrypts values elsewhere in the page too.
+pub fn start_audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditRun, WorkerError> {
     let encryption = match encryption_config.map(str::trim).filter(|c| !c.is_empty()) {
         Some(yaml) => Some(EncryptionConfig::parse(yaml)?),
         None => None,
     };
+    let index = o.index()?;
     o.encryption.replace(encryption.clone());
     let opts = etcd_lens_core::audit::AuditOptions {
         encryption,
         opened_with_age: o.opened_with_age,
         ..Default::default()
     };
-    let r = etcd_lens_core::audit::audit(&o.snap, o.index()?, &opts)?;
+    Ok(AuditRun::new(index, opts))
+}
+
+/// Audit the next `max_keys` keys (or the next part); the view once done.
+pub fn audit_step(
+    o: &Opened,
+    run: &mut AuditRun,
+    max_keys: usize,
+) -> Result<Option<AuditView>, WorkerError> {
+    Ok(run
+        .step(&o.snap, o.index()?, max_keys)?
+        .map(|report| audit_view(o, report)))
+}
+
+/// Run the whole secret audit at once (tests; the worker steps through it).
+pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, WorkerError> {
+    let mut run = start_audit(o, encryption_config)?;
+    loop {
+        if let Some(view) = audit_step(o, &mut run, usize::MAX)? {
+            return Ok(view);
+        }
+    }
+}
+
+/// The page's view of a finished audit; the report is kept for the exports.
+fn audit_view(o: &Opened, r: AuditReport) -> AuditView {
     let c = &r.census;
     let map = |m: &std::collections::BTreeMap<String, u64>| {
         if m.is_empty() {
@@ -87,7 +115,7 @@ pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, W
     };
     // Kept for the exports, which are made only when asked for.
     o.last_audit.replace(Some(r));
-    Ok(view)
+    view
 }
 
 /// One export of the last audit.

@@ -313,6 +313,24 @@ fn audit_of_the_auger_file_reports_no_encryption_and_exports() {
         audit(&o, Some("not: [valid")),
         Err(WorkerError::Config(_))
     ));
+
+    // A slice of keys at a time (as the worker runs it): the same view.
+    let whole = serde_json::to_value(audit(&o, None).unwrap()).unwrap();
+    let mut run = super::start_audit(&o, None).unwrap();
+    let mut steps = 0;
+    let sliced = loop {
+        steps += 1;
+        if let Some(v) = super::audit_step(&o, &mut run, 2).unwrap() {
+            break v;
+        }
+        let p = run.progress();
+        assert!(p.keys_done <= p.keys_total, "{p:?}");
+    };
+    assert!(
+        steps > 3,
+        "the auger file's keys take several slices of 2: {steps}"
+    );
+    assert_eq!(serde_json::to_value(sliced).unwrap(), whole);
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! [`AuditOptions`], and the one walk over live keys that the families share
 //! ([`Context::live`]), so that each live value is read once per audit.
 
+use std::ops::Bound;
+
 use crate::ReadAt;
 use crate::k8s::{KeyInfo, parse_key};
 use crate::mvcc::{KeyIndex, RevisionKey};
@@ -40,6 +42,9 @@ pub(super) struct Context<'a, S> {
     pub snap: &'a Snapshot<S>,
     pub ix: &'a KeyIndex,
     pub opts: &'a AuditOptions,
+    /// The keys this pass covers (every key, or one slice of a run done a
+    /// slice at a time): the families read only these.
+    pub keys: (Bound<&'a [u8]>, Bound<&'a [u8]>),
 }
 
 /// One live key under the prefix, with its latest value.
@@ -59,15 +64,22 @@ impl<'a, S: ReadAt> Context<'a, S> {
         self.opts.encryption.as_ref()
     }
 
-    /// Every live key under the prefix whose resource `want` accepts, in key
-    /// order, with its value. Families ask for disjoint resources, so no value
-    /// is read twice; a key whose value is missing is skipped.
+    /// Every key of this pass with a retained revision, in key order.
+    pub fn histories(&self) -> impl Iterator<Item = (&'a [u8], &'a crate::mvcc::KeyHistory)> {
+        self.ix.histories_in(self.keys.0, self.keys.1)
+    }
+
+    /// Every live key of this pass under the prefix whose resource `want`
+    /// accepts, in key order, with its value. Families ask for disjoint
+    /// resources, so no value is read twice; a key whose value is missing is
+    /// skipped.
     pub fn live(
         &self,
         want: impl Fn(&str) -> bool,
     ) -> impl Iterator<Item = Result<Live<'a>, SnapshotError>> {
         let (snap, prefix) = (self.snap, self.opts.prefix.as_str());
-        self.ix.live().filter_map(move |(key, live)| {
+        self.histories().filter_map(move |(key, h)| {
+            let live = h.live.as_ref()?;
             let info = parse_key(key, prefix)?;
             let resource = info.qualified_resource();
             if !want(&resource) {

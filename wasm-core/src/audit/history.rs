@@ -16,7 +16,7 @@ pub(super) fn check<S: ReadAt>(
     ctx: &Context<'_, S>,
     r: &mut AuditReport,
 ) -> Result<(), SnapshotError> {
-    for (key, h) in ctx.ix.histories() {
+    for (key, h) in ctx.histories() {
         let Some(info) = parse_key(key, &ctx.opts.prefix) else {
             continue;
         };

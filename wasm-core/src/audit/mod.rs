@@ -27,7 +27,8 @@
 //!         ├─ history.rs      plaintext in older revisions ── pages.rs (plaintext_secret)
 //!         ├─ unreachable.rs  plaintext in free pages ─────── pages.rs (the scan)
 //!         └─ snapshot.rs     the snapshot as a whole
-//!   each family: fn check(&Context, &mut AuditReport) -> Result<(), SnapshotError>
+//!   each family: fn check(&Context, &mut AuditReport) -> Result<(), SnapshotError>,
+//!   over the keys of the context's slice ([`AuditRun`] steps through them)
 //!   under them: context.rs · finding.rs · report.rs · rule.rs · encryption.rs
 //! ```
 
@@ -45,6 +46,8 @@ mod secrets;
 mod snapshot;
 mod unreachable;
 
+use std::ops::Bound;
+
 use crate::ReadAt;
 use crate::mvcc::KeyIndex;
 use crate::snapshot::{Snapshot, SnapshotError};
@@ -57,30 +60,155 @@ pub use finding::{Details, Finding, sort_findings};
 pub use report::{AuditReport, Census, Exposure};
 pub use rule::{Rule, Severity};
 
-/// A rule family: reads what it needs through the context, adds its findings
-/// (and census counts) to the report.
-type Family<S> = fn(&Context<'_, S>, &mut AuditReport) -> Result<(), SnapshotError>;
-
-/// Audit an open snapshot whose key index the caller has built.
+/// Audit an open snapshot whose key index the caller has built: an
+/// [`AuditRun`] in one slice.
 pub fn audit<S: ReadAt>(
     snap: &Snapshot<S>,
     ix: &KeyIndex,
     opts: &AuditOptions,
 ) -> Result<AuditReport, SnapshotError> {
-    let ctx = Context { snap, ix, opts };
-    let mut r = AuditReport::new(ix.last.map_or(0, |l| l.rev.main), opts.encryption.is_some());
-    // Independent of each other: the order only decides which error comes
-    // first; the findings are sorted below.
-    let families: [Family<S>; 5] = [
-        secrets::check,
-        objects::check,
-        history::check,
-        unreachable::check,
-        snapshot::check,
-    ];
-    for check in families {
-        check(&ctx, &mut r)?;
+    let mut run = AuditRun::new(ix, opts.clone());
+    loop {
+        if let Some(report) = run.step(snap, ix, usize::MAX)? {
+            return Ok(report);
+        }
     }
-    sort_findings(&mut r.findings);
-    Ok(r)
+}
+
+/// An audit done a slice of keys at a time, so that a caller with one thread
+/// (the page's worker) answers other requests in between. Each
+/// [`AuditRun::step`] audits the next slice of keys with the key-by-key
+/// families (Secrets' latest values, credentials in other objects, plaintext
+/// in history); once the keys are done, one step each scans the pages no tree
+/// reaches and checks the snapshot as a whole, and the last returns the
+/// report. The report is the same as [`audit`]'s whatever the slices:
+/// families count per key, `secret-stale-key` waits for every Secret, and
+/// the findings are sorted at the end.
+pub struct AuditRun {
+    opts: AuditOptions,
+    report: AuditReport,
+    encrypted: Vec<secrets::EncryptedSecret>,
+    stage: Stage,
+    keys_done: u64,
+    keys_total: u64,
+}
+
+enum Stage {
+    /// The key-by-key families, from this key on (`None`: the first key).
+    Keys(Option<Vec<u8>>),
+    /// Free and unreachable pages (one step: the scan is not sliced).
+    Pages,
+    /// The snapshot as a whole, then the report.
+    Whole,
+    Done,
+}
+
+/// How far an [`AuditRun`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditProgress {
+    /// Keys (live or deleted, every prefix) audited so far, of `keys_total`.
+    pub keys_done: u64,
+    pub keys_total: u64,
+    /// What the next step does.
+    pub next: AuditStage,
+}
+
+/// The parts of an [`AuditRun`], in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditStage {
+    Keys,
+    FreePages,
+    Snapshot,
+    Done,
+}
+
+impl AuditRun {
+    /// An audit of the snapshot whose index is `ix` (give the same index to
+    /// every step).
+    pub fn new(ix: &KeyIndex, opts: AuditOptions) -> Self {
+        let report = AuditReport::new(ix.last.map_or(0, |l| l.rev.main), opts.encryption.is_some());
+        Self {
+            opts,
+            report,
+            encrypted: Vec::new(),
+            stage: Stage::Keys(None),
+            keys_done: 0,
+            keys_total: ix.key_count() as u64,
+        }
+    }
+
+    pub fn progress(&self) -> AuditProgress {
+        AuditProgress {
+            keys_done: self.keys_done,
+            keys_total: self.keys_total,
+            next: match self.stage {
+                Stage::Keys(_) => AuditStage::Keys,
+                Stage::Pages => AuditStage::FreePages,
+                Stage::Whole => AuditStage::Snapshot,
+                Stage::Done => AuditStage::Done,
+            },
+        }
+    }
+
+    /// Audit the next slice: at most `max_keys` keys (at least one), or the
+    /// page scan, or the snapshot-wide rules. `Some(report)` once the audit
+    /// is complete; steps after that, or after a step that failed (the run
+    /// ends with its error), do nothing and return `None`.
+    pub fn step<S: ReadAt>(
+        &mut self,
+        snap: &Snapshot<S>,
+        ix: &KeyIndex,
+        max_keys: usize,
+    ) -> Result<Option<AuditReport>, SnapshotError> {
+        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        let opts = &self.opts;
+        let whole = |keys| Context {
+            snap,
+            ix,
+            opts,
+            keys,
+        };
+        match stage {
+            Stage::Keys(from) => {
+                let start = from.as_deref().map_or(Bound::Unbounded, Bound::Included);
+                let end = ix.key_after(start, max_keys.max(1)).map(<[u8]>::to_vec);
+                let ctx = whole((
+                    start,
+                    end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+                ));
+                let r = &mut self.report;
+                secrets::check(&ctx, r, &mut self.encrypted)?;
+                objects::check(&ctx, r)?;
+                history::check(&ctx, r)?;
+                self.keys_done += ctx.histories().count() as u64;
+                self.stage = match end {
+                    Some(next) => Stage::Keys(Some(next)),
+                    None => {
+                        secrets::stale_keys(r, opts.encryption.as_ref(), &self.encrypted);
+                        self.encrypted = Vec::new();
+                        Stage::Pages
+                    }
+                };
+                Ok(None)
+            }
+            Stage::Pages => {
+                unreachable::check(
+                    &whole((Bound::Unbounded, Bound::Unbounded)),
+                    &mut self.report,
+                )?;
+                self.stage = Stage::Whole;
+                Ok(None)
+            }
+            Stage::Whole => {
+                snapshot::check(
+                    &whole((Bound::Unbounded, Bound::Unbounded)),
+                    &mut self.report,
+                )?;
+                let mut report = std::mem::take(&mut self.report);
+                sort_findings(&mut report.findings);
+                Ok(Some(report))
+            }
+            Stage::Done => Ok(None),
+        }
+    }
 }

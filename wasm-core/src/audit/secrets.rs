@@ -18,19 +18,21 @@ use super::finding::{Details, Finding, SecretFacts, who};
 use super::report::AuditReport;
 use super::rule::Rule;
 
-/// An encrypted live Secret, kept for the stale-key rule.
-struct EncryptedSecret<'a> {
-    key: &'a [u8],
+/// An encrypted live Secret, kept for the stale-key rule (which needs them
+/// all, so it runs once every slice of keys is done: [`stale_keys`]).
+pub(super) struct EncryptedSecret {
+    key: Vec<u8>,
     info: KeyInfo,
     revision: i64,
     id: KeyId,
 }
 
+/// The pass's live Secrets; the encrypted ones are added to `encrypted`.
 pub(super) fn check<S: ReadAt>(
     ctx: &Context<'_, S>,
     r: &mut AuditReport,
+    encrypted: &mut Vec<EncryptedSecret>,
 ) -> Result<(), SnapshotError> {
-    let mut encrypted = Vec::new();
     for live in ctx.live(|resource| resource == SECRETS) {
         let live = live?;
         r.census.secrets_total += 1;
@@ -42,7 +44,7 @@ pub(super) fn check<S: ReadAt>(
                     .map(|c| c.decrypt(&live.resource, live.key, &live.value));
                 at_rest(r, &live, &e.provider, &id, decryption);
                 encrypted.push(EncryptedSecret {
-                    key: live.key,
+                    key: live.key.to_vec(),
                     info: live.info,
                     revision: live.revision,
                     id,
@@ -54,7 +56,6 @@ pub(super) fn check<S: ReadAt>(
             Encoding::Opaque { .. } => r.census.unreadable += 1,
         }
     }
-    stale_keys(r, ctx.config(), &encrypted);
     Ok(())
 }
 
@@ -165,10 +166,10 @@ fn at_rest(
 }
 
 /// `secret-stale-key`: encrypted under a key other than the current one.
-fn stale_keys(
+pub(super) fn stale_keys(
     r: &mut AuditReport,
     cfg: Option<&EncryptionConfig>,
-    encrypted: &[EncryptedSecret<'_>],
+    encrypted: &[EncryptedSecret],
 ) {
     let (current, why) = match cfg.map(|c| c.write_key(SECRETS)) {
         Some(Some(k)) => (k, "the EncryptionConfiguration's first provider and key"),
@@ -187,7 +188,7 @@ fn stale_keys(
         r.findings.push(
             Finding::object(
                 Rule::SecretStaleKey,
-                e.key,
+                &e.key,
                 &e.info,
                 Some(e.revision),
                 message,

@@ -125,6 +125,27 @@ impl KeyIndex {
         self.keys.iter().map(|(k, h)| (k.as_slice(), h))
     }
 
+    /// Every key with any retained revision between `from` and `to`, in key
+    /// order: a slice of [`Self::histories`], for work done a slice at a time.
+    pub fn histories_in<'s>(
+        &'s self,
+        from: Bound<&'s [u8]>,
+        to: Bound<&'s [u8]>,
+    ) -> impl Iterator<Item = (&'s [u8], &'s KeyHistory)> + 's {
+        self.keys
+            .range::<[u8], _>((from, to))
+            .map(|(k, h)| (k.as_slice(), h))
+    }
+
+    /// The key `n` keys after `from` (counting every key with a retained
+    /// revision), or `None` when fewer follow: where a slice of `n` keys ends.
+    pub fn key_after(&self, from: Bound<&[u8]>, n: usize) -> Option<&[u8]> {
+        self.keys
+            .range::<[u8], _>((from, Bound::Unbounded))
+            .nth(n)
+            .map(|(k, _)| k.as_slice())
+    }
+
     /// Every retained revision of `key`.
     pub fn history(&self, key: &[u8]) -> Option<&KeyHistory> {
         self.keys.get(key)

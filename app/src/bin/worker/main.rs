@@ -43,7 +43,28 @@ enum Job {
     Index,
     Space,
     Hash(Box<HashJob>),
+    /// The secret audit, after the passes (it needs the key index).
+    Audit(Box<AuditJob>),
 }
+
+impl Job {
+    /// One of the passes that opening a file starts (not a requested audit).
+    fn is_pass(&self) -> bool {
+        !matches!(self, Job::Audit(_))
+    }
+}
+
+/// The audit asked for with `seq`, partway through.
+struct AuditJob {
+    seq: u32,
+    run: etcd_lens_core::audit::AuditRun,
+}
+
+/// Keys audited between two looks at the clock.
+const AUDIT_KEYS_PER_STEP: usize = 256;
+/// How long an audit task runs before it yields to queued requests: a list
+/// or key request waits at most about this long.
+const AUDIT_TASK_MS: f64 = 40.0;
 
 struct HashJob {
     src: Src,
@@ -278,12 +299,16 @@ fn handle(ev: &MessageEvent) {
         ToWorker::Audit {
             seq,
             encryption_config,
-        } => reply(seq, |o| {
-            worker_model::audit(o, encryption_config.as_deref()).map(|a| FromWorker::Audit {
-                seq,
-                audit: Box::new(a),
-            })
-        }),
+        } => start_audit(seq, encryption_config.as_deref()),
+        ToWorker::CancelAudit { seq } => {
+            let dropped = SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+                Some(State::Open(o)) => drop_audit(&mut o.jobs),
+                _ => false,
+            });
+            if dropped {
+                post(&FromWorker::AuditCancelled { seq });
+            }
+        }
         ToWorker::Export {
             seq,
             format,
@@ -306,6 +331,82 @@ fn handle(ev: &MessageEvent) {
         }),
         ToWorker::Tree { seq, prefix } => reply(seq, |o| {
             worker_model::tree(o, &prefix).map(|nodes| FromWorker::Tree { seq, prefix, nodes })
+        }),
+    }
+}
+
+/// Queue the audit asked for with `seq` after the passes, in place of any
+/// audit still running; start the jobs if none is running.
+fn start_audit(seq: u32, encryption_config: Option<&str>) {
+    let queued = SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(State::Open(o)) => {
+            worker_model::start_audit(&o.opened, encryption_config).map(|run| {
+                drop_audit(&mut o.jobs);
+                let idle = o.jobs.is_empty();
+                o.jobs
+                    .push_back(Job::Audit(Box::new(AuditJob { seq, run })));
+                idle
+            })
+        }
+        _ => Err(WorkerError::NotOpen),
+    });
+    match queued {
+        Ok(true) => schedule(),
+        Ok(false) => {}
+        Err(e) => post(&FromWorker::RequestFailed {
+            seq,
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Take a queued audit out of `jobs`; whether there was one.
+fn drop_audit(jobs: &mut VecDeque<Job>) -> bool {
+    let before = jobs.len();
+    jobs.retain(Job::is_pass);
+    jobs.len() != before
+}
+
+/// Audit slices of keys for about [`AUDIT_TASK_MS`]; the job goes back to the
+/// front of the queue unless it is done (or failed).
+fn audit_task(mut job: Box<AuditJob>) {
+    let started = now_ms();
+    let seq = job.seq;
+    let result = with_open(|o| {
+        loop {
+            if let Some(view) = worker_model::audit_step(o, &mut job.run, AUDIT_KEYS_PER_STEP)? {
+                break Ok(Some(view));
+            }
+            if now_ms() - started >= AUDIT_TASK_MS {
+                break Ok(None);
+            }
+        }
+    });
+    match result {
+        Ok(Some(view)) => post(&FromWorker::Audit {
+            seq,
+            audit: Box::new(view),
+        }),
+        Ok(None) => {
+            let p = job.run.progress();
+            post(&FromWorker::AuditProgress {
+                seq,
+                keys_done: p.keys_done,
+                keys_total: p.keys_total,
+            });
+            SESSION.with_borrow_mut(|s| {
+                if let Some(Session {
+                    state: State::Open(o),
+                    ..
+                }) = s
+                {
+                    o.jobs.push_front(Job::Audit(job));
+                }
+            });
+        }
+        Err(e) => post(&FromWorker::RequestFailed {
+            seq,
+            message: e.to_string(),
         }),
     }
 }
@@ -531,6 +632,7 @@ fn run_next_job() {
     let Some((job, meter)) = next_job() else {
         return;
     };
+    let was_pass = job.is_pass();
     let pass = |phase: Phase, f: &mut dyn FnMut(&mut Opened) -> Result<FromWorker, WorkerError>| {
         meter.begin(phase);
         let started = now_ms();
@@ -555,6 +657,7 @@ fn run_next_job() {
         Job::Space => pass(Phase::Space, &mut |o| {
             worker_model::space(o).map(|s| FromWorker::Space { space: Box::new(s) })
         }),
+        Job::Audit(a) => audit_task(a),
         Job::Hash(mut h) => {
             if h.started == 0.0 {
                 h.started = now_ms();
@@ -591,20 +694,23 @@ fn run_next_job() {
             }
         }
     }
-    let more = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
-        Some(State::Open(o)) => Some(!o.jobs.is_empty()),
+    // (jobs left, passes left); `None`: closed meanwhile, the page was told already.
+    let left = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
+        Some(State::Open(o)) => Some((!o.jobs.is_empty(), o.jobs.iter().any(Job::is_pass))),
         _ => None,
     });
-    match more {
-        Some(true) => schedule(),
-        Some(false) => {
-            post(&FromWorker::Finished);
-            post(&FromWorker::Memory {
-                bytes: wasm_memory_bytes(),
-            });
-        }
-        // Closed meanwhile: the page was told already.
-        None => {}
+    let Some((more, passes_left)) = left else {
+        return;
+    };
+    // The passes are done when the last of them is; an audit may follow.
+    if was_pass && !passes_left {
+        post(&FromWorker::Finished);
+        post(&FromWorker::Memory {
+            bytes: wasm_memory_bytes(),
+        });
+    }
+    if more {
+        schedule();
     }
 }
 
