@@ -90,8 +90,62 @@ pub struct KeyQuery {
     pub resource: String,
     /// Only this namespace, empty for all.
     pub namespace: String,
+    /// The order of the rows (key order unless asked).
+    #[serde(default)]
+    pub sort: SortBy,
+    /// Largest (or last) first.
+    #[serde(default)]
+    pub descending: bool,
     pub offset: u32,
     pub limit: u32,
+}
+
+/// What the key list is ordered by: the key (the index's own order), or a
+/// field of the live version the index holds for every key. Ties keep key order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    #[default]
+    Key,
+    /// The live version's mod revision (when it was last written).
+    Revision,
+    /// The live version's version (writes since it was created).
+    Version,
+    /// The live value's size.
+    Size,
+}
+
+impl SortBy {
+    pub const ALL: [SortBy; 4] = [SortBy::Key, SortBy::Revision, SortBy::Version, SortBy::Size];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            SortBy::Key => "key",
+            SortBy::Revision => "revision",
+            SortBy::Version => "version",
+            SortBy::Size => "size",
+        }
+    }
+
+    /// The field's name in words.
+    pub fn label(self) -> &'static str {
+        match self {
+            SortBy::Key => "key",
+            SortBy::Revision => "mod revision",
+            SortBy::Version => "version",
+            SortBy::Size => "value size",
+        }
+    }
+
+    /// The column's head (short: the columns are narrow).
+    pub fn head(self) -> &'static str {
+        match self {
+            SortBy::Key => "Key",
+            SortBy::Revision => "Rev",
+            SortBy::Version => "Ver",
+            SortBy::Size => "Size",
+        }
+    }
 }
 
 /// The passes over the file, in the order the worker runs them.

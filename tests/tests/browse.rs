@@ -162,6 +162,79 @@ async fn overview_matches_etcdctl_and_a_key_shows_its_history() {
     );
     b.assert_no_csp_violations("overview and browse").await;
 
+    // The list's columns order it: the worker sorts every match, ties stay
+    // in key order, and pressing the current order again turns it around.
+    b.goto(&server.url).await;
+    b.pick_file(&snap).await;
+    b.click("tab-browse").await;
+    b.wait_text("key-count", |t| t == "1–4 of 4 keys").await;
+    // Read in one script: the rows may be rendered again between two calls.
+    let order = || async {
+        let keys = b
+            .client
+            .execute(
+                "return [...document.querySelectorAll('[data-testid=key-row]')].map(e => e.dataset.key)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value::<Vec<String>>(keys).unwrap()
+    };
+    let settings = "/registry/configmaps/default/settings";
+    let coredns = "/registry/configmaps/kube-system/coredns";
+    let lease = "/registry/leases/kube-node-lease/node-1";
+    let secret = "/registry/secrets/default/db-password";
+    let wait_order = |want: Vec<&'static str>, why: &'static str| {
+        let order = &order;
+        async move {
+            let started = std::time::Instant::now();
+            loop {
+                let got = order().await;
+                if got == want {
+                    return;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "{why}: {got:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_order(vec![settings, coredns, lease, secret], "key order").await;
+    b.click("sort-size").await;
+    assert_eq!(
+        b.find("sort-size")
+            .await
+            .attr("aria-pressed")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    // Sizes: the Secret's JSON, then "corefile" (8 bytes), "value-3" (7), "held" (4).
+    wait_order(
+        vec![secret, coredns, settings, lease],
+        "largest value first",
+    )
+    .await;
+    b.click("sort-version").await;
+    wait_order(
+        vec![settings, coredns, lease, secret],
+        "most written first, ties in key order",
+    )
+    .await;
+    b.click("sort-version").await;
+    wait_order(
+        vec![coredns, lease, secret, settings],
+        "pressed again: fewest writes first",
+    )
+    .await;
+    b.click("sort-key").await;
+    wait_order(vec![settings, coredns, lease, secret], "by key, ascending").await;
+    b.click("sort-key").await;
+    wait_order(vec![secret, lease, coredns, settings], "by key, backwards").await;
+
     // A snapshot of etcd 3.6 (built from its Go modules): it has a storage
     // version, so the page shows etcdutl 3.6's numbers, as that etcdutl prints them.
     let Some(v36) = Flavor::Etcd36.installed() else {

@@ -8,7 +8,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::protocol::{KeyPage, KeyQuery};
+use crate::protocol::{KeyPage, KeyQuery, SortBy};
 use crate::route::Route;
 use crate::state::{Inspection, human_bytes};
 
@@ -89,14 +89,15 @@ pub fn KeyList(
             })
             .collect_view()
     };
-    // A new filter, from the inputs or from the tree, starts at the top.
-    Effect::new(move |prev: Option<[String; 4]>| {
+    // A new filter (from the inputs or from the tree) or order starts at the top.
+    Effect::new(move |prev: Option<[String; 5]>| {
         let filter = query.with(|q| {
             [
                 q.prefix.clone(),
                 q.contains.clone(),
                 q.resource.clone(),
                 q.namespace.clone(),
+                format!("{}{}", q.sort.id(), q.descending),
             ]
         });
         if prev.is_some_and(|p| p != filter) {
@@ -169,7 +170,11 @@ pub fn KeyList(
                 <a href=href data-testid="key-row" data-key=data_key data-index=i.to_string()
                     aria-current=move || current.get().then_some("true") title=title>
                     <span class="key"><span class="head">{head}</span><span class="tail">{tail}</span></span>
-                    <span class="meta">{format!("rev {} · v{} · {}", r.mod_revision, r.version, human_bytes(r.value_size))}</span>
+                    <span class="col resource" title=r.resource.clone()>{r.resource.clone()}</span>
+                    <span class="col namespace" title=r.namespace.clone()>{r.namespace.clone()}</span>
+                    <span class="col num" title="mod revision">{r.mod_revision.to_string()}</span>
+                    <span class="col num" title="version">{format!("v{}", r.version)}</span>
+                    <span class="col num" title=format!("{} bytes", r.value_size)>{human_bytes(r.value_size)}</span>
                 </a>
             </li>
         }
@@ -254,6 +259,7 @@ pub fn KeyList(
                 </label>
             </div>
             <p class="hint" data-testid="key-count" aria-live="polite">{range}</p>
+            <SortHead query />
             <div class="viewport" node_ref=viewport data-testid="keys-viewport" tabindex="0"
                 aria-label="Key list: arrow keys move, Enter opens"
                 on:scroll=move |_| {
@@ -269,6 +275,63 @@ pub fn KeyList(
                 <ul class="keys" data-testid="keys">{rows}</ul>
             </div>
         </section>
+    }
+}
+
+/// The list's column heads: the key, the resource and namespace (from the
+/// key), and the live version's revision, version and size. The key and the
+/// last three order the list (the worker sorts every match); pressing the
+/// current order again turns it around.
+#[component]
+fn SortHead(query: RwSignal<KeyQuery>) -> impl IntoView {
+    let head = move |by: SortBy, class: &'static str| {
+        let active = move || query.with(|q| q.sort == by);
+        let arrow = move || {
+            query.with(|q| match (q.sort == by, q.descending) {
+                (false, _) => "",
+                (true, false) => " ▲",
+                (true, true) => " ▼",
+            })
+        };
+        let describe = move || {
+            query.with(|q| match (q.sort == by, q.descending) {
+                (false, _) => format!("Sort by {}", by.label()),
+                (true, false) => format!(
+                    "Sorted by {}, ascending: press for descending",
+                    by.label()
+                ),
+                (true, true) => format!(
+                    "Sorted by {}, descending: press for ascending",
+                    by.label()
+                ),
+            })
+        };
+        view! {
+            <button class=format!("col {class}") data-testid=format!("sort-{}", by.id())
+                aria-pressed=move || active().to_string() title=describe aria-label=describe
+                on:click=move |_| query.update(|q| {
+                    if q.sort == by {
+                        q.descending = !q.descending;
+                    } else {
+                        q.sort = by;
+                        // Numbers: the largest (newest, most written) first.
+                        q.descending = by != SortBy::Key;
+                    }
+                    q.offset = 0;
+                })>
+                {by.head()}{arrow}
+            </button>
+        }
+    };
+    view! {
+        <div class="list-head" role="group" aria-label="Order of the keys" data-testid="sort-head">
+            {head(SortBy::Key, "key")}
+            <span class="col resource">"Resource"</span>
+            <span class="col namespace">"Namespace"</span>
+            {head(SortBy::Revision, "num")}
+            {head(SortBy::Version, "num")}
+            {head(SortBy::Size, "num")}
+        </div>
     }
 }
 
