@@ -78,13 +78,7 @@ pub(crate) struct AppRun {
 
 pub(crate) async fn app_run(b: &Browser, url: &str, snap: &Path, cold: bool, limit: Duration) -> AppRun {
     let wall = Instant::now();
-    b.client.goto(url).await.expect("the app");
-    b.wait_js(
-        "the worker",
-        r#"const e = document.querySelector('[data-testid="worker-ready"]'); return !!e && e.getAttribute("data-ready") === "true";"#,
-        Duration::from_secs(60),
-    )
-    .await;
+    b.load_app(url).await;
     if cold {
         drop_cache(snap);
     }

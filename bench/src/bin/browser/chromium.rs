@@ -85,6 +85,17 @@ impl Browser {
         }
     }
 
+    /// Load the app at `url` afresh and wait for its worker.
+    pub(crate) async fn load_app(&self, url: &str) {
+        self.client.goto(url).await.expect("the app");
+        self.wait_js(
+            "the worker",
+            r#"const e = document.querySelector('[data-testid="worker-ready"]'); return !!e && e.getAttribute("data-ready") === "true";"#,
+            Duration::from_secs(60),
+        )
+        .await;
+    }
+
     pub(crate) async fn pick(&self, css: &str, file: &Path) {
         let input = self
             .client

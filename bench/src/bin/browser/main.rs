@@ -32,10 +32,13 @@
 //! 3. With `--big`: once, a snapshot larger than 4 GiB (made with a real etcd,
 //!    `--big-keys` values of `--big-value-bytes`) is opened in the page and its
 //!    status compared with etcdctl's; deleted afterwards unless `--keep-big`.
+//! 4. With `--latency` (`--latency-runs N`, 3; `--latency-every-ms`, 250): input
+//!    latency while the passes and the audit run, in a fresh page each run
+//!    (`latency.rs` says what is sent and measured).
 //!
 //! The parts: `chromium.rs` the browser, `memory.rs` its resident set,
-//! `reader.rs` step 1, `app.rs` step 2's runs and the server; `main` runs the
-//! steps and writes the report.
+//! `reader.rs` step 1, `app.rs` step 2's runs and the server, `latency.rs`
+//! step 4; `main` runs the steps and writes the report.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,6 +48,7 @@ use etcd_lens_bench::{drop_cache, measure, median, snapshot};
 
 mod app;
 mod chromium;
+mod latency;
 mod memory;
 mod reader;
 
@@ -204,6 +208,28 @@ async fn main() {
                 mem_all >> 20,
                 mem_r >> 20,
                 ctl_rss >> 10,
+            );
+        }
+        print!("{section}");
+        report += &section;
+    }
+
+    if flag("--latency") {
+        let every = Duration::from_millis(num("--latency-every-ms", 250));
+        let runs = usize::try_from(num("--latency-runs", 3)).unwrap();
+        let mut section = format!(
+            "\n### Input latency while the passes run ({runs} fresh page(s), an input every {} ms; goal: under 100 ms)\n\n",
+            every.as_millis()
+        );
+        for i in 0..runs {
+            eprintln!("latency run {}:", i + 1);
+            let l = latency::latency_run(&browser, &url, &snap, every, limit).await;
+            section += &format!(
+                "Run {}: {} interactions sent{}.\n\n{}\n",
+                i + 1,
+                l.sent,
+                if l.done { "" } else { " (TIMED OUT before the passes and the audit ended)" },
+                latency::table(&l)
             );
         }
         print!("{section}");
