@@ -15,6 +15,7 @@ pub mod etcd;
 pub mod http;
 pub mod metrics;
 pub mod ops;
+pub mod records;
 pub mod retention;
 pub mod schedule;
 pub mod ship;

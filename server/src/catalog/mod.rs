@@ -2,7 +2,7 @@
 //! and this is the only code that opens redb.
 //!
 //! Versioning: the `meta` table holds `schema_version`. Records are JSON
-//! (see `records.rs`), so adding an optional field needs no migration and no
+//! (see `crate::records`), so adding an optional field needs no migration and no
 //! version bump; a change that old code would misread (a renamed field, a
 //! new table old code must honour) bumps the version, and a binary refuses a
 //! catalog newer than it knows instead of corrupting it.
@@ -10,13 +10,11 @@
 //! redb locks its file to one process: a second opener gets
 //! [`CatalogError::InUse`] ("catalog in use by a running server").
 
-pub mod records;
-
 use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-pub use records::{
+pub use crate::records::{
     AuditEntry, DrillCheck, DrillRecord, DrillVerdict, HashKvRecord, RemoteDelete, ShipState,
     SnapshotRecord, SnapshotState,
 };

@@ -36,7 +36,7 @@ pub struct DefragArgs {
 
 pub fn run(args: DefragArgs) -> anyhow::Result<ExitCode> {
     let cluster = args.targets.one(args.cluster.as_deref())?;
-    let rule = custom_rule(args.min_reclaimable_bytes, args.quota_ratio);
+    let rule = Rule::custom(args.min_reclaimable_bytes, args.quota_ratio);
     let pause = Duration::from_millis(args.pause_ms);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -90,16 +90,4 @@ pub fn run(args: DefragArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The operator's thresholds, or the planner's rule when none is given.
-pub fn custom_rule(min_reclaimable_bytes: Option<u64>, quota_ratio: Option<f64>) -> Rule {
-    match (min_reclaimable_bytes, quota_ratio) {
-        (None, None) => Rule::Planner,
-        (m, q) => Rule::Custom {
-            min_reclaimable_bytes: m
-                .unwrap_or(etcd_lens_core::plan::rules::DEFRAG_MIN_RECLAIMABLE_BYTES),
-            quota_ratio: q.unwrap_or(etcd_lens_core::plan::rules::QUOTA_WARN_RATIO),
-        },
-    }
 }

@@ -12,7 +12,7 @@ use etcd_lens_core::mvcc::hashkv::{HashFamily, hash_kv};
 use etcd_lens_core::snapshot::Snapshot;
 use sha2::{Digest, Sha256};
 
-use crate::catalog::{DrillCheck, DrillRecord, DrillVerdict, HashKvRecord};
+use crate::records::{DrillCheck, DrillRecord, DrillVerdict, HashKvRecord};
 use crate::snapshot::file::FileSource;
 
 /// etcd binaries per version family: a folder holding `etcd` and `etcdctl`

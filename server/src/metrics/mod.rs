@@ -13,8 +13,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::catalog::SnapshotRecord;
 use crate::etcd::ClusterStatus;
+use crate::records::SnapshotRecord;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ClusterLabel {
@@ -310,11 +310,11 @@ impl Metrics {
     }
 
     /// The newest drill of a cluster.
-    pub fn drill_finished(&self, cluster: &str, d: &crate::catalog::DrillRecord) {
+    pub fn drill_finished(&self, cluster: &str, d: &crate::records::DrillRecord) {
         let c = Self::cluster(cluster);
         self.drill_passed
             .get_or_create(&c)
-            .set(i64::from(d.verdict == crate::catalog::DrillVerdict::Passed));
+            .set(i64::from(d.verdict == crate::records::DrillVerdict::Passed));
         self.drill_timestamp
             .get_or_create(&c)
             .set(d.at.timestamp_millis() as f64 / 1000.0);

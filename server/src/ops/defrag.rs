@@ -38,6 +38,19 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// The operator's thresholds (either may be left to the planner's value),
+    /// or the planner's rule when none is given: the CLI's and the API's flags.
+    pub fn custom(min_reclaimable_bytes: Option<u64>, quota_ratio: Option<f64>) -> Rule {
+        match (min_reclaimable_bytes, quota_ratio) {
+            (None, None) => Rule::Planner,
+            (m, q) => Rule::Custom {
+                min_reclaimable_bytes: m
+                    .unwrap_or(etcd_lens_core::plan::rules::DEFRAG_MIN_RECLAIMABLE_BYTES),
+                quota_ratio: q.unwrap_or(etcd_lens_core::plan::rules::QUOTA_WARN_RATIO),
+            },
+        }
+    }
+
     /// Every member (the NOSPACE recovery).
     pub const ALWAYS: Rule = Rule::Custom {
         min_reclaimable_bytes: 0,

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::ShipError;
 use super::store::Store;
-use crate::catalog::SnapshotRecord;
+use crate::records::SnapshotRecord;
 
 /// What the store holds for a cluster.
 #[derive(Debug, Default)]

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::ShipError;
 use super::store::Store;
-use crate::catalog::{ShipState, SnapshotRecord};
+use crate::records::{ShipState, SnapshotRecord};
 
 /// Part size: S3's minimum (every part but the last must be at least
 /// 5 MiB). 10 000 parts (S3's maximum) make 48 GiB, far above the 8 GiB

@@ -134,7 +134,7 @@ pub async fn defrag(
         .cluster(&name)
         .cloned()
         .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
-    let rule = crate::cli::defrag::custom_rule(q.min_reclaimable_bytes, q.quota_ratio);
+    let rule = defrag::Rule::custom(q.min_reclaimable_bytes, q.quota_ratio);
     let dry_run = q.dry_run.unwrap_or(true);
     let pause = std::time::Duration::from_secs(1);
     let report = if q.recover_nospace {

@@ -1,8 +1,10 @@
-//! The catalog's typed records. Stored as JSON values in redb tables, so a
+//! The catalog's typed records, apart from redb (which only `catalog/`
+//! opens), so the domain modules that make and read them (ship, drill,
+//! metrics) never import the catalog. Stored as JSON values in redb tables, so a
 //! later field (compression ratio, shipping status, a drill's verdict) is
 //! an optional field with a default, like `shipped`: old records read as
 //! "not known", and an older binary keeps fields it does not know (`extra`)
-//! when it rewrites a record. See `SCHEMA_VERSION` in `mod.rs` for the rest
+//! when it rewrites a record. See `SCHEMA_VERSION` in `catalog/mod.rs` for the rest
 //! of the rule.
 
 use chrono::{DateTime, Utc};
