@@ -296,14 +296,12 @@ fn SortHead(query: RwSignal<KeyQuery>) -> impl IntoView {
         let describe = move || {
             query.with(|q| match (q.sort == by, q.descending) {
                 (false, _) => format!("Sort by {}", by.label()),
-                (true, false) => format!(
-                    "Sorted by {}, ascending: press for descending",
-                    by.label()
-                ),
-                (true, true) => format!(
-                    "Sorted by {}, descending: press for ascending",
-                    by.label()
-                ),
+                (true, false) => {
+                    format!("Sorted by {}, ascending: press for descending", by.label())
+                }
+                (true, true) => {
+                    format!("Sorted by {}, descending: press for ascending", by.label())
+                }
             })
         };
         view! {
