@@ -20,6 +20,9 @@ fn ignore(_: Option<String>) {}
 /// An `on_export` that does nothing.
 fn no_export(_: ExportFormat) {}
 
+/// An `on_cancel` that does nothing.
+fn no_cancel() {}
+
 fn audit_view() -> AuditView {
     // Real rules, with the severity the core gives each.
     let row = |rule: Rule, key: &str, hex: &str, ns: &str, rev: i64| {
@@ -47,7 +50,9 @@ async fn audit_runs_on_first_visit_then_with_the_pasted_configuration() {
     let state = RwSignal::new(Inspection::default());
     let runs = RwSignal::new(Vec::<Option<String>>::new());
     let on_run = move |c: Option<String>| runs.update(|r| r.push(c));
-    let m = mount(move || view! { <AuditPanel state on_run on_export=no_export /> });
+    let m = mount(
+        move || view! { <AuditPanel state on_run on_cancel=no_cancel on_export=no_export /> },
+    );
     settle().await;
     let root: &Element = &m.root;
     assert_eq!(runs.get_untracked(), [None]);
@@ -71,6 +76,49 @@ async fn audit_runs_on_first_visit_then_with_the_pasted_configuration() {
 }
 
 #[wasm_bindgen_test]
+async fn a_running_audit_shows_how_far_it_is_and_stops_on_request() {
+    let state = RwSignal::new(Inspection::default());
+    state.update(|s| s.auditing(1));
+    let runs = RwSignal::new(0u32);
+    let stops = RwSignal::new(0u32);
+    let on_run = move |_: Option<String>| runs.update(|n| *n += 1);
+    let on_cancel = move || {
+        stops.update(|n| *n += 1);
+        state.update(Inspection::cancel_audit);
+    };
+    let m = mount(move || view! { <AuditPanel state on_run on_cancel on_export=no_export /> });
+    settle().await;
+    let root: &Element = &m.root;
+    assert_eq!(runs.get_untracked(), 0, "one is running already");
+    state.update(|s| {
+        s.apply(FromWorker::AuditProgress {
+            seq: 1,
+            keys_done: 250,
+            keys_total: 1000,
+        })
+    });
+    settle().await;
+    assert!(
+        text(root, "audit-running").contains("250 of 1000 keys"),
+        "{}",
+        text(root, "audit-running")
+    );
+    click(&by_id(root, "stop-audit"));
+    settle().await;
+    assert_eq!(stops.get_untracked(), 1);
+    assert!(by_id_opt(root, "audit-running").is_none());
+    assert!(text(root, "audit-stopped").contains("stopped"));
+    assert_eq!(
+        runs.get_untracked(),
+        0,
+        "a stopped audit is not run again by itself"
+    );
+    click(&by_id(root, "run-audit"));
+    settle().await;
+    assert_eq!(runs.get_untracked(), 1, "the button runs it");
+}
+
+#[wasm_bindgen_test]
 async fn audit_findings_render_sorted_by_severity_with_links_to_keys() {
     let state = RwSignal::new(Inspection {
         audit: Some(audit_view()),
@@ -78,7 +126,9 @@ async fn audit_findings_render_sorted_by_severity_with_links_to_keys() {
     });
     let runs = RwSignal::new(0);
     let on_run = move |_: Option<String>| runs.update(|n| *n += 1);
-    let m = mount(move || view! { <AuditPanel state on_run on_export=no_export /> });
+    let m = mount(
+        move || view! { <AuditPanel state on_run on_cancel=no_cancel on_export=no_export /> },
+    );
     settle().await;
     let root: &Element = &m.root;
 
@@ -125,7 +175,9 @@ async fn audit_findings_sort_by_the_clicked_column() {
         audit: Some(audit_view()),
         ..Inspection::default()
     });
-    let m = mount(move || view! { <AuditPanel state on_run=ignore on_export=no_export /> });
+    let m = mount(
+        move || view! { <AuditPanel state on_run=ignore on_cancel=no_cancel on_export=no_export /> },
+    );
     settle().await;
     let root: &Element = &m.root;
     let aria = |id: &str| attr(&by_id(root, id).parent_element().unwrap(), "aria-sort");
@@ -179,7 +231,9 @@ async fn audit_findings_filter_by_rule_and_namespace() {
         audit: Some(audit_view()),
         ..Inspection::default()
     });
-    let m = mount(move || view! { <AuditPanel state on_run=ignore on_export=no_export /> });
+    let m = mount(
+        move || view! { <AuditPanel state on_run=ignore on_cancel=no_cancel on_export=no_export /> },
+    );
     settle().await;
     let root: &Element = &m.root;
 
@@ -230,7 +284,8 @@ async fn audit_exports_are_made_on_request_and_become_data_urls() {
         asked.update(|a| a.push(f));
         state.update(|s| s.exporting(EXPORT_SEQ_BASE + asked.with_untracked(Vec::len) as u32, f));
     };
-    let m = mount(move || view! { <AuditPanel state on_run=ignore on_export /> });
+    let m =
+        mount(move || view! { <AuditPanel state on_run=ignore on_cancel=no_cancel on_export /> });
     settle().await;
     let root: &Element = &m.root;
     // Nothing is made until asked for.
