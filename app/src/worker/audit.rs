@@ -35,6 +35,7 @@ pub fn audit_step(
 }
 
 /// Run the whole secret audit at once (tests; the worker steps through it).
+#[cfg(test)]
 pub fn audit(o: &Opened, encryption_config: Option<&str>) -> Result<AuditView, WorkerError> {
     let mut run = start_audit(o, encryption_config)?;
     loop {

@@ -55,7 +55,9 @@ pub enum WorkerError {
 }
 
 pub use apply::for_apply;
-pub use audit::{audit, audit_step, export, start_audit};
+#[cfg(test)]
+pub use audit::audit;
+pub use audit::{audit_step, export, start_audit};
 pub use compare::{Other, compare, compare_key, open_other};
 pub use detail::key_detail;
 pub use layers::{MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, peel, spool_in_memory, unlock};

@@ -180,7 +180,12 @@ impl AuditRun {
                 secrets::check(&ctx, r, &mut self.encrypted)?;
                 objects::check(&ctx, r)?;
                 history::check(&ctx, r)?;
-                self.keys_done += ctx.histories().count() as u64;
+                // `key_after` ends the slice exactly `max_keys` keys on, or
+                // at the last key: no second walk to count them.
+                self.keys_done = match end {
+                    Some(_) => self.keys_done + max_keys.max(1) as u64,
+                    None => self.keys_total,
+                };
                 self.stage = match end {
                     Some(next) => Stage::Keys(Some(next)),
                     None => {
