@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod mvcc;
 pub mod plan;
 pub mod restore;
+pub mod scorecard;
 pub mod snapshot;
 pub mod source;
 pub mod status;
