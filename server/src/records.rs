@@ -162,9 +162,29 @@ pub struct DrillRecord {
     /// The first check or step that failed (`decrypt`, `trailer`, `restore`, `boot`, a check's name).
     pub failed_check: Option<String>,
     pub checks: Vec<DrillCheck>,
-    /// Milliseconds per step: decrypt, restore, boot, compare.
+    /// Milliseconds per step: fetch (a copy from the object store only),
+    /// decrypt, restore, boot, compare.
     pub timings_ms: std::collections::BTreeMap<String, u64>,
     pub error: Option<String>,
     /// The source member's version the drill restored with.
     pub etcd_version: String,
+    /// The copy drilled: `local` (the stored file here) or `store:<name>`
+    /// (the shipped object, e.g. `store:s3://bucket/prefix`). Records from
+    /// before drills could fetch read as `local`, the only copy they used.
+    #[serde(default = "DrillRecord::local_source")]
+    pub source: String,
+}
+
+impl DrillRecord {
+    /// [`DrillRecord::source`] of a drill of the stored file here.
+    pub const LOCAL: &'static str = "local";
+
+    fn local_source() -> String {
+        Self::LOCAL.to_string()
+    }
+
+    /// [`DrillRecord::source`] of a drill of the copy in store `name`.
+    pub fn store_source(name: &str) -> String {
+        format!("store:{name}")
+    }
 }

@@ -2,6 +2,11 @@
 //! ID`, with the cluster's `[cluster.drill]`), or of a bare file (`--file F
 //! --etcd-version V --bin-dir DIR`, compared with the engine's reading only:
 //! a bare file has no facts recorded at save).
+//!
+//! A catalogued snapshot is drilled from its stored file here, or from its
+//! shipped object when the file is not here (retention, a lost disk, a
+//! record from `catalog rebuild`); `--from-store` drills the shipped object
+//! even when the file is here.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +17,8 @@ use anyhow::{Context, bail};
 use super::targets::TargetArgs;
 use crate::catalog::{Catalog, DrillVerdict};
 use crate::config;
-use crate::drill::{self, Binaries, DrillInputs};
+use crate::drill::{self, Binaries, DrillInputs, Stored};
+use crate::ops::drill::DrillSource;
 use crate::ops::{Services, drill as ops_drill};
 
 #[derive(Debug, clap::Args)]
@@ -26,6 +32,11 @@ pub struct DrillArgs {
     /// A catalogued snapshot's id.
     #[arg(long, conflicts_with = "file")]
     pub snapshot: Option<String>,
+    /// With --snapshot: drill the copy in the cluster's object store (fetched,
+    /// checked against the record's size and SHA-256), even when the stored
+    /// file is here.
+    #[arg(long, requires = "snapshot")]
+    pub from_store: bool,
     /// A snapshot file (plain; or age-encrypted with --age-identity).
     #[arg(long)]
     pub file: Option<PathBuf>,
@@ -54,8 +65,15 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let record = if let Some(id) = &args.snapshot {
         let cluster = args.targets.one(args.cluster.as_deref())?;
         let services = Services::new(data_dir.clone(), Arc::new(Catalog::open(&data_dir)?));
-        rt.block_on(ops_drill::drill_snapshot(&services, &cluster, id, "cli"))
-            .map_err(|e| anyhow::anyhow!(e))?
+        let source = if args.from_store {
+            DrillSource::Store
+        } else {
+            DrillSource::Auto
+        };
+        rt.block_on(ops_drill::drill_snapshot_from(
+            &services, &cluster, id, "cli", source,
+        ))
+        .map_err(|e| anyhow::anyhow!(e))?
     } else if let Some(file) = &args.file {
         let version = args
             .etcd_version
@@ -88,7 +106,7 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
             &bins,
             DrillInputs {
                 id: &id,
-                stored: file,
+                stored: Stored::Local(file),
                 encrypted: !identities.is_empty(),
                 identities: &identities,
                 plaintext_sha256: None,
@@ -104,7 +122,7 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {
-        println!("verdict: {:?}", record.verdict);
+        println!("verdict: {:?} (source: {})", record.verdict, record.source);
         for c in &record.checks {
             println!(
                 "{} {}: expected {}, got {}",

@@ -1,12 +1,16 @@
 //! Restore drills: prove a stored snapshot restores, by restoring it.
 //!
-//! Decrypt the stored file with the drill identity (an extra recipient whose
-//! key lives on the server) into a private work folder (mode 0700, on tmpfs
-//! when it fits), check its SHA-256 trailer, run the real restore of the
-//! source member's version family (`etcdctl snapshot restore` for 3.4,
-//! `etcdutl snapshot restore` for 3.5), boot a throwaway single-member etcd
-//! from it on free loopback ports (a fresh cluster token, no peer URL of the
-//! real members), and compare what it serves at the snapshot's revision R:
+//! Take the copy to drill — the stored file here, or the shipped object
+//! fetched into the work folder first (the `fetch` step, [`Stored::Fetched`]:
+//! still ciphertext, checked by the fetcher against the record's size and
+//! SHA-256, removed once decrypted) — decrypt it with the drill identity (an
+//! extra recipient whose key lives on the server) into a private work folder
+//! (mode 0700, on tmpfs when it fits), check its SHA-256 trailer, run the
+//! real restore of the source member's version family (`etcdctl snapshot
+//! restore` for 3.4, `etcdutl snapshot restore` for 3.5), boot a throwaway
+//! single-member etcd from it on free loopback ports (a fresh cluster token,
+//! no peer URL of the real members), and compare what it serves at the
+//! snapshot's revision R:
 //! - `HashKV(R)` against the value the source member reported right after
 //!   the save (the real oracle; only within one version family and at equal
 //!   compact revisions);
@@ -24,7 +28,7 @@
 
 pub mod run;
 
-pub use run::{Binaries, DrillInputs, drill};
+pub use run::{Binaries, DrillInputs, Fetch, Stored, drill};
 
 /// Prefix of a drill's work folder.
 pub const WORK_PREFIX: &str = "etcd-lens-drill-";

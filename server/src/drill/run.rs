@@ -10,6 +10,7 @@ use chrono::Utc;
 use etcd_lens_core::mvcc::digest::{LiveDigest, LiveDigestBuilder, live_digest};
 use etcd_lens_core::mvcc::hashkv::{HashFamily, hash_kv};
 use etcd_lens_core::snapshot::Snapshot;
+use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
 use crate::records::{DrillCheck, DrillRecord, DrillVerdict, HashKvRecord};
@@ -22,11 +23,28 @@ pub struct Binaries {
     pub by_family: BTreeMap<String, PathBuf>,
 }
 
+/// Brings a copy of the stored file into the work folder (given as the
+/// argument) and returns its path there, or why it could not; run as the
+/// drill's `fetch` step.
+pub type Fetch<'a> = Box<dyn FnOnce(PathBuf) -> BoxFuture<'a, Result<PathBuf, String>> + Send + 'a>;
+
+/// Which copy of the stored file (age-encrypted when `encrypted`) a drill reads.
+pub enum Stored<'a> {
+    /// A file here, read where it is (`source: local`).
+    Local(&'a Path),
+    /// A copy fetched into the work folder first (the object store's), so it
+    /// goes with the folder whatever happens; removed once decrypted.
+    Fetched {
+        /// What the record's `source` says (`store:<name>`).
+        source: String,
+        fetch: Fetch<'a>,
+    },
+}
+
 /// What a drill is given.
 pub struct DrillInputs<'a> {
     pub id: &'a str,
-    /// The stored file (age-encrypted when `encrypted`).
-    pub stored: &'a Path,
+    pub stored: Stored<'a>,
     pub encrypted: bool,
     pub identities: &'a [age::x25519::Identity],
     /// Facts recorded at save; `None` for a bare file (restore fidelity only).
@@ -49,6 +67,10 @@ pub async fn drill(bins: &Binaries, input: DrillInputs<'_>) -> DrillRecord {
         timings_ms: BTreeMap::new(),
         error: None,
         etcd_version: input.etcd_version.to_string(),
+        source: match &input.stored {
+            Stored::Local(_) => DrillRecord::LOCAL.to_string(),
+            Stored::Fetched { source, .. } => source.clone(),
+        },
     };
     let family_name: String = input
         .etcd_version
@@ -71,7 +93,7 @@ pub async fn drill(bins: &Binaries, input: DrillInputs<'_>) -> DrillRecord {
     let work = input
         .work_root
         .join(format!("{}{}", super::WORK_PREFIX, input.id));
-    let result = steps(dir, family, &input, &work, &mut rec).await;
+    let result = steps(dir, family, input, &work, &mut rec).await;
     let _ = std::fs::remove_dir_all(&work);
     match result {
         Ok(()) => {
@@ -113,7 +135,7 @@ fn timed(rec: &mut DrillRecord, step: &str, t: Instant) {
 async fn steps(
     dir: &Path,
     family: HashFamily,
-    input: &DrillInputs<'_>,
+    input: DrillInputs<'_>,
     work: &Path,
     rec: &mut DrillRecord,
 ) -> StepResult {
@@ -125,9 +147,24 @@ async fn steps(
         .map_err(|e| ("prepare", format!("creating the work folder: {e}")))?;
     let plain = work.join("snapshot.db");
 
+    // The copy to read: where it is, or fetched into the private folder.
+    let (stored, fetched): (PathBuf, bool) = match input.stored {
+        Stored::Local(p) => (p.to_path_buf(), false),
+        Stored::Fetched { fetch, .. } => {
+            let t = Instant::now();
+            let p = fetch(work.to_path_buf()).await.map_err(|e| ("fetch", e))?;
+            timed(rec, "fetch", t);
+            (p, true)
+        }
+    };
+
     // Decrypt (or copy) into the private folder.
     let t = Instant::now();
-    decrypt_to(input, &plain).map_err(|e| ("decrypt", e))?;
+    decrypt_to(input.encrypted, input.identities, &stored, &plain).map_err(|e| ("decrypt", e))?;
+    if fetched {
+        // Only the plaintext is needed from here on: free the folder's space.
+        let _ = std::fs::remove_file(&stored);
+    }
     timed(rec, "decrypt", t);
 
     // The trailer, and what etcd sent at save.
@@ -299,7 +336,12 @@ async fn steps(
     Ok(())
 }
 
-fn decrypt_to(input: &DrillInputs<'_>, out: &Path) -> Result<(), String> {
+fn decrypt_to(
+    encrypted: bool,
+    identities: &[age::x25519::Identity],
+    stored: &Path,
+    out: &Path,
+) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut dst = std::fs::OpenOptions::new()
         .write(true)
@@ -307,12 +349,12 @@ fn decrypt_to(input: &DrillInputs<'_>, out: &Path) -> Result<(), String> {
         .mode(0o600)
         .open(out)
         .map_err(|e| format!("creating {}: {e}", out.display()))?;
-    let src = std::fs::File::open(input.stored)
-        .map_err(|e| format!("opening the stored snapshot: {e}"))?;
+    let src =
+        std::fs::File::open(stored).map_err(|e| format!("opening the stored snapshot: {e}"))?;
     let src = std::io::BufReader::with_capacity(1 << 20, src);
-    if input.encrypted {
+    if encrypted {
         let d = age::Decryptor::new(src).map_err(|e| format!("not a readable age file: {e}"))?;
-        let ids = input.identities.iter().map(|i| i as &dyn age::Identity);
+        let ids = identities.iter().map(|i| i as &dyn age::Identity);
         let mut r = d
             .decrypt(ids)
             .map_err(|e| format!("the drill identity cannot decrypt it: {e}"))?;

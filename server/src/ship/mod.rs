@@ -21,11 +21,15 @@
 //!   multipart checksums (SHA-256 per part on S3) are checked by the store
 //!   itself; the whole file's SHA-256 is ours, in the metadata object.
 //!
+//! Reading back: `rebuild` restores records only; `download` fetches one
+//! data object to a file (for a restore drill), checked against the
+//! record's size and SHA-256.
+//!
 //! What this does not do: touch the catalog (the `ops::ship` glue records
-//! outcomes), read a clock (callers pass `now`), or download snapshots for
-//! restore (rebuild restores records only).
+//! outcomes), read a clock (callers pass `now`), or decrypt what it fetches.
 
 pub mod config;
+pub mod download;
 pub mod rebuild;
 pub mod store;
 pub mod upload;
@@ -67,6 +71,12 @@ pub enum ShipError {
         key: String,
         found: u64,
         expected: u64,
+    },
+    #[error("{store}: {key} does not match its catalog record ({what}): not used")]
+    Damaged {
+        store: String,
+        key: String,
+        what: String,
     },
     #[error("{store}: {key} already holds another snapshot's metadata ({why}): left as it is")]
     ForeignMetadata {

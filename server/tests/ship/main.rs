@@ -3,8 +3,9 @@
 //! metadata object = the catalog record), the catalog rebuilt from the
 //! bucket after the data folder is deleted, retention deleting remotely
 //! (and a failed remote delete kept, visible and retried), an upload cut
-//! mid-multipart (no metadata object, completed by the next run) and wrong
-//! credentials (a clear error in the record, the log and the metrics).
+//! mid-multipart (no metadata object, completed by the next run), wrong
+//! credentials (a clear error in the record, the log and the metrics) and
+//! restore drills of the bucket's copy (its size and SHA-256 checked first).
 //!
 //! The S3 server is `s3s-fs` (a library: its `FileSystem` behind `s3s`'s
 //! service, SigV4 checked against one access key) on 127.0.0.1 inside each
@@ -15,7 +16,8 @@
 //!
 //! One test binary: this file holds the shared helpers (config, state, API
 //! calls, one run, what a shipped record must look like); `s3_server.rs` the
-//! S3 server; `s3_upload.rs`, `s3_faults.rs` and `local_folder.rs` the tests.
+//! S3 server; `s3_upload.rs`, `s3_faults.rs`, `s3_drill.rs` (restore drills
+//! of the bucket's copy) and `local_folder.rs` the tests.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -37,6 +39,7 @@ use sha2::Digest;
 use tower::ServiceExt;
 
 mod local_folder;
+mod s3_drill;
 mod s3_faults;
 mod s3_server;
 mod s3_upload;

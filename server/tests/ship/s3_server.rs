@@ -137,6 +137,12 @@ impl S3 {
         }
     }
 
+    /// Where s3s-fs keeps object `key` of the bucket (a plain file), for
+    /// tests that damage an object behind the server's back.
+    pub(crate) fn object_file(&self, key: &str) -> std::path::PathBuf {
+        self._root.path().join(BUCKET).join(key)
+    }
+
     pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -144,11 +144,19 @@ pub async fn audit_log(State(state): State<AppState>) -> Result<Json<serde_json:
     ))
 }
 
+/// `?source=local|store|auto` (default auto: the stored file when it is here).
+#[derive(Debug, Deserialize)]
+pub struct DrillQuery {
+    #[serde(default)]
+    source: crate::ops::drill::DrillSource,
+}
+
 /// Run a restore drill of the snapshot now; the drill's record (also kept in the catalog).
 pub async fn drill(
     State(state): State<AppState>,
     Actor(actor): Actor,
     Path(id): Path<String>,
+    Query(q): Query<DrillQuery>,
 ) -> Result<Json<crate::catalog::DrillRecord>, Error> {
     let record = state
         .services
@@ -161,7 +169,7 @@ pub async fn drill(
             record.cluster
         ))
     })?;
-    crate::ops::drill::drill_snapshot(&state.services, &cluster, &id, &actor)
+    crate::ops::drill::drill_snapshot_from(&state.services, &cluster, &id, &actor, q.source)
         .await
         .map(Json)
         .map_err(Error::BadRequest)
