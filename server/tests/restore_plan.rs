@@ -1,12 +1,19 @@
 //! The restore runbook executed for real: a 3-member cluster (Debian's etcd
-//! 3.4.23, etcd 3.5.1) with overwrites, deletes, a binary value and a
-//! compaction; a snapshot; `etcd-lens restore-plan --json` with `--members`
-//! on fresh loopback peer URLs and data dirs in a temp dir; exactly the
-//! printed restore commands run (argv and env from the JSON, the program
-//! found on PATH); the three members started from those data dirs with the
-//! plan's start flags plus client URLs. Then every key reads back as it was,
-//! at the snapshot's revision, and every restored member's HashKV at that
-//! revision equals the source member's and the core's reading of the file.
+//! 3.4.23, etcd 3.5.1, 3.6.16, 3.7.3) with overwrites, deletes, a binary
+//! value and a compaction; a snapshot; `etcd-lens restore-plan --json` with
+//! `--members` on fresh loopback peer URLs and data dirs in a temp dir;
+//! exactly the printed restore commands run (argv and env from the JSON, the
+//! program found on PATH); the three members started from those data dirs
+//! with the plan's start flags plus client URLs. Then every key reads back as
+//! it was, and the members are the given ones.
+//!
+//! 3.4/3.5 restore as they are: the restored revision is the snapshot's, and
+//! every restored member's HashKV at that revision equals the source
+//! member's and the core's reading of the file. 3.6/3.7 restore with
+//! `--bump-revision N --mark-compacted`: the restored revision is the
+//! snapshot's + N, reads at the snapshot's revision are refused as
+//! compacted, and the restored members' HashKV at the new revision equals
+//! the core's reading of a restored data dir's `db`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -18,7 +25,7 @@ use etcd_lens_core::snapshot::Snapshot;
 use etcd_lens_testkit::age::{Format, encrypt, passphrase};
 use etcd_lens_testkit::cli::Lens;
 use etcd_lens_testkit::cluster::{Binaries, Cluster, ClusterOptions, Flavor};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const LENS: Lens = Lens(env!("CARGO_BIN_EXE_etcd-lens"));
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -113,7 +120,10 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-fn restore_and_boot(flavor: Flavor, version: &str, family: HashFamily) {
+/// The gRPC error `etcdctl` prints for a revision below the compact revision.
+const COMPACTED: &str = "required revision has been compacted";
+
+fn restore_and_boot(flavor: Flavor, version: &str, family: HashFamily, bump: Option<u64>) {
     let binaries = flavor.binaries();
     if !binaries.installed() {
         etcd_lens_testkit::oracle_missing(&binaries.etcd.display().to_string());
@@ -204,7 +214,8 @@ fn restore_and_boot(flavor: Flavor, version: &str, family: HashFamily) {
         .collect::<Vec<_>>()
         .join(",");
     let pattern = work.path().join("{name}.etcd");
-    let plan: Value = serde_json::from_str(&LENS.ok(&[
+    let bump_arg = bump.map(|n| n.to_string());
+    let mut plan_args = vec![
         "restore-plan",
         snap.to_str().unwrap(),
         "--json",
@@ -216,8 +227,11 @@ fn restore_and_boot(flavor: Flavor, version: &str, family: HashFamily) {
         pattern.to_str().unwrap(),
         "--initial-cluster-token",
         "restore-test",
-    ]))
-    .unwrap();
+    ];
+    if let Some(n) = &bump_arg {
+        plan_args.extend(["--bump-revision", n.as_str()]);
+    }
+    let plan: Value = serde_json::from_str(&LENS.ok(&plan_args)).unwrap();
     let want_tool = if version.starts_with("3.4") {
         "etcdctl"
     } else {
@@ -226,6 +240,7 @@ fn restore_and_boot(flavor: Flavor, version: &str, family: HashFamily) {
     assert_eq!(plan["tool"], want_tool);
     assert_eq!(plan["revision"], rev);
     assert_eq!(plan["members_source"], "given");
+    assert_eq!(plan["bump_revision"]["included"], json!(bump));
 
     // Exactly the printed restore commands.
     let path = format!(
@@ -238,6 +253,11 @@ fn restore_and_boot(flavor: Flavor, version: &str, family: HashFamily) {
     for m in planned {
         let argv = strings(&m["restore"]["argv"]);
         assert_eq!(argv[0], want_tool);
+        let flags = bump.map(|n| [format!("--bump-revision={n}"), "--mark-compacted".into()]);
+        match &flags {
+            Some(f) => assert!(argv.ends_with(f), "{argv:?}"),
+            None => assert!(!argv.iter().any(|a| a.contains("bump")), "{argv:?}"),
+        }
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]).env("PATH", &path);
         for e in m["restore"]["env"].as_array().unwrap() {
@@ -255,6 +275,13 @@ fn restore_and_boot(flavor: Flavor, version: &str, family: HashFamily) {
                 .is_dir()
         );
     }
+
+    // With a bump: what a member booted from a restored data dir would
+    // answer, read from restored-0's `db` before etcd opens (and changes) it.
+    let restored_file = bump.map(|_| {
+        let db = Path::new(planned[0]["data_dir"].as_str().unwrap()).join("member/snap/db");
+        Snapshot::open(MemSource(std::fs::read(&db).unwrap())).unwrap()
+    });
 
     // Boot the three members with the plan's start flags plus client URLs.
     let mut restored = Restored {
@@ -305,9 +332,11 @@ fn restore_and_boot(flavor: Flavor, version: &str, family: HashFamily) {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    // Every key, as it was, at the snapshot's revision.
+    // Every key, as it was (a bump writes no key: its create and mod
+    // revisions stay), at the snapshot's revision or N past it.
     let (after, after_rev) = everything(&binaries, &endpoints);
-    assert_eq!(after_rev, rev, "the restored revision");
+    let want_rev = rev + bump.map_or(0, |n| i64::try_from(n).unwrap());
+    assert_eq!(after_rev, want_rev, "the restored revision");
     assert_eq!(after, before, "the restored keys");
     let members_json = etcdctl_json(&binaries, &endpoints, &["member", "list", "-w", "json"]);
     let mut listed: Vec<String> = members_json["members"]
@@ -318,11 +347,72 @@ fn restore_and_boot(flavor: Flavor, version: &str, family: HashFamily) {
         .collect();
     listed.sort();
     assert_eq!(listed, ["restored-0", "restored-1", "restored-2"]);
+    if bump.is_none() {
+        for i in 0..3 {
+            assert_eq!(
+                hashkv(&binaries, &client(i), rev),
+                source_hash,
+                "HashKV of restored-{i}"
+            );
+        }
+        return;
+    }
+
+    // --mark-compacted: the new revision is the compact revision, so the
+    // snapshot's revision is refused, the new one served.
+    let rev_arg = rev.to_string();
+    let out = etcdctl(
+        &binaries,
+        &endpoints,
+        &["get", "", "--prefix", "--rev", &rev_arg, "-w", "json"],
+    );
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains(COMPACTED),
+        "get --rev {rev} after --mark-compacted: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want_arg = want_rev.to_string();
+    let at_new = etcdctl_json(
+        &binaries,
+        &endpoints,
+        &["get", "", "--prefix", "--rev", &want_arg, "-w", "json"],
+    );
+    assert_eq!(
+        at_new["kvs"].as_array().cloned().unwrap_or_default(),
+        before
+    );
+
+    // HashKV: the source's hash at the snapshot's revision cannot be asked
+    // of the restored members (compacted), and their hash at the new
+    // revision is not the source's (the bump writes an entry at the new
+    // revision into the key bucket, and the resumed compaction drops every
+    // revision but the latest of each key). What must hold: every restored
+    // member answers the same at the new revision, and it is what the core
+    // computes from a restored data dir's file.
+    for i in 0..3 {
+        let out = etcdctl(
+            &binaries,
+            &client(i),
+            &["endpoint", "hashkv", "--rev", &rev_arg],
+        );
+        assert!(
+            !out.status.success() && String::from_utf8_lossy(&out.stderr).contains(COMPACTED),
+            "HashKV of restored-{i} at {rev}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let restored_file = restored_file.expect("read when bumped");
+    let core = hash_kv(&restored_file, want_rev, family).unwrap();
+    assert_eq!(
+        core.compact_revision, want_rev,
+        "the restored file's compaction"
+    );
     for i in 0..3 {
         assert_eq!(
-            hashkv(&binaries, &client(i), rev),
-            source_hash,
-            "HashKV of restored-{i}"
+            hashkv(&binaries, &client(i), want_rev),
+            (u64::from(core.hash), want_rev),
+            "HashKV of restored-{i} at {want_rev} vs the core's of the restored db"
         );
     }
 }
@@ -333,6 +423,7 @@ fn printed_commands_restore_a_3_member_etcd_3_4_cluster() {
         Flavor::Debian34,
         "3.4.23",
         HashFamily::for_version("3.4.23").unwrap(),
+        None,
     );
 }
 
@@ -342,6 +433,30 @@ fn printed_commands_restore_a_3_member_etcd_3_5_cluster() {
         Flavor::Etcd35,
         "3.5.1",
         HashFamily::for_version("3.5.1").unwrap(),
+        None,
+    );
+}
+
+/// The bump used for 3.6/3.7: far past any revision the test writes.
+const BUMP: u64 = 1000;
+
+#[test]
+fn printed_commands_restore_a_3_member_etcd_3_6_cluster_with_a_bumped_revision() {
+    restore_and_boot(
+        Flavor::Etcd36,
+        "3.6.16",
+        HashFamily::for_version("3.6.16").unwrap(),
+        Some(BUMP),
+    );
+}
+
+#[test]
+fn printed_commands_restore_a_3_member_etcd_3_7_cluster_with_a_bumped_revision() {
+    restore_and_boot(
+        Flavor::Etcd37,
+        "3.7.3",
+        HashFamily::for_version("3.7.3").unwrap(),
+        Some(BUMP),
     );
 }
 
