@@ -21,6 +21,7 @@ pub mod output;
 pub mod plan;
 pub mod restore_plan;
 pub mod retention;
+pub mod scorecard;
 pub mod serve;
 pub mod snapshot;
 pub mod stats;
@@ -75,6 +76,8 @@ pub enum Command {
     Drill(drill::DrillArgs),
     /// Defragment a live cluster's members, one at a time, the leader last.
     Defrag(defrag::DefragArgs),
+    /// The operations scorecard: each practice pass / warn / fail / unknown, with its evidence.
+    Scorecard(scorecard::ScorecardArgs),
     /// The retention policy's dry run.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
@@ -102,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Catalog(cmd) => catalog::run(cmd, &cli.unwrap),
         Command::Defrag(args) => defrag::run(args),
         Command::Drill(args) => drill::run(args),
+        Command::Scorecard(args) => scorecard::run(args),
     };
     match result {
         Err(e) if e.downcast_ref::<output::OutputClosed>().is_some() => Ok(ExitCode::SUCCESS),

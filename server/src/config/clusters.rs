@@ -78,6 +78,11 @@ struct DrillFile {
     binaries: BTreeMap<String, PathBuf>,
     /// Where drills restore (default: /dev/shm when the database fits, else DATA_DIR/drills).
     work_dir: Option<PathBuf>,
+    /// `[cluster.drill.schedule]`: drill the newest snapshot on a cron
+    /// schedule (`catch_up`: at start, when the last drill is older than a period).
+    schedule: Option<ScheduleSpec>,
+    /// The scorecard wants a drill passed within this many hours (default 168, a week).
+    pass_within_hours: Option<u64>,
 }
 
 /// Restore drills of a cluster: the identity (kept in memory) and the binaries.
@@ -85,6 +90,10 @@ pub struct DrillConfig {
     pub identities: Vec<age::x25519::Identity>,
     pub binaries: crate::drill::Binaries,
     pub work_dir: Option<PathBuf>,
+    /// Drill the cluster's newest snapshot on this schedule.
+    pub schedule: Option<Schedule>,
+    /// The scorecard's "a drill passed within" period.
+    pub pass_within_seconds: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -432,7 +441,24 @@ fn resolve(
                 }
                 by_family.insert(family.clone(), dir);
             }
+            let schedule = d
+                .schedule
+                .as_ref()
+                .map(|spec| {
+                    let mut spec = spec.clone();
+                    spec.name
+                        .get_or_insert_with(|| format!("drill {}", spec.cron));
+                    Schedule::parse(&spec).map_err(|m| e("drill.schedule.cron", m))
+                })
+                .transpose()?;
+            let pass_within_seconds = match d.pass_within_hours {
+                None => etcd_lens_core::scorecard::DEFAULT_DRILL_MAX_AGE_SECONDS,
+                Some(0) => return Err(e("drill.pass_within_hours", "must be at least 1".into())),
+                Some(h) => i64::try_from(h.saturating_mul(3600)).unwrap_or(i64::MAX),
+            };
             Some(DrillConfig {
+                pass_within_seconds,
+                schedule,
                 identities,
                 binaries: crate::drill::Binaries { by_family },
                 work_dir: d.work_dir.as_ref().map(|w| base.join(w)),

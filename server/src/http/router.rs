@@ -23,6 +23,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/clusters/{name}/holding", get(routes::clusters::holding))
         .route(
+            "/clusters/{name}/scorecard",
+            get(routes::clusters::scorecard),
+        )
+        .route(
             "/clusters/{name}/retention",
             get(routes::clusters::retention_plan),
         )

@@ -10,6 +10,7 @@ pub mod find;
 pub mod retention;
 pub mod run;
 pub mod scheduler;
+pub mod scorecard;
 pub mod ship;
 pub mod snapshots;
 

@@ -24,6 +24,8 @@ pub struct Services {
     pub jobs: Arc<Jobs>,
     pub metrics: Arc<Metrics>,
     pub alerts: Arc<Alerts>,
+    /// Secrets censuses of stored snapshots, for the scorecard.
+    pub censuses: Arc<super::scorecard::Censuses>,
 }
 
 impl Services {
@@ -34,6 +36,7 @@ impl Services {
             jobs: Arc::default(),
             metrics: Arc::default(),
             alerts: Arc::default(),
+            censuses: Arc::default(),
         }
     }
 

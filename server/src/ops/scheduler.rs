@@ -7,6 +7,10 @@
 //! the schedule's state); with `catch_up` one snapshot is taken at start
 //! when the newest is older than the schedule's period.
 //!
+//! A cluster's `[cluster.drill.schedule]` runs a restore drill of its
+//! newest finished snapshot the same way (its state listed after the
+//! snapshot schedules', with `kind = "drill"`).
+//!
 //! Which wins: schedules come from the configuration file (edits from the
 //! page are not written back to it; the file is the operator's).
 
@@ -15,14 +19,18 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
+use crate::catalog::Catalog;
 use crate::config::ClusterConfig;
-use crate::ops::{Services, audit};
-use crate::schedule::{Schedule, ScheduleState};
+use crate::ops::{Services, audit, drill};
+use crate::records::{DrillVerdict, SnapshotState};
+use crate::schedule::{Schedule, ScheduleKind, ScheduleState};
 
 /// Every cluster's schedule states, shared with the API.
 #[derive(Default)]
 pub struct Schedules {
     states: Mutex<BTreeMap<String, Vec<ScheduleState>>>,
+    /// Clusters whose scheduled drill is running.
+    drilling: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Schedules {
@@ -33,6 +41,18 @@ impl Schedules {
             .get(cluster)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Mark a scheduled drill of `cluster` as running; false when one is.
+    fn begin_drill(&self, cluster: &str) -> bool {
+        self.drilling
+            .lock()
+            .expect("drilling lock")
+            .insert(cluster.to_string())
+    }
+
+    fn end_drill(&self, cluster: &str) {
+        self.drilling.lock().expect("drilling lock").remove(cluster);
     }
 
     fn update(&self, cluster: &str, i: usize, f: impl FnOnce(&mut ScheduleState)) {
@@ -50,52 +70,86 @@ pub struct Context {
     pub schedules: Arc<Schedules>,
 }
 
-fn key(cluster: &str, s: &Schedule) -> String {
-    format!("{cluster}/{}", s.name)
+/// The catalog key of a schedule's last fired run (drill schedules apart,
+/// so a drill schedule named like a snapshot schedule keeps its own).
+fn key(cluster: &str, kind: ScheduleKind, s: &Schedule) -> String {
+    match kind {
+        ScheduleKind::Snapshot => format!("{cluster}/{}", s.name),
+        ScheduleKind::Drill => format!("{cluster}/drill/{}", s.name),
+    }
+}
+
+/// A cluster's schedules: its snapshot schedules, then its drill schedule.
+fn entries(cluster: &ClusterConfig) -> Vec<(ScheduleKind, Schedule)> {
+    let mut all: Vec<(ScheduleKind, Schedule)> = cluster
+        .schedules
+        .iter()
+        .map(|s| (ScheduleKind::Snapshot, s.clone()))
+        .collect();
+    if let Some(s) = cluster.drill.as_ref().and_then(|d| d.schedule.clone()) {
+        all.push((ScheduleKind::Drill, s));
+    }
+    all
+}
+
+/// The schedules' states as the catalog leaves them (at start, or for the
+/// CLI while no server runs): the last run fired, the runs due since then
+/// and not run (missed), the next run.
+pub fn initial_states(
+    cluster: &ClusterConfig,
+    catalog: &Catalog,
+    now: DateTime<Utc>,
+) -> Vec<ScheduleState> {
+    entries(cluster)
+        .iter()
+        .map(|(kind, s)| {
+            let mut st = ScheduleState {
+                name: s.name.clone(),
+                kind: *kind,
+                pattern: s.pattern.clone(),
+                time_zone: s.tz.name().to_string(),
+                next_run: s.next_after(now),
+                ..Default::default()
+            };
+            if let Ok(Some(last)) = catalog.last_scheduled(&key(&cluster.name, *kind, s)) {
+                st.last_run = Some(last);
+                let (n, first) = s.missed(last, now);
+                st.missed_while_down = n;
+                st.first_missed = first;
+            }
+            st
+        })
+        .collect()
 }
 
 /// Run `cluster`'s schedules until the task is dropped.
 pub async fn run(cluster: Arc<ClusterConfig>, ctx: Context) {
-    if cluster.schedules.is_empty() {
+    let entries = entries(&cluster);
+    if entries.is_empty() {
         return;
     }
     let now = Utc::now();
-    let mut states = Vec::new();
-    for s in &cluster.schedules {
-        let mut st = ScheduleState {
-            name: s.name.clone(),
-            pattern: s.pattern.clone(),
-            time_zone: s.tz.name().to_string(),
-            next_run: s.next_after(now),
-            ..Default::default()
-        };
-        if let Ok(Some(last)) = ctx.services.catalog.last_scheduled(&key(&cluster.name, s)) {
-            st.last_run = Some(last);
-            let (n, first) = s.missed(last, now);
-            st.missed_while_down = n;
-            st.first_missed = first;
-            if n > 0 {
-                tracing::warn!(
-                    "cluster {:?}, schedule {:?}: {n} run(s) missed while the server was down (first due {})",
-                    cluster.name,
-                    s.name,
-                    first.map(|f| f.to_rfc3339()).unwrap_or_default()
-                );
-                audit::record(
-                    &ctx.services.catalog,
-                    now,
-                    "scheduler",
-                    "schedule.missed",
-                    Some(&cluster.name),
-                    None,
-                    &Err(format!(
-                        "{n} run(s) of {:?} missed while the server was down",
-                        s.name
-                    )),
-                );
-            }
-        }
-        states.push(st);
+    let states = initial_states(&cluster, &ctx.services.catalog, now);
+    for st in states.iter().filter(|st| st.missed_while_down > 0) {
+        let n = st.missed_while_down;
+        tracing::warn!(
+            "cluster {:?}, schedule {:?}: {n} run(s) missed while the server was down (first due {})",
+            cluster.name,
+            st.name,
+            st.first_missed.map(|f| f.to_rfc3339()).unwrap_or_default()
+        );
+        audit::record(
+            &ctx.services.catalog,
+            now,
+            "scheduler",
+            "schedule.missed",
+            Some(&cluster.name),
+            None,
+            &Err(format!(
+                "{n} run(s) of {:?} missed while the server was down",
+                st.name
+            )),
+        );
     }
     ctx.schedules
         .states
@@ -103,40 +157,54 @@ pub async fn run(cluster: Arc<ClusterConfig>, ctx: Context) {
         .expect("schedules lock")
         .insert(cluster.name.clone(), states);
 
-    // Catch-up: one snapshot at start when the newest is older than a period.
-    let newest = ctx.services.catalog.snapshots().ok().and_then(|all| {
-        all.into_iter()
-            .find(|r| r.cluster == cluster.name)
-            .map(|r| r.started_at)
-    });
-    if let Some(i) = cluster
-        .schedules
+    // Catch-up at start: a snapshot when the newest is older than a period;
+    // a drill when the newest drill is.
+    let records: Vec<_> = ctx
+        .services
+        .catalog
+        .snapshots()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.cluster == cluster.name)
+        .collect();
+    let newest_snapshot = records.first().map(|r| r.started_at);
+    let newest_drill = records
         .iter()
-        .position(|s| s.catch_up_due(newest, now))
+        .filter_map(|r| r.drill.as_ref().map(|d| d.at))
+        .max();
+    if let Some(i) = entries.iter().position(|(kind, s)| {
+        *kind == ScheduleKind::Snapshot && s.catch_up_due(newest_snapshot, now)
+    }) {
+        fire(&cluster, &ctx, &entries, i, now, "catch-up");
+    }
+    if let Some(i) = entries
+        .iter()
+        .position(|(kind, s)| *kind == ScheduleKind::Drill && s.catch_up_due(newest_drill, now))
     {
-        fire(&cluster, &ctx, i, now, "catch-up");
+        fire(&cluster, &ctx, &entries, i, now, "catch-up");
     }
 
+    let schedules: Vec<Schedule> = entries.iter().map(|(_, s)| s.clone()).collect();
     loop {
         let now = Utc::now();
-        let Some((due, which)) = next_due(&cluster.schedules, now) else {
+        let Some((due, which)) = next_due(&schedules, now) else {
             return;
         };
         let wait = (due - now).to_std().unwrap_or_default();
         tokio::time::sleep(wait).await;
         for i in which {
-            let s = &cluster.schedules[i];
+            let (kind, s) = &entries[i];
             if let Err(e) = ctx
                 .services
                 .catalog
-                .set_last_scheduled(&key(&cluster.name, s), due)
+                .set_last_scheduled(&key(&cluster.name, *kind, s), due)
             {
                 tracing::error!("recording the run of schedule {:?}: {e}", s.name);
             }
             ctx.schedules.update(&cluster.name, i, |st| {
                 st.next_run = s.next_after(due);
             });
-            fire(&cluster, &ctx, i, due, "scheduled");
+            fire(&cluster, &ctx, &entries, i, due, "scheduled");
         }
     }
 }
@@ -155,6 +223,20 @@ pub fn next_due(schedules: &[Schedule], now: DateTime<Utc>) -> Option<(DateTime<
 
 /// Start one run (in the background); an overlapping run is skipped and counted.
 fn fire(
+    cluster: &Arc<ClusterConfig>,
+    ctx: &Context,
+    entries: &[(ScheduleKind, Schedule)],
+    i: usize,
+    due: DateTime<Utc>,
+    reason: &'static str,
+) {
+    match entries[i].0 {
+        ScheduleKind::Snapshot => fire_snapshot(cluster, ctx, i, due, reason),
+        ScheduleKind::Drill => fire_drill(cluster, ctx, i, due),
+    }
+}
+
+fn fire_snapshot(
     cluster: &Arc<ClusterConfig>,
     ctx: &Context,
     i: usize,
@@ -189,6 +271,64 @@ fn fire(
             st.last_run = Some(due);
             st.last_result = Some(result);
             st.last_snapshot_id = Some(job.id.clone());
+        });
+    });
+}
+
+/// A drill of the cluster's newest finished snapshot; one drill at a time
+/// per cluster (a run due while one goes is skipped and counted).
+fn fire_drill(cluster: &Arc<ClusterConfig>, ctx: &Context, i: usize, due: DateTime<Utc>) {
+    if !ctx.schedules.begin_drill(&cluster.name) {
+        tracing::warn!(
+            "cluster {:?}: the drill due {} is skipped: the previous drill is still running",
+            cluster.name,
+            due.to_rfc3339()
+        );
+        ctx.schedules
+            .update(&cluster.name, i, |st| st.skipped_overlapping += 1);
+        return;
+    }
+    let cluster = cluster.clone();
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let newest = ctx.services.catalog.snapshots().map(|all| {
+            all.into_iter()
+                .find(|r| r.cluster == cluster.name && r.status == SnapshotState::Done)
+        });
+        let (id, result) =
+            match newest {
+                Err(e) => (None, format!("failed: the catalog could not be read: {e}")),
+                Ok(None) => (None, "skipped: no finished snapshot to drill".to_string()),
+                Ok(Some(r)) => {
+                    let result =
+                        match drill::drill_snapshot(&ctx.services, &cluster, &r.id, "scheduler")
+                            .await
+                        {
+                            Err(e) => format!("failed: {e}"),
+                            Ok(d) => match d.verdict {
+                                DrillVerdict::Passed => "ok".to_string(),
+                                v => format!(
+                                    "{}: {}",
+                                    if v == DrillVerdict::CannotDrill {
+                                        "cannot drill"
+                                    } else {
+                                        "failed"
+                                    },
+                                    d.error
+                                        .clone()
+                                        .or(d.failed_check.clone())
+                                        .unwrap_or_default()
+                                ),
+                            },
+                        };
+                    (Some(r.id), result)
+                }
+            };
+        ctx.schedules.end_drill(&cluster.name);
+        ctx.schedules.update(&cluster.name, i, |st| {
+            st.last_run = Some(due);
+            st.last_result = Some(result);
+            st.last_snapshot_id = id;
         });
     });
 }

@@ -126,16 +126,29 @@ impl Schedule {
     }
 }
 
+/// What a schedule runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    /// Take a snapshot (then retention).
+    #[default]
+    Snapshot,
+    /// A restore drill of the cluster's newest snapshot.
+    Drill,
+}
+
 /// A schedule's state, as the page shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScheduleState {
     pub name: String,
+    pub kind: ScheduleKind,
     pub pattern: String,
     pub time_zone: String,
     pub next_run: Option<DateTime<Utc>>,
     pub last_run: Option<DateTime<Utc>>,
     /// `ok`, or the failure.
     pub last_result: Option<String>,
+    /// The snapshot the last run took (or drilled).
     pub last_snapshot_id: Option<String>,
     /// Runs skipped because the previous one was still going.
     pub skipped_overlapping: u64,

@@ -121,6 +121,64 @@ fn restore_drills_pass_and_catch_damage() {
     ));
     assert_eq!(api["verdict"], "passed", "{api}");
 
+    // A drill schedule (seconds-level cron) drills the newest finished snapshot.
+    let newer = take();
+    let timed = config_for(
+        &c,
+        "drilled",
+        &format!(
+            "recipients = [\"{}\"]\n[cluster.drill]\nidentity = \"{}\"\nwork_dir = \"{}\"\nbinaries = {{ \"3.4\" = \"/usr/bin\" }}\n[cluster.drill.schedule]\ncron = \"*/2 * * * * *\"\n",
+            identity.to_public(),
+            key.display(),
+            work.path().display()
+        ),
+    );
+    r.block_on(async {
+        let task = tokio::spawn(etcd_lens_server::ops::scheduler::run(
+            timed.clone(),
+            s.scheduler_context(),
+        ));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let state = loop {
+            let (_, v) = json(&s, Method::GET, "/api/v1/clusters/drilled/schedules").await;
+            let st = v["schedules"][0].clone();
+            if !st["last_result"].is_null() {
+                break st;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no scheduled drill in 60 s: {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        task.abort();
+        assert_eq!(state["kind"], "drill", "{state}");
+        assert_eq!(state["name"], "drill */2 * * * * *", "{state}");
+        assert_eq!(state["last_result"], "ok", "{state}");
+        assert_eq!(
+            state["last_snapshot_id"],
+            newer.id.as_str(),
+            "the newest: {state}"
+        );
+        assert!(state["next_run"].is_string(), "{state}");
+    });
+    let drilled = s.services.catalog.snapshot(&newer.id).unwrap().unwrap();
+    assert_eq!(
+        drilled.drill.as_ref().map(|d| d.verdict),
+        Some(DrillVerdict::Passed),
+        "the scheduled drill's verdict is in the catalog"
+    );
+    let log = s.services.catalog.audit_log().unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "snapshot.drill" && e.actor == "scheduler" && e.result == "ok"),
+        "{log:?}"
+    );
+    assert!(
+        files_under(work.path()).is_empty(),
+        "the work folder is gone"
+    );
+
     // A damaged stored object: decryption fails, and says so.
     let bad = take();
     let path = s.services.data_dir.join(&bad.path);

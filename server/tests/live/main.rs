@@ -30,6 +30,7 @@ mod defrag;
 mod drills;
 mod kill_nine;
 mod schedules;
+mod scorecard;
 mod three_members;
 mod tls_auth;
 

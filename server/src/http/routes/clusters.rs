@@ -204,3 +204,27 @@ pub async fn holding(
     .map_err(|e| Error::Internal(anyhow::anyhow!("the search stopped: {e}")))?;
     Ok(Json(found))
 }
+
+/// `GET /clusters/{name}/scorecard`: every operations practice, judged
+/// (pass / warn / fail / unknown) with its evidence and where to fix it.
+pub async fn scorecard(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<etcd_lens_core::scorecard::Scorecard>, Error> {
+    let cluster = state
+        .cluster(&name)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
+    let now = Utc::now();
+    let status = state
+        .status
+        .get(&name, now)
+        .await
+        .map(|c| c.status)
+        .ok_or_else(|| format!("no status for {name:?}"));
+    let schedules = state.schedules.of(&name);
+    crate::ops::scorecard::scorecard(&state.services, &cluster, status, &schedules, now)
+        .await
+        .map(Json)
+        .map_err(|e| Error::Internal(anyhow::anyhow!(e)))
+}
