@@ -430,6 +430,39 @@ pub struct IndexView {
     /// What the planner reads from the file (page counts from the check,
     /// revisions from the index): set by the index pass.
     pub plan_facts: Option<SnapshotFacts>,
+    /// What the restore runbook reads from the file: set by the index pass
+    /// (the revision and the Kubernetes check need the index).
+    #[serde(default)]
+    pub restore_facts: Option<RestoreFacts>,
+}
+
+/// What the restore runbook takes from the open file, as `etcd-lens
+/// restore-plan FILE` reads it (the page then computes the runbook with the
+/// core's `restore::plan`, on every edit, with no request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreFacts {
+    /// The `members` bucket as the runbook takes it (the core's
+    /// `restore::members_from_snapshot`), in member-id order; empty with
+    /// `members_error` when it cannot (no members, or one never started).
+    pub members: Vec<RestoreMember>,
+    pub members_error: Option<String>,
+    /// `cluster/clusterVersion` as stored (`3.5.0`: major.minor, patch 0).
+    pub cluster_version: Option<String>,
+    /// The revision a restored member serves (etcd's `currentRev` after restore).
+    pub revision: i64,
+    /// The file ends in the SHA-256 trailer of `etcdctl snapshot save` (by its length).
+    pub has_trailer: bool,
+    /// A live key under `/registry/`: the runbook adds the API servers' steps.
+    pub kubernetes: bool,
+}
+
+/// A member of the snapshot, as the restore runbook takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreMember {
+    pub name: String,
+    pub peer_urls: Vec<String>,
+    pub client_urls: Vec<String>,
+    pub learner: bool,
 }
 
 /// bbolt's consistency check and page accounting.

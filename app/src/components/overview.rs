@@ -1,8 +1,10 @@
 //! The overview: `etcdutl snapshot status`, integrity, etcd meta, members,
-//! auth, alarms, leases and space against the quota.
+//! auth, alarms, leases and space against the quota; above them, folded,
+//! the restore runbook (`restore_runbook`).
 
 use leptos::prelude::*;
 
+use crate::components::restore_runbook::RestoreRunbook;
 use crate::protocol::{CheckView, IndexView, Overview};
 use crate::state::{Inspection, human_bytes};
 
@@ -14,9 +16,14 @@ pub fn OverviewView(state: RwSignal<Inspection>) -> impl IntoView {
     let index = Memo::new(move |_| state.with(|s| s.index.clone()));
     let check = Memo::new(move |_| state.with(|s| s.check.clone()));
     let file_db = Memo::new(move |_| state.with(|s| s.header.as_ref().map(|h| h.db_len)));
-    move || {
-        ov.get()
-            .map(|o| render(o, index.get(), check.get(), file_db.get()))
+    view! {
+        // Folded, under the File details: made once per file (not with the
+        // facts below, which are redrawn as passes finish), so edits stay.
+        <RestoreRunbook state />
+        {move || {
+            ov.get()
+                .map(|o| render(o, index.get(), check.get(), file_db.get()))
+        }}
     }
 }
 

@@ -3,10 +3,11 @@
 //! The worker's: `blob_source`, `opfs`, `worker_client` (the page's side of it).
 //! The Live page's: `api` (fetch with the token), `session` (where the token
 //! is kept), `fetched` (a stored snapshot streamed into the tab), `clock`.
-//! The page's: `settings` (switches kept in local storage).
+//! The page's: `settings` (switches kept in local storage), `clipboard`.
 
 pub mod api;
 pub mod blob_source;
+pub mod clipboard;
 pub mod clock;
 pub mod fetched;
 pub mod opfs;

@@ -2,7 +2,8 @@
 //! protocol's. No browser types here: it is tested natively on real files.
 //! One file per request family: `layers` (peel, decompress, unlock), `open`
 //! (the overview, the index, the space counts), `list` (the key list and
-//! tree), `detail` (one key and its history), `audit`.
+//! tree), `detail` (one key and its history), `audit`, `restore` (what the
+//! restore runbook reads from the file, posted with the index).
 
 mod apply;
 mod audit;
@@ -11,6 +12,7 @@ mod detail;
 mod layers;
 mod list;
 mod open;
+mod restore;
 #[cfg(test)]
 mod tests;
 
@@ -63,6 +65,7 @@ pub use detail::key_detail;
 pub use layers::{MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, peel, spool_in_memory, unlock};
 pub use list::{MAX_PAGE_ROWS, list, tree};
 pub use open::{index, open, space};
+pub use restore::restore_facts;
 
 /// A layer of the open file, shared by the layers above it and owned by the
 /// file's session: when the session goes, so do they.

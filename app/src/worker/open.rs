@@ -131,6 +131,7 @@ pub fn index(o: &mut Opened) -> Result<IndexView, WorkerError> {
         index.entries,
         last,
     ));
+    view.restore_facts = Some(super::restore::restore_facts(&o.snap, &index));
     o.index = Some(index);
     Ok(view)
 }
@@ -177,6 +178,7 @@ pub(crate) fn index_view(index: &KeyIndex) -> IndexView {
             .map(|(n, k)| (String::from_utf8_lossy(k).into_owned(), n))
             .collect(),
         plan_facts: None,
+        restore_facts: None,
     }
 }
 

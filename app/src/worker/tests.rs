@@ -440,3 +440,33 @@ fn sorted_pages_equal_a_plain_sort_of_the_matches() {
         }
     }
 }
+
+#[test]
+fn restore_facts_are_read_as_restore_plan_reads_them() {
+    let o = auger();
+    let ix = o.index().unwrap();
+    let f = restore_facts(&o.snap, ix);
+    assert_eq!(
+        f.members,
+        [crate::protocol::RestoreMember {
+            name: "default".into(),
+            peer_urls: vec!["https://kubernetes-master:2380".into()],
+            client_urls: vec!["http://localhost:2379".into()],
+            learner: false,
+        }]
+    );
+    assert_eq!(f.members_error, None);
+    // Stored as is; the page takes major.minor (and refuses 3.2 for a restore).
+    assert_eq!(f.cluster_version.as_deref(), Some("3.2.0"));
+    // A db file copied from a data dir: no trailer, so --skip-hash-check.
+    assert!(!f.has_trailer);
+    assert!(f.kubernetes);
+    assert_eq!(
+        f.revision,
+        etcd_lens_core::mvcc::hashkv::StoreRevisions::of(&o.snap, ix).current
+    );
+    assert_eq!(f.revision, 241828);
+    // And it travels with the index.
+    let mut o = auger();
+    assert_eq!(index(&mut o).unwrap().restore_facts, Some(f));
+}

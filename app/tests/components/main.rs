@@ -28,6 +28,7 @@ mod file_report;
 mod key_detail;
 mod live;
 mod passes_space;
+mod restore_runbook;
 mod unlock;
 
 /// A view mounted into its own `<div>` under `<body>`; unmounted and removed on drop.

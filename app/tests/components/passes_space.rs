@@ -85,6 +85,7 @@ async fn space_draws_the_revisions_histogram_once_indexed() {
                 ],
                 most_revisions: vec![("/registry/leases/a".into(), 4)],
                 plan_facts: None,
+                restore_facts: None,
             }),
         })
     });
