@@ -58,6 +58,9 @@ pub struct ClusterSummary {
     pub recipients: Vec<String>,
     /// False: the server stores this cluster's snapshots UNENCRYPTED.
     pub encrypted_snapshots: bool,
+    /// Restore drills are configured for it.
+    #[serde(default)]
+    pub drills: bool,
 }
 
 /// The one-line answer.
@@ -254,6 +257,140 @@ pub struct Snapshot {
     /// Relative to the server's data folder; catalog records only.
     pub path: Option<String>,
     pub pinned: bool,
+    /// The last restore drill of it.
+    pub drill: Option<DrillSummary>,
+}
+
+/// A restore drill's outcome, as the catalog records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(default)]
+pub struct DrillSummary {
+    pub at: String,
+    /// `passed`, `failed`, `cannot_drill`.
+    pub verdict: String,
+    pub failed_check: Option<String>,
+    pub error: Option<String>,
+    /// `local` or `store:<name>`.
+    pub source: String,
+}
+
+/// How a snapshot's restore stands, for its row: a class and the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreMark {
+    /// Restored and verified by a drill at this time.
+    Verified { at: String },
+    /// The last drill failed, at this check or step.
+    Failed { at: String, why: String },
+    /// It could not be drilled here.
+    CannotDrill { why: String },
+    /// Never drilled: a hope, not yet a plan.
+    Unverified,
+}
+
+impl RestoreMark {
+    pub fn of(s: &Snapshot) -> Self {
+        match &s.drill {
+            None => Self::Unverified,
+            Some(d) => match d.verdict.as_str() {
+                "passed" => Self::Verified { at: d.at.clone() },
+                "cannot_drill" => Self::CannotDrill {
+                    why: d.error.clone().unwrap_or_else(|| "no reason given".into()),
+                },
+                _ => Self::Failed {
+                    at: d.at.clone(),
+                    why: match (&d.failed_check, &d.error) {
+                        (Some(c), Some(e)) => format!("{c}: {e}"),
+                        (Some(c), None) => c.clone(),
+                        (None, Some(e)) => e.clone(),
+                        (None, None) => "no reason given".into(),
+                    },
+                },
+            },
+        }
+    }
+
+    /// `ok`, `bad` or `warn`: how it is drawn.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::Verified { .. } => "ok",
+            Self::Failed { .. } => "bad",
+            Self::CannotDrill { .. } | Self::Unverified => "warn",
+        }
+    }
+
+    /// The testable state name.
+    pub fn state(&self) -> &'static str {
+        match self {
+            Self::Verified { .. } => "verified",
+            Self::Failed { .. } => "failed",
+            Self::CannotDrill { .. } => "cannot-drill",
+            Self::Unverified => "unverified",
+        }
+    }
+}
+
+/// One schedule's state (`GET …/schedules`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ScheduleRow {
+    pub name: String,
+    /// `snapshot` or `drill`.
+    pub kind: String,
+    pub pattern: String,
+    pub time_zone: String,
+    pub next_run: Option<String>,
+    pub last_run: Option<String>,
+    pub last_result: Option<String>,
+    pub last_snapshot_id: Option<String>,
+    pub skipped_overlapping: u64,
+    pub missed_while_down: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ScheduleList {
+    pub schedules: Vec<ScheduleRow>,
+}
+
+/// A drill's answer (`POST …/drill`): what the row's note says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct DrillAnswer {
+    pub verdict: String,
+    pub failed_check: Option<String>,
+    pub error: Option<String>,
+    pub checks: Vec<DrillCheckAnswer>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct DrillCheckAnswer {
+    pub name: String,
+    pub ok: bool,
+}
+
+impl DrillAnswer {
+    pub fn describe(&self) -> String {
+        let passed = self.checks.iter().filter(|c| c.ok).count();
+        match self.verdict.as_str() {
+            "passed" => format!(
+                "Restore verified: {passed} of {} comparisons agree.",
+                self.checks.len()
+            ),
+            "cannot_drill" => format!(
+                "Cannot drill: {}",
+                self.error.as_deref().unwrap_or("no reason given")
+            ),
+            _ => format!(
+                "The drill failed at {}{}",
+                self.failed_check.as_deref().unwrap_or("an unnamed step"),
+                self.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
 }
 
 impl Snapshot {
@@ -310,6 +447,18 @@ pub mod paths {
 
     pub fn download(id: &str) -> String {
         format!("api/v1/snapshots/{}/download", segment(id))
+    }
+
+    pub fn scorecard(cluster: &str) -> String {
+        format!("api/v1/clusters/{}/scorecard", segment(cluster))
+    }
+
+    pub fn schedules(cluster: &str) -> String {
+        format!("api/v1/clusters/{}/schedules", segment(cluster))
+    }
+
+    pub fn drill(id: &str) -> String {
+        format!("api/v1/snapshots/{}/drill", segment(id))
     }
 
     /// The newest snapshot of `cluster` still holding `key`.

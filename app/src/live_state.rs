@@ -9,9 +9,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::File;
 
+use etcd_lens_core::scorecard::Scorecard;
+
 use crate::live::{
-    ClusterList, ClusterStatus, Conn, Holding, NO_SERVER, Snapshot, SnapshotList, SnapshotState,
-    Started, TOKEN_EXPIRED, TOKEN_REFUSED, paths,
+    ClusterList, ClusterStatus, Conn, DrillAnswer, Holding, NO_SERVER, ScheduleList, ScheduleRow,
+    Snapshot, SnapshotList, SnapshotState, Started, TOKEN_EXPIRED, TOKEN_REFUSED, paths,
 };
 use crate::web::api::{self, ApiError};
 use crate::web::fetched::{self, Purpose};
@@ -64,6 +66,13 @@ pub struct LiveState {
     /// The last "which snapshot still holds this key" answer (or why it failed).
     pub holding: RwSignal<Option<Result<Holding, String>>>,
     pub holding_busy: RwSignal<bool>,
+    /// The selected cluster's scorecard, or why it could not be had.
+    pub scorecard: RwSignal<Option<Result<Scorecard, String>>>,
+    pub scorecard_busy: RwSignal<bool>,
+    /// The selected cluster's schedules (snapshot and drill).
+    pub schedules: RwSignal<Vec<ScheduleRow>>,
+    /// The snapshot whose drill is running (one at a time from the page).
+    pub drilling: RwSignal<Option<String>>,
 }
 
 impl Default for LiveState {
@@ -95,6 +104,10 @@ impl LiveState {
             in_flight: RwSignal::new(false),
             holding: RwSignal::new(None),
             holding_busy: RwSignal::new(false),
+            scorecard: RwSignal::new(None),
+            scorecard_busy: RwSignal::new(false),
+            schedules: RwSignal::new(Vec::new()),
+            drilling: RwSignal::new(None),
         }
     }
 
@@ -169,6 +182,7 @@ impl LiveState {
                 let first = list.clusters.first().map(|c| c.name.clone());
                 self.clusters.set(Some(list));
                 self.selected.set(keep.or(first));
+                self.check_practices();
                 self.refresh(true).await;
             }
             Err(e) => {
@@ -189,7 +203,10 @@ impl LiveState {
         self.status_error.set(None);
         self.job.set(None);
         self.job_error.set(None);
+        self.scorecard.set(None);
+        self.schedules.set(Vec::new());
         spawn_local(self.refresh(true));
+        self.check_practices();
     }
 
     /// Ask for the selected cluster's status and the catalog. A tick skips
@@ -211,10 +228,16 @@ impl LiveState {
         let status =
             api::json::<ClusterStatus>("GET", &paths::status(&name), token.as_deref()).await;
         let catalog = api::json::<SnapshotList>("GET", paths::SNAPSHOTS, token.as_deref()).await;
+        let schedules =
+            api::json::<ScheduleList>("GET", &paths::schedules(&name), token.as_deref()).await;
         if self.refresh_seq.get_untracked() != seq {
             return;
         }
         self.in_flight.set(false);
+        // A schedules answer that failed keeps the last one; the status error says why.
+        if let Ok(s) = schedules {
+            self.schedules.set(s.schedules);
+        }
         match status {
             Ok(s) => {
                 self.status.set(Some(s));
@@ -295,6 +318,7 @@ impl LiveState {
                 }
             }
             self.refresh_catalog().await;
+            self.check_practices();
         });
     }
 
@@ -413,6 +437,64 @@ impl LiveState {
                     }
                 }
             }
+        });
+    }
+
+    /// Ask for the selected cluster's scorecard (each practice judged).
+    pub fn check_practices(self) {
+        let Some(cluster) = self.selected.get_untracked() else {
+            return;
+        };
+        self.scorecard_busy.set(true);
+        spawn_local(async move {
+            let r =
+                api::json::<Scorecard>("GET", &paths::scorecard(&cluster), self.token().as_deref())
+                    .await;
+            self.scorecard_busy.set(false);
+            if self.selected.get_untracked().as_deref() != Some(cluster.as_str()) {
+                return;
+            }
+            match r {
+                Ok(c) => self.scorecard.set(Some(Ok(c))),
+                Err(e) => {
+                    if let Some(m) = self.fail(e) {
+                        self.scorecard.set(Some(Err(m)));
+                    }
+                }
+            }
+        });
+    }
+
+    /// A restore drill of snapshot `id` (the server restores it into a
+    /// throwaway etcd); its verdict lands in the row and the catalog.
+    pub fn drill(self, id: String) {
+        if self.drilling.get_untracked().is_some() {
+            return;
+        }
+        self.drilling.set(Some(id.clone()));
+        self.row_error.set(None);
+        self.row_note.set(None);
+        spawn_local(async move {
+            let r =
+                api::json::<DrillAnswer>("POST", &paths::drill(&id), self.token().as_deref()).await;
+            self.drilling.set(None);
+            match r {
+                Ok(a) => {
+                    let note = a.describe();
+                    if a.verdict == "passed" {
+                        self.row_note.set(Some((id, note)));
+                    } else {
+                        self.row_error.set(Some((id, note)));
+                    }
+                }
+                Err(e) => {
+                    if let Some(m) = self.fail(e) {
+                        self.row_error.set(Some((id, m)));
+                    }
+                }
+            }
+            self.refresh_catalog().await;
+            self.check_practices();
         });
     }
 }

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 const TOKEN_KEY: &str = "etcd-lens.api-token";
 
 /// The cluster as `etcd-lens serve --config FILE` would load it.
-fn config_for(c: &Cluster, name: &str, recipient: &str) -> Arc<ClusterConfig> {
+fn config_for(c: &Cluster, name: &str, recipient: &str, extra: &str) -> Arc<ClusterConfig> {
     let endpoints = c
         .endpoints()
         .iter()
@@ -34,7 +34,7 @@ fn config_for(c: &Cluster, name: &str, recipient: &str) -> Arc<ClusterConfig> {
         .collect::<Vec<_>>()
         .join(", ");
     let toml = format!(
-        "[[cluster]]\nname = \"{name}\"\nendpoints = [{endpoints}]\nrecipients = [\"{recipient}\"]\ntimeout_seconds = 3\n"
+        "[[cluster]]\nname = \"{name}\"\nendpoints = [{endpoints}]\nrecipients = [\"{recipient}\"]\ntimeout_seconds = 3\n{extra}"
     );
     let path = c.dir().join(format!("{name}.toml"));
     std::fs::write(&path, toml).unwrap();
@@ -141,7 +141,21 @@ async fn live_tab_watches_a_cluster_and_opens_its_encrypted_snapshot_in_the_insp
         );
     }
     let identity = age::x25519::Identity::generate();
-    let cfg = config_for(&c, "trio", &identity.to_public().to_string());
+    // Drills with the same identity, restored by Debian's etcd 3.4; a daily
+    // snapshot schedule and a daily drill schedule (neither due in the test).
+    let key = c.dir().join("drill.key");
+    std::fs::write(&key, format!("{}\n", identity.to_string().expose_secret())).unwrap();
+    let drills = tempfile::tempdir().unwrap();
+    let cfg = config_for(
+        &c,
+        "trio",
+        &identity.to_public().to_string(),
+        &format!(
+            "[[cluster.schedule]]\nname = \"daily\"\ncron = \"0 3 * * *\"\n[cluster.drill]\nidentity = \"{}\"\nwork_dir = \"{}\"\nbinaries = {{ \"3.4\" = \"/usr/bin\" }}\n[cluster.drill.schedule]\ncron = \"0 4 * * *\"\n",
+            key.display(),
+            drills.path().display()
+        ),
+    );
     let server = Server::start_with_clusters(vec![cfg]).await;
     let b = Browser::start().await;
 
@@ -175,6 +189,9 @@ async fn live_tab_watches_a_cluster_and_opens_its_encrypted_snapshot_in_the_insp
         Some(server.token.as_str())
     );
     assert_eq!(b.text("cluster-name").await, "trio");
+    // No snapshot yet on a scheduled cluster: the stale-backup banner says so.
+    let stale = b.text("backup-stale").await;
+    assert!(stale.contains("no finished snapshot yet"), "{stale}");
     let leader_row = b
         .wait_css("[data-testid=live-member][data-leader=true]")
         .await;
@@ -288,6 +305,73 @@ async fn live_tab_watches_a_cluster_and_opens_its_encrypted_snapshot_in_the_insp
             .contains(&format!("done at revision {revision}"))
     );
     assert_eq!(b.text("snapshot-encrypted").await, "encrypted (age)");
+
+    // Restore proven from the page: never restored until a drill passes.
+    let row_css = format!("[data-testid=catalog-row][data-id=\"{id}\"]");
+    let mark = format!("{row_css} [data-testid=snapshot-restore]");
+    assert_eq!(
+        b.wait_css(&mark)
+            .await
+            .attr("data-state")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("unverified")
+    );
+    assert_eq!(
+        b.wait_css(&mark).await.text().await.unwrap(),
+        "never restored"
+    );
+    b.find("drill-plaintext-note").await;
+    b.click_css(&format!("{row_css} [data-testid=snapshot-drill]"))
+        .await;
+    let verified = format!("{mark}[data-state=verified]");
+    let text = b.wait_css(&verified).await.text().await.unwrap();
+    assert!(text.starts_with("restore verified "), "{text}");
+    let (_, rec) = server.api_get(&format!("api/v1/snapshots/{id}")).await;
+    assert_eq!(rec["drill"]["verdict"], "passed", "{rec}");
+    let note = b.text("snapshot-row-note").await;
+    assert!(
+        note.starts_with("Restore verified: 6 of 6 comparisons agree"),
+        "{note}"
+    );
+
+    // The schedules and the scorecard: both schedules listed; the drill
+    // passed; the scorecard's verdicts are the API's.
+    let kinds = b
+        .client
+        .find_all(Locator::Css("[data-testid=schedule-row]"))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for k in kinds {
+        seen.push(k.attr("data-kind").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(seen, ["snapshot", "drill"]);
+    b.wait_css("[data-testid=scorecard-row][data-id=restore-drill][data-status=pass]")
+        .await;
+    let (_, card) = server.api_get("api/v1/clusters/trio/scorecard").await;
+    for check in card["checks"].as_array().unwrap() {
+        let id = check["id"].as_str().unwrap();
+        if id == "disk-latency" {
+            continue; // measured anew on each ask
+        }
+        let row = b
+            .wait_css(&format!("[data-testid=scorecard-row][data-id={id}]"))
+            .await;
+        assert_eq!(
+            row.attr("data-status").await.unwrap().as_deref(),
+            check["status"].as_str(),
+            "{id}: {check}"
+        );
+    }
+    // Shipping is not configured here: the scorecard says so.
+    assert_eq!(
+        card["checks"][4]["status"], "fail",
+        "snapshots-shipped: {card}"
+    );
+    b.wait_gone("backup-stale", "a fresh snapshot ends the banner")
+        .await;
 
     // Open: fetched into the tab, handed to the inspector like a dropped
     // file; the identity goes to the existing unlock form.

@@ -6,7 +6,9 @@
 use leptos::prelude::*;
 use web_sys::File;
 
-use crate::live::{ClusterSummary, Snapshot, SnapshotState, fetch_progress_text, progress_text};
+use crate::live::{
+    ClusterSummary, RestoreMark, Snapshot, SnapshotState, fetch_progress_text, progress_text,
+};
 use crate::live_state::LiveState;
 use crate::state::human_bytes;
 use crate::web::clock;
@@ -63,18 +65,23 @@ where
                     <thead>
                         <tr>
                             <th>"Snapshot"</th><th>"Taken"</th><th>"State"</th><th>"Revision"</th>
-                            <th>"Size"</th><th>"Stored"</th><th>"Actions"</th>
+                            <th>"Size"</th><th>"Stored"</th><th>"Restore"</th><th>"Actions"</th>
                         </tr>
                     </thead>
                     <tbody>
                         // Keyed by the whole record: a refresh that changes
                         // nothing redraws nothing (a button stays the one clicked).
                         <For each=move || rows.get() key=Clone::clone let(s)>
-                            {row(live, s, on_open)}
+                            {row(live, s, summary, on_open)}
                         </For>
                     </tbody>
                 </table>
             </Show>
+            {move || summary.get().filter(|c| c.drills).map(|_| view! {
+                <p class="hint" data-testid="drill-plaintext-note">
+                    "A drill decrypts the snapshot on the server with the drill identity and restores it into a private folder (tmpfs when it fits), deleted afterwards: the one place plaintext touches the server's disk."
+                </p>
+            })}
             <Holding live />
             <p class="hint">
                 "Open fetches the stored file into this tab's private storage and opens it here; an encrypted one is decrypted in this tab with the identity you give: the server never sees it."
@@ -83,7 +90,12 @@ where
     }
 }
 
-fn row<F>(live: LiveState, s: Snapshot, on_open: F) -> impl IntoView
+fn row<F>(
+    live: LiveState,
+    s: Snapshot,
+    summary: Memo<Option<ClusterSummary>>,
+    on_open: F,
+) -> impl IntoView
 where
     F: Fn(File) + Copy + Send + Sync + 'static,
 {
@@ -105,8 +117,25 @@ where
             .into_any()
     };
     let done = s.status == SnapshotState::Done;
+    let mark = RestoreMark::of(&s);
+    let restore = {
+        let (class, state) = (mark.class(), mark.state());
+        let text = match &mark {
+            RestoreMark::Verified { at } => {
+                format!("restore verified {}", clock::local_datetime(at))
+            }
+            RestoreMark::Failed { at, why } => {
+                format!("DRILL FAILED {}: {why}", clock::local_datetime(at))
+            }
+            RestoreMark::CannotDrill { why } => why.clone(),
+            RestoreMark::Unverified if done => "never restored".to_string(),
+            RestoreMark::Unverified => "—".to_string(),
+        };
+        view! { <span class=class data-testid="snapshot-restore" data-state=state>{text}</span> }
+    };
+    let drills = Memo::new(move |_| summary.with(|c| c.as_ref().is_some_and(|c| c.drills)));
     let snap = StoredValue::new(s.clone());
-    let (id1, id2, id3, id4) = (id.clone(), id.clone(), id.clone(), id.clone());
+    let (id1, id2, id3, id4, id5) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
     let row_id = id.clone();
     let fetching_here = Memo::new(move |_| live.fetching.get().filter(|f| f.id == id1));
     let confirming = Memo::new(move |_| live.confirm_delete.get().as_deref() == Some(id2.as_str()));
@@ -120,12 +149,18 @@ where
         live.row_note
             .get()
             .filter(|(i, _)| *i == id4)
-            .map(|(_, n)| view! { <p class="hint">{n}</p> })
+            .map(|(_, n)| view! { <p class="hint" data-testid="snapshot-row-note">{n}</p> })
     };
     let busy = Memo::new(move |_| live.fetching.with(Option::is_some));
     let actions = move || {
         if !done {
             return ().into_any();
+        }
+        if live.drilling.get().as_deref() == Some(id5.as_str()) {
+            return view! {
+                <span data-testid="drill-progress">"Restoring into a throwaway etcd and comparing…"</span>
+            }
+            .into_any();
         }
         if let Some(f) = fetching_here.get() {
             let what = match f.purpose {
@@ -154,6 +189,13 @@ where
             <button data-testid="snapshot-download" disabled=move || busy.get()
                 on:click=move |_| live.download(snap.get_value())>"Download"</button>
             " "
+            {move || drills.get().then(|| view! {
+                " "
+                <button data-testid="snapshot-drill" disabled=move || live.drilling.with(Option::is_some)
+                    title="Restore it into a throwaway etcd on the server and compare what it serves with the facts recorded at save"
+                    on:click=move |_| live.drill(snap.with_value(|s| s.id.clone()))>"Drill"</button>
+            })}
+            " "
             <button data-testid="snapshot-delete"
                 on:click=move |_| live.confirm_delete.set(Some(snap.with_value(|s| s.id.clone())))>"Delete…"</button>
         }
@@ -168,6 +210,7 @@ where
             <td data-testid="snapshot-revision">{s.revision.map_or_else(|| "—".into(), |r| r.to_string())}</td>
             <td>{size}</td>
             <td>{stored}</td>
+            <td>{restore}</td>
             <td>{actions}{error}{note}</td>
         </tr>
     }

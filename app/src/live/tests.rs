@@ -159,3 +159,48 @@ fn reads_the_servers_json_leniently() {
     assert_eq!(snaps.snapshots[0].status, SnapshotState::Running);
     assert_eq!(snaps.snapshots[1].revision, Some(7));
 }
+
+#[test]
+fn restore_marks() {
+    let mut s = Snapshot::default();
+    assert_eq!(RestoreMark::of(&s), RestoreMark::Unverified);
+    assert_eq!(RestoreMark::of(&s).class(), "warn");
+    s.drill = Some(DrillSummary {
+        at: "2026-12-02T03:00:00Z".into(),
+        verdict: "passed".into(),
+        source: "local".into(),
+        ..Default::default()
+    });
+    assert_eq!(
+        RestoreMark::of(&s),
+        RestoreMark::Verified {
+            at: "2026-12-02T03:00:00Z".into()
+        }
+    );
+    s.drill = Some(DrillSummary {
+        verdict: "failed".into(),
+        failed_check: Some("hash_kv_recorded_at_save".into()),
+        ..Default::default()
+    });
+    assert_eq!(RestoreMark::of(&s).class(), "bad");
+    assert!(
+        matches!(RestoreMark::of(&s), RestoreMark::Failed { why, .. } if why == "hash_kv_recorded_at_save")
+    );
+    s.drill = Some(DrillSummary {
+        verdict: "cannot_drill".into(),
+        error: Some("cannot drill: no etcd 3.6 here".into()),
+        ..Default::default()
+    });
+    assert_eq!(RestoreMark::of(&s).state(), "cannot-drill");
+    // The server's record shape reads.
+    let rec: Snapshot = serde_json::from_str(
+        r#"{"id":"a","drill":{"at":"2026-12-02T03:00:00Z","verdict":"passed","failed_check":null,"checks":[{"name":"trailer","expected":"x","actual":"x","ok":true}],"timings_ms":{"boot":3},"error":null,"etcd_version":"3.4.23","source":"store:s3://b/p"}}"#,
+    )
+    .unwrap();
+    assert_eq!(rec.drill.unwrap().source, "store:s3://b/p");
+    let a: DrillAnswer = serde_json::from_str(
+        r#"{"verdict":"failed","failed_check":"decrypt","error":"bad header","checks":[]}"#,
+    )
+    .unwrap();
+    assert_eq!(a.describe(), "The drill failed at decrypt: bad header");
+}

@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::File;
 
+use crate::components::live_scorecard::{LiveSchedules, LiveScorecard, StaleBanner};
 use crate::components::live_snapshots::LiveSnapshots;
 use crate::components::live_status::LiveStatusView;
 use crate::live::Conn;
@@ -187,8 +188,11 @@ where
             })}
         </div>
         <Show when=move || selected.with(Option::is_some)>
+            <StaleBanner live />
             <LiveStatusView status=live.status />
             <LiveSnapshots live summary on_open />
+            <LiveSchedules live />
+            <LiveScorecard live />
         </Show>
     }
 }

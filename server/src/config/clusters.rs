@@ -56,6 +56,9 @@ struct ClusterFile {
     snapshot_member: Option<String>,
     timeout_seconds: Option<u64>,
     snapshot_timeout_seconds: Option<u64>,
+    /// The newest finished snapshot is stale (the page's banner, the
+    /// scorecard) when older than this; default: one and a half schedule periods.
+    stale_after_minutes: Option<u64>,
     /// `[[cluster.schedule]]` tables.
     #[serde(default)]
     schedule: Vec<ScheduleSpec>,
@@ -148,6 +151,8 @@ pub struct ClusterConfig {
     pub snapshot_member: Option<String>,
     pub timeout: Duration,
     pub snapshot_timeout: Duration,
+    /// See `stale_after_minutes`; `None`: 1.5 × the shortest schedule period.
+    pub stale_after: Option<Duration>,
     pub schedules: Vec<Schedule>,
     pub retention: Policy,
     pub webhook: Option<Webhook>,
@@ -179,6 +184,8 @@ pub struct ClusterSummary {
     /// Fingerprints of the age recipients; empty = snapshots are stored UNENCRYPTED.
     pub recipients: Vec<String>,
     pub encrypted_snapshots: bool,
+    /// Restore drills are configured (`[cluster.drill]`).
+    pub drills: bool,
 }
 
 impl ClusterConfig {
@@ -190,6 +197,7 @@ impl ClusterConfig {
             auth: self.credentials.is_some(),
             recipients: self.recipients.iter().map(Recipient::fingerprint).collect(),
             encrypted_snapshots: !self.recipients.is_empty(),
+            drills: self.drill.is_some(),
         }
     }
 
@@ -214,6 +222,7 @@ impl ClusterConfig {
             snapshot_member: None,
             timeout: DEFAULT_TIMEOUT,
             snapshot_timeout: DEFAULT_SNAPSHOT_TIMEOUT,
+            stale_after: None,
             schedules: Vec::new(),
             retention: Policy::default(),
             webhook: None,
@@ -465,7 +474,13 @@ fn resolve(
             })
         }
     };
+    let stale_after = match c.stale_after_minutes {
+        None => None,
+        Some(0) => return Err(e("stale_after_minutes", "must be at least 1".into())),
+        Some(m) => Some(Duration::from_secs(m.saturating_mul(60))),
+    };
     Ok(ClusterConfig {
+        stale_after,
         drill,
         store,
         webhook,

@@ -89,7 +89,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             state.services.clone(),
         ));
     }
-    for c in config.clusters.iter().filter(|c| !c.schedules.is_empty()) {
+    for c in config
+        .clusters
+        .iter()
+        .filter(|c| crate::ops::scheduler::has_schedules(c))
+    {
         tokio::spawn(crate::ops::scheduler::run(
             c.clone(),
             state.scheduler_context(),

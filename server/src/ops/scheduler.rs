@@ -79,6 +79,11 @@ fn key(cluster: &str, kind: ScheduleKind, s: &Schedule) -> String {
     }
 }
 
+/// Whether `cluster` has any schedule (snapshot or drill) to run.
+pub fn has_schedules(cluster: &ClusterConfig) -> bool {
+    !cluster.schedules.is_empty() || cluster.drill.as_ref().is_some_and(|d| d.schedule.is_some())
+}
+
 /// A cluster's schedules: its snapshot schedules, then its drill schedule.
 fn entries(cluster: &ClusterConfig) -> Vec<(ScheduleKind, Schedule)> {
     let mut all: Vec<(ScheduleKind, Schedule)> = cluster

@@ -99,6 +99,9 @@ pub fn facts(
             .drill
             .as_ref()
             .map_or(DEFAULT_DRILL_MAX_AGE_SECONDS, |d| d.pass_within_seconds),
+        stale_after_seconds: cluster
+            .stale_after
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
     }
 }
 

@@ -192,8 +192,9 @@ pub(super) fn snapshot_schedule(f: &Facts) -> Check {
             FIX,
         );
     };
-    // A run may take a while (15 min timeout by default): a period and a half.
-    let allowed = period + period / 2;
+    // A run may take a while (15 min timeout by default): a period and a
+    // half, unless the operator set the threshold.
+    let allowed = f.stale_after_seconds.unwrap_or(period + period / 2);
     let newest = done(f).next();
     let Some(newest) = newest else {
         return check(
@@ -214,9 +215,10 @@ pub(super) fn snapshot_schedule(f: &Facts) -> Check {
             TITLE,
             Status::Fail,
             format!(
-                "the newest finished snapshot ({}) is {} old; the schedule runs every {}",
+                "the newest finished snapshot ({}) is {} old, more than {} allowed; the schedule runs every {}",
                 newest.id,
                 age(old),
+                age(allowed),
                 age(period)
             ),
             FIX,

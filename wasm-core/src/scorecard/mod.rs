@@ -60,6 +60,9 @@ pub struct Facts {
     /// The audit of the newest readable stored snapshot; `Err` says why there is none.
     pub secrets: Result<SecretsFacts, String>,
     pub drill_max_age_seconds: i64,
+    /// The newest finished snapshot is stale past this age; `None`: one
+    /// and a half of the shortest schedule period.
+    pub stale_after_seconds: Option<i64>,
 }
 
 /// What the live cluster said.

@@ -88,6 +88,7 @@ fn good() -> Facts {
             per_provider: [("aescbc".to_string(), 12)].into(),
         }),
         drill_max_age_seconds: DEFAULT_DRILL_MAX_AGE_SECONDS,
+        stale_after_seconds: None,
     }
 }
 
@@ -189,7 +190,20 @@ fn each_practice_broken_alone() {
     f.snapshots[0].shipped = Shipped::Done {
         at_unix: f.now_unix,
     };
-    only(&f, "snapshot-schedule", Status::Fail, "is 2 h 30 min old");
+    only(
+        &f,
+        "snapshot-schedule",
+        Status::Fail,
+        "is 2 h 30 min old, more than 1 h 30 min allowed",
+    );
+    let mut f = good();
+    f.stale_after_seconds = Some(20 * 60);
+    only(
+        &f,
+        "snapshot-schedule",
+        Status::Fail,
+        "is 30 min old, more than 20 min allowed",
+    );
     let mut f = good();
     f.schedules[0].last_result = Some("failed at stream: member down".into());
     only(&f, "snapshot-schedule", Status::Fail, "failed at stream");

@@ -88,10 +88,17 @@ pub async fn schedules(
     let cluster = state
         .cluster(&name)
         .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
+    // Before its scheduler task has started (or where none runs), the
+    // states as the catalog leaves them.
+    let mut states = state.schedules.of(&name);
+    if states.is_empty() {
+        states =
+            crate::ops::scheduler::initial_states(cluster, &state.services.catalog, Utc::now());
+    }
     Ok(Json(serde_json::json!({
         "cluster": cluster.name,
-        "schedules": state.schedules.of(&name),
-        "configured": cluster.schedules.len(),
+        "configured": states.len(),
+        "schedules": states,
     })))
 }
 
