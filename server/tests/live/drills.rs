@@ -297,3 +297,78 @@ fn encrypt_to(plain: &[u8], to: &age::x25519::Recipient) -> Vec<u8> {
         etcd_lens_testkit::age::Format::Binary,
     )
 }
+
+/// A drill of an etcd 3.6.16 snapshot: restored with 3.6's etcdutl, HashKV
+/// compared within the 3.6 family (the core's 3.6 rules), every check shown.
+#[test]
+fn a_drill_of_an_etcd_3_6_snapshot_passes() {
+    use etcd_lens_server::catalog::DrillVerdict;
+    use etcd_lens_server::ops::drill::drill_snapshot;
+    use etcd_lens_testkit::cluster::Flavor;
+    let Some(binaries) = Flavor::Etcd36.installed() else {
+        return;
+    };
+    let bin_dir = binaries.etcd.parent().unwrap().to_path_buf();
+    let c = Cluster::start(ClusterOptions {
+        binaries,
+        ..Default::default()
+    });
+    for i in 0..20 {
+        c.put(
+            &format!("/registry/configmaps/default/cm-{i:02}"),
+            &format!("v{i}"),
+        );
+    }
+    c.delete("/registry/configmaps/default/cm-03");
+    c.compact(c.revision());
+    c.put("/registry/configmaps/default/cm-04", "after the compaction");
+    let identity = age::x25519::Identity::generate();
+    let key = c.dir().join("drill.key");
+    {
+        use age::secrecy::ExposeSecret;
+        std::fs::write(&key, format!("{}\n", identity.to_string().expose_secret())).unwrap();
+    }
+    let work = tempfile::tempdir().unwrap();
+    let cfg = config_for(
+        &c,
+        "six",
+        &format!(
+            "recipients = [\"{}\"]\n[cluster.drill]\nidentity = \"{}\"\nwork_dir = \"{}\"\nbinaries = {{ \"3.6\" = \"{}\" }}\n",
+            identity.to_public(),
+            key.display(),
+            work.path().display(),
+            bin_dir.display()
+        ),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let s = state(data.path(), vec![cfg.clone()]);
+    let r = rt();
+    let snap = r.block_on(async {
+        let job = s.services.jobs.begin(&cfg, "manual", Utc::now()).unwrap();
+        s.services
+            .snapshot(&cfg, &job, "manual", "test")
+            .await
+            .unwrap()
+    });
+    assert!(snap.etcd_version.starts_with("3.6."), "{snap:?}");
+    assert!(snap.hash_kv.is_some(), "HashKV recorded at save: {snap:?}");
+    let d = r
+        .block_on(drill_snapshot(&s.services, &cfg, &snap.id, "test"))
+        .unwrap();
+    assert_eq!(d.verdict, DrillVerdict::Passed, "{d:#?}");
+    let names: Vec<&str> = d.checks.iter().map(|c| c.name.as_str()).collect();
+    for want in [
+        "hash_kv_recorded_at_save",
+        "hash_kv_engine",
+        "live_digest_at_revision",
+    ] {
+        assert!(names.contains(&want), "{want} in {names:?}");
+    }
+    let live = d
+        .checks
+        .iter()
+        .find(|c| c.name == "live_keys_at_revision")
+        .unwrap();
+    assert_eq!(live.actual, "19", "{d:#?}");
+    assert!(files_under(work.path()).is_empty());
+}
