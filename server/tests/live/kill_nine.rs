@@ -16,6 +16,10 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(data: &Path, endpoint: &str, recipient: &str) -> Self {
+        Self::start_with(data, &["--endpoints", endpoint, "--recipient", recipient])
+    }
+
+    fn start_with(data: &Path, clusters: &[&str]) -> Self {
         let dist = data.join("dist");
         std::fs::create_dir_all(&dist).unwrap();
         std::fs::write(dist.join("index.html"), "<!DOCTYPE html><html></html>").unwrap();
@@ -23,17 +27,8 @@ impl ServerProcess {
         let addr = format!("127.0.0.1:{port}");
         let log = data.join(format!("server-{port}.log"));
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_etcd-lens"))
-            .args([
-                "serve",
-                "--addr",
-                &addr,
-                "--token",
-                TOKEN,
-                "--endpoints",
-                endpoint,
-                "--recipient",
-                recipient,
-            ])
+            .args(["serve", "--addr", &addr, "--token", TOKEN])
+            .args(clusters)
             .arg("--dist")
             .arg(&dist)
             .arg("--data-dir")
@@ -242,4 +237,115 @@ fn kill_nine_mid_snapshot_leaves_no_entry_and_no_part_file() {
     let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
     assert_eq!(all[0]["id"], record["id"], "newest first");
+}
+
+/// The real server killed with SIGKILL while a restore drill's throwaway
+/// etcd runs: that etcd dies with it (`PR_SET_PDEATHSIG`), and the next
+/// start removes the drill's folder (the plaintext's only place on disk).
+#[test]
+fn kill_nine_mid_drill_leaves_nothing_after_the_next_start() {
+    let c = Cluster::start(ClusterOptions::default());
+    for i in 0..200 {
+        c.put(
+            &format!("/registry/configmaps/default/cm-{i:03}"),
+            &"x".repeat(2048),
+        );
+    }
+    c.put("/registry/secrets/default/canary", CANARY);
+    let tmp = tempfile::tempdir().unwrap();
+    let identity = age::x25519::Identity::generate();
+    let key = tmp.path().join("drill.key");
+    {
+        use age::secrecy::ExposeSecret;
+        std::fs::write(&key, format!("{}\n", identity.to_string().expose_secret())).unwrap();
+    }
+    let work = tmp.path().join("drills");
+    std::fs::create_dir_all(&work).unwrap();
+    let config = tmp.path().join("clusters.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[cluster]]\nname = \"default\"\nendpoints = [\"{}\"]\nrecipients = [\"{}\"]\n[cluster.drill]\nidentity = \"{}\"\nwork_dir = \"{}\"\nbinaries = {{ \"3.4\" = \"/usr/bin\" }}\n",
+            c.endpoints()[0],
+            identity.to_public(),
+            key.display(),
+            work.display()
+        ),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap().to_string();
+    let args = ["--config", config_arg.as_str()];
+    let mut server = ServerProcess::start_with(tmp.path(), &args);
+    let (st, body) = http(&server.addr, "POST", "/api/v1/clusters/default/snapshots");
+    assert_eq!(st, 202, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_snapshot(&server.addr, &id, |v| v["status"] == "done");
+
+    // Start the drill (the call answers at its end) and kill the server once
+    // the throwaway etcd has its pidfile.
+    let addr = server.addr.clone();
+    let drill_id = id.clone();
+    let call = std::thread::spawn(move || {
+        http(
+            &addr,
+            "POST",
+            &format!("/api/v1/snapshots/{drill_id}/drill"),
+        )
+    });
+    let (folder, pid) =
+        etcd_lens_testkit::wait_for("the drill's etcd to start", Duration::from_secs(60), || {
+            let entry = std::fs::read_dir(&work).ok()?.flatten().next()?;
+            let pid: i32 = std::fs::read_to_string(entry.path().join("etcd.pid"))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()?;
+            Some((entry.path(), pid))
+        });
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let _ = call.join();
+    assert!(
+        folder.exists(),
+        "killed mid-drill, its folder is still there"
+    );
+    // The throwaway etcd died with the server.
+    etcd_lens_testkit::wait_for("the drill's etcd to die", Duration::from_secs(10), || {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        (!String::from_utf8_lossy(&cmdline).contains(&*folder.to_string_lossy())).then_some(())
+    });
+    drop(server);
+
+    let server = ServerProcess::start_with(tmp.path(), &args);
+    assert!(
+        !folder.exists(),
+        "the next start removed {}",
+        folder.display()
+    );
+    assert!(
+        files_under(&work).is_empty(),
+        "nothing left: {:?}",
+        files_under(&work)
+    );
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.contains("removed") && log.contains("restore drill"),
+        "start-up says what it removed: {log}"
+    );
+    // The killed drill recorded nothing; a new one passes.
+    let (st, body) = http(&server.addr, "GET", &format!("/api/v1/snapshots/{id}"));
+    assert_eq!(st, 200, "{body}");
+    let rec: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(rec["drill"].is_null(), "{rec}");
+    let (st, body) = http(
+        &server.addr,
+        "POST",
+        &format!("/api/v1/snapshots/{id}/drill"),
+    );
+    assert_eq!(st, 200, "{body}");
+    let d: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(d["verdict"], "passed", "{d}");
 }
