@@ -71,9 +71,29 @@ pub struct SnapshotRecord {
     /// The newest restore drill of this snapshot (`None`: never drilled).
     #[serde(default)]
     pub drill: Option<DrillRecord>,
+    /// Compressed before encryption (`None`: stored as etcdctl wrote it, or
+    /// a record older than compression). `db_size_bytes`, the digests and the
+    /// status numbers stay the uncompressed snapshot's.
+    #[serde(default)]
+    pub compression: Option<CompressionRecord>,
     /// Fields written by a newer etcd-lens, kept as they are.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How a snapshot was compressed, and how much it gained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompressionRecord {
+    /// `zstd-seekable`: zstd frames with a seek table (read at random).
+    pub format: String,
+    pub level: i32,
+    pub frames: u64,
+    /// The etcdctl file (data and digest).
+    pub uncompressed_bytes: u64,
+    /// The zstd stream, seek table included, before encryption.
+    pub compressed_bytes: u64,
+    /// `uncompressed_bytes / compressed_bytes`.
+    pub ratio: f64,
 }
 
 /// One mutating call, kept forever (append-only).

@@ -46,25 +46,32 @@ pub fn spool_in_memory(
 }
 
 /// The next step for `src`, the core's plan ([`container::Peeler`]); the
-/// layers peeled so far are counted from `layers`.
-pub fn peel(src: Src, layers: &[String]) -> Result<Peeled, WorkerError> {
+/// layers peeled so far are counted from `layers`. zstd's seekable format is
+/// read at random ([`container::SeekableZstd`]) and peeled on here.
+pub fn peel(mut src: Src, layers: &[String]) -> Result<Peeled, WorkerError> {
     let mut peeler = Peeler::after(layers.len());
-    match peeler.next(&*src)? {
-        Step::Open => Ok(Peeled::Ready(src)),
-        Step::Spool(what) => Ok(Peeled::Spool(src, what)),
-        Step::NeedSecret(needed) => {
-            let prompt = match needed {
-                SecretNeeded::Passphrase => SecretPrompt {
-                    passphrase: true,
-                    recipient_types: Vec::new(),
-                },
-                SecretNeeded::Identity { recipient_types } => SecretPrompt {
-                    passphrase: false,
-                    recipient_types,
-                },
-            };
-            Ok(Peeled::NeedSecret(src, prompt))
-        }
+    loop {
+        return match peeler.next(&*src)? {
+            Step::Seekable(table) => {
+                src = Rc::new(container::SeekableZstd::with_table(src, table));
+                continue;
+            }
+            Step::Open => Ok(Peeled::Ready(src)),
+            Step::Spool(what) => Ok(Peeled::Spool(src, what)),
+            Step::NeedSecret(needed) => {
+                let prompt = match needed {
+                    SecretNeeded::Passphrase => SecretPrompt {
+                        passphrase: true,
+                        recipient_types: Vec::new(),
+                    },
+                    SecretNeeded::Identity { recipient_types } => SecretPrompt {
+                        passphrase: false,
+                        recipient_types,
+                    },
+                };
+                Ok(Peeled::NeedSecret(src, prompt))
+            }
+        };
     }
 }
 

@@ -403,6 +403,7 @@ mod tests {
                 .is_none()
         );
         assert!(c.snapshot("a").unwrap().is_none());
+            compression: None,
         c.remove_remote_delete("c", "a").unwrap();
         assert!(c.remote_deletes().unwrap().is_empty());
     }

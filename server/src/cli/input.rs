@@ -2,9 +2,10 @@
 //! standard input spooled to a private temporary file.
 //!
 //! Wrapped snapshots are unwrapped layer by layer (`etcd_lens_core::container`):
-//! age-encrypted files are decrypted with random access, without spooling;
-//! compressed (gzip, zstd, zip) and ASCII-armored age files are streamed into a
-//! private temporary file first, and stderr says so.
+//! age-encrypted files are decrypted with random access, without spooling, and
+//! zstd's seekable format (`compression = "zstd"` of the server) is read at
+//! random too; other compressed (gzip, zstd, zip) and ASCII-armored age files
+//! are streamed into a private temporary file first, and stderr says so.
 //!
 //! Every spool file is created with mode 0600 and unlinked right after it is
 //! opened, so it is gone when the process exits, however it exits.
@@ -110,6 +111,10 @@ pub fn open(path: &Path, args: &UnwrapArgs) -> anyhow::Result<Input> {
                 let secret = secret_for(&needed, args)?;
                 let src = AgeSource::open(top.clone(), &secret)
                     .with_context(|| format!("decrypting {name}"))?;
+                top = Shared(Rc::new(src));
+            }
+            Step::Seekable(table) => {
+                let src = container::SeekableZstd::with_table(top.clone(), table);
                 top = Shared(Rc::new(src));
             }
             Step::Spool(what) => {

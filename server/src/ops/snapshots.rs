@@ -246,15 +246,8 @@ pub async fn take(
     let status = cluster_status(cluster, &mut PreviousScrapes::default(), job.started_at).await;
     let source = choose(cluster, &status).map_err(|e| Failure::new(Stage::Connect, e))?;
     let dir = cluster.snapshot_dir(data_dir);
-    let name = format!(
-        "{}.db{}",
-        job.id,
-        if cluster.recipients.is_empty() {
-            ""
-        } else {
-            ".age"
-        }
-    );
+    let name =
+        crate::snapshot::file_name(&job.id, cluster.compression, !cluster.recipients.is_empty());
     let work = async {
         let mut stream = Stream::open(cluster, source.clone())
             .await
@@ -265,7 +258,7 @@ pub async fn take(
         let config = cluster.clone();
         // The writer does blocking file I/O and encryption: its own thread.
         let writer = tokio::task::spawn_blocking(move || {
-            let mut w = Writer::create(&dir, &name, &config.recipients)?;
+            let mut w = Writer::create(&dir, &name, &config.recipients, config.compression)?;
             while let Some(blob) = rx.blocking_recv() {
                 w.push(&blob)?;
                 bytes.store(w.bytes_received(), Ordering::Relaxed);
@@ -376,6 +369,16 @@ pub async fn take(
         pinned: reason == "pre-upgrade",
         shipped: None,
         drill: None,
+        compression: written
+            .compressed
+            .map(|c| crate::records::CompressionRecord {
+                format: "zstd-seekable".into(),
+                level: c.level,
+                frames: c.frames,
+                uncompressed_bytes: c.plaintext_bytes,
+                compressed_bytes: c.compressed_bytes,
+                ratio: c.plaintext_bytes as f64 / c.compressed_bytes.max(1) as f64,
+            }),
         extra: Default::default(),
     };
     if let Err(e) = catalog.put_snapshot(&record) {

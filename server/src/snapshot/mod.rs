@@ -6,13 +6,30 @@
 //! `.part` file of mode 0600 that is fsynced, renamed and its folder fsynced
 //! before anyone records it. Any failure removes the `.part` file.
 //!
+//! When the cluster says `compression = "zstd"`, the plaintext is compressed
+//! before encryption, in zstd's seekable format (`compress.rs`), and the
+//! file is named `….db.zst.age`; the digest and status stay the plaintext's.
+//!
 //! Synchronous and free of etcd, axum and redb: the caller feeds the
 //! messages' blobs and decides what to record.
 
+pub mod compress;
 pub mod file;
 pub mod writer;
 
+pub use compress::{Compressed, Compression};
 pub use writer::{WriteError, Writer, Written};
+
+/// The stored file's name for snapshot `id`: `.db`, then `.zst` when
+/// compressed, then `.age` when encrypted (the layers, innermost first).
+pub fn file_name(id: &str, compression: Compression, encrypted: bool) -> String {
+    let zst = match compression {
+        Compression::None => "",
+        Compression::Zstd { .. } => ".zst",
+    };
+    let age = if encrypted { ".age" } else { "" };
+    format!("{id}.db{zst}{age}")
+}
 
 /// Suffix of a file still being written.
 pub const PART_SUFFIX: &str = ".part";

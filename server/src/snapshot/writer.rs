@@ -10,6 +10,7 @@ use etcd_lens_core::status::stream::StreamStatus;
 use sha2::{Digest, Sha256};
 
 use super::PART_SUFFIX;
+use super::compress::{Compressed, Compression, SeekableWriter};
 
 /// etcd's digest message: the SHA-256 of the data.
 const DIGEST_BYTES: usize = 32;
@@ -55,6 +56,8 @@ pub struct Written {
     /// `snapshot status` numbers of the plaintext (etcdctl 3.4 / etcdutl 3.5).
     pub status: Status,
     pub encrypted: bool,
+    /// Compressed before encryption (zstd's seekable format), and how much.
+    pub compressed: Option<Compressed>,
 }
 
 /// A file and the SHA-256 of what went into it.
@@ -90,10 +93,27 @@ impl Out {
     }
 }
 
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Out::Plain(h) => h.write(buf),
+            Out::Age(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Out::Plain(h) => h.flush(),
+            Out::Age(w) => w.flush(),
+        }
+    }
+}
+
 pub struct Writer {
     part: PathBuf,
     path: PathBuf,
     out: Option<Out>,
+    /// Between the plaintext and `out` when compressing.
+    zstd: Option<SeekableWriter>,
     /// The last bytes received: the digest, once the stream ends.
     held: Vec<u8>,
     data_sha: Sha256,
@@ -106,8 +126,15 @@ pub struct Writer {
 
 impl Writer {
     /// Start `dir/name` (as `dir/name.part`, mode 0600, which must not exist).
-    /// With recipients the file is age-encrypted to all of them.
-    pub fn create(dir: &Path, name: &str, recipients: &[Recipient]) -> Result<Self, WriteError> {
+    /// With recipients the file is age-encrypted to all of them; with
+    /// compression the plaintext is compressed before (`super::file_name`
+    /// names such a file).
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        recipients: &[Recipient],
+        compression: Compression,
+    ) -> Result<Self, WriteError> {
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -134,6 +161,12 @@ impl Writer {
             part,
             path,
             out: None,
+            zstd: match compression {
+                Compression::None => None,
+                Compression::Zstd { level } => {
+                    Some(SeekableWriter::new(level).map_err(io("starting zstd"))?)
+                }
+            },
             held: Vec::with_capacity(2 * DIGEST_BYTES),
             data_sha: Sha256::new(),
             data_bytes: 0,
@@ -170,11 +203,12 @@ impl Writer {
             self.data_sha.update(&data);
             self.data_bytes += data.len() as u64;
             self.status.update(&data);
-            self.out
-                .as_mut()
-                .expect("open until finish")
-                .write_all(&data)
-                .map_err(io(format!("writing {}", self.part.display())))?;
+            let out = self.out.as_mut().expect("open until finish");
+            match &mut self.zstd {
+                Some(z) => z.write(&data, out),
+                None => out.write_all(&data),
+            }
+            .map_err(io(format!("writing {}", self.part.display())))?;
         }
         Ok(())
     }
@@ -199,9 +233,20 @@ impl Writer {
             .map_err(|e| WriteError::Status(e.to_string()))?;
         let held = std::mem::take(&mut self.held);
         let mut out = self.out.take().expect("open until finish");
-        // The stored file is what `etcdctl snapshot save` writes: data and digest.
-        out.write_all(&held)
-            .map_err(io(format!("writing {}", self.part.display())))?;
+        // The stored file is what `etcdctl snapshot save` writes: data and
+        // digest (compressed, when it is: then the last frame and the seek table).
+        let compressed = match self.zstd.take() {
+            Some(mut z) => Some(
+                z.write(&held, &mut out)
+                    .and_then(|()| z.finish(&mut out))
+                    .map_err(io(format!("writing {}", self.part.display())))?,
+            ),
+            None => {
+                out.write_all(&held)
+                    .map_err(io(format!("writing {}", self.part.display())))?;
+                None
+            }
+        };
         let mut hashing = match out {
             Out::Plain(h) => h,
             Out::Age(w) => w
@@ -232,6 +277,7 @@ impl Writer {
             stored_bytes,
             status: status.status,
             encrypted: self.encrypted,
+            compressed,
         })
     }
 }
@@ -272,7 +318,7 @@ mod tests {
     fn a_good_stream_lands_under_its_name_with_its_status() {
         let dir = tempfile::tempdir().unwrap();
         let (data, digest) = db();
-        let mut w = Writer::create(dir.path(), "s.db", &[]).unwrap();
+        let mut w = Writer::create(dir.path(), "s.db", &[], Compression::None).unwrap();
         feed(&mut w, &data);
         w.push(&digest).unwrap();
         let written = w.finish().unwrap();
@@ -293,11 +339,39 @@ mod tests {
     }
 
     #[test]
+    fn compressed_it_decompresses_to_what_etcdctl_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, digest) = db();
+        let name = super::super::file_name("s", Compression::Zstd { level: 3 }, false);
+        assert_eq!(name, "s.db.zst");
+        let mut w = Writer::create(dir.path(), &name, &[], Compression::Zstd { level: 3 }).unwrap();
+        feed(&mut w, &data);
+        w.push(&digest).unwrap();
+        let written = w.finish().unwrap();
+        let stored = std::fs::read(&written.path).unwrap();
+        assert_eq!(written.stored_bytes, stored.len() as u64);
+        let c = written.compressed.expect("compressed");
+        assert_eq!(c.compressed_bytes, stored.len() as u64);
+        assert_eq!(c.plaintext_bytes, data.len() as u64 + 32);
+        assert!(c.compressed_bytes < c.plaintext_bytes / 2, "{c:?}");
+        assert_eq!(
+            zstd::decode_all(&stored[..]).unwrap(),
+            [&data[..], &digest[..]].concat()
+        );
+        // Digest and status are the plaintext's, as without compression.
+        assert_eq!(written.plaintext_sha256, hex::encode(&digest));
+        let mut s = StreamStatus::new();
+        s.update(&data);
+        assert_eq!(written.status, s.finish().unwrap().status);
+        assert_eq!(written.data_bytes, data.len() as u64);
+    }
+
+    #[test]
     fn a_wrong_digest_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let (data, mut digest) = db();
         digest[0] ^= 1;
-        let mut w = Writer::create(dir.path(), "s.db", &[]).unwrap();
+        let mut w = Writer::create(dir.path(), "s.db", &[], Compression::None).unwrap();
         feed(&mut w, &data);
         w.push(&digest).unwrap();
         let e = w.finish().unwrap_err();
@@ -313,13 +387,13 @@ mod tests {
     fn a_cut_stream_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let (data, _) = db();
-        let mut w = Writer::create(dir.path(), "s.db.age", &[]).unwrap();
+        let mut w = Writer::create(dir.path(), "s.db.age", &[], Compression::None).unwrap();
         feed(&mut w, &data[..data.len() - 4096 + 100]);
         let e = w.finish().unwrap_err();
         assert!(matches!(e, WriteError::NoDigest { .. }), "{e}");
         assert!(leftovers(dir.path()).is_empty());
         // Dropped mid-way (the process gives up): no file either.
-        let mut w = Writer::create(dir.path(), "t.db", &[]).unwrap();
+        let mut w = Writer::create(dir.path(), "t.db", &[], Compression::None).unwrap();
         feed(&mut w, &data[..8192]);
         drop(w);
         assert!(leftovers(dir.path()).is_empty());
@@ -330,7 +404,7 @@ mod tests {
         // /dev/full answers every write with ENOSPC: put the .part there by a symlink.
         let dir = tempfile::tempdir().unwrap();
         let (data, _) = db();
-        let mut w = Writer::create(dir.path(), "s.db", &[]).unwrap();
+        let mut w = Writer::create(dir.path(), "s.db", &[], Compression::None).unwrap();
         let part = dir.path().join("s.db.part");
         w.out = None;
         std::fs::remove_file(&part).unwrap();
@@ -362,6 +436,6 @@ mod tests {
     fn an_existing_part_file_is_not_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("s.db.part"), b"another writer").unwrap();
-        assert!(Writer::create(dir.path(), "s.db", &[]).is_err());
+        assert!(Writer::create(dir.path(), "s.db", &[], Compression::None).is_err());
     }
 }

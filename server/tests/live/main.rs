@@ -26,6 +26,7 @@ use etcd_lens_testkit::cluster::Cluster;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+mod compression;
 mod defrag;
 mod drills;
 mod kill_nine;

@@ -9,6 +9,8 @@
 //!   Bbolt         → open it
 //!   Age(Binary)   → age::AgeSource over it (random access, no spool)
 //!   Age(Armored)  → age::dearmor into a spool, continue on the spool
+//!   Zstd with a seek table at its end (zstd's seekable format)
+//!                 → SeekableZstd over it (random access, no spool)
 //!   Gzip/Zstd/Zip → decompress into a spool, continue on the spool
 //!   Unknown       → error
 //! ```
@@ -26,11 +28,17 @@
 //! blocks). Progress and cancellation go through the sink: a sink that returns
 //! an error stops the work.
 //!
+//! A zstd file is opened at random instead when its tail is a valid seek
+//! table (`seekable.rs`): independent frames, each decompressed only when a
+//! read touches it. A table that does not hold up is not an error here: the
+//! file is streamed like any zstd file, and the streaming decoder judges it.
+//!
 //! Files: this one (detection, the peeling plan, gzip, which is one decoder
-//! call); `zstd.rs` and `zip.rs`, the codecs that need more; `stream.rs`, the
-//! read/limit/copy plumbing they share; `error.rs`.
+//! call); `zstd.rs`, `seekable.rs` and `zip.rs`, the codecs that need more;
+//! `stream.rs`, the read/limit/copy plumbing they share; `error.rs`.
 
 mod error;
+mod seekable;
 mod stream;
 mod zip;
 mod zstd;
@@ -43,7 +51,11 @@ use crate::source::{ReadAt, SourceError};
 pub use crate::source::{Sink, SinkError};
 
 use crate::source::Cursor;
-pub use error::{ContainerError, ZipError};
+pub use error::{ContainerError, SeekableError, ZipError};
+pub use seekable::{
+    CACHE_BYTES, CACHE_FRAMES, MAX_FRAME_BYTES, MAX_FRAMES, SEEK_TABLE_MAGIC, SEEKABLE_MAGIC,
+    SeekFrame, SeekTable, SeekableZstd,
+};
 use stream::{Limited, READ_BYTES, at_input, pump};
 pub use zip::{ZipMember, zip_member};
 
@@ -142,6 +154,9 @@ pub enum Step {
     /// age-encrypted: ask for this secret, then read through
     /// [`crate::age::AgeSource`] (random access, nothing spooled).
     NeedSecret(age::SecretNeeded),
+    /// zstd's seekable format, its table read and checked: read through
+    /// [`SeekableZstd::with_table`] (random access, nothing spooled).
+    Seekable(SeekTable),
     /// Not readable at random: stream it with [`spool`] into a private sink,
     /// and go on with what the sink holds.
     Spool(Spooled),
@@ -185,6 +200,8 @@ pub enum PeelError {
     Age(#[from] age::AgeError),
     #[error(transparent)]
     Container(#[from] ContainerError),
+    #[error(transparent)]
+    Seekable(#[from] SeekableError),
 }
 
 /// Counts the layers peeled, so a file of endless wrappers stops at
@@ -207,6 +224,10 @@ impl Peeler {
             Layer::Bbolt | Layer::Unknown => return Ok(Step::Open),
             Layer::Age(AgeFormat::Binary) => Step::NeedSecret(age::secret_needed(src)?),
             Layer::Age(AgeFormat::Armored) => Step::Spool(Spooled::Dearmor),
+            Layer::Compressed(Codec::Zstd) => match SeekTable::read(src) {
+                Ok(table) => Step::Seekable(table),
+                Err(_) => Step::Spool(Spooled::Decompress(Codec::Zstd)),
+            },
             Layer::Compressed(codec) => Step::Spool(Spooled::Decompress(codec)),
         };
         if self.peeled >= MAX_LAYERS {
@@ -262,7 +283,7 @@ fn gzip(src: &dyn ReadAt, out: &mut Limited<'_>) -> Result<(), ContainerError> {
 /// and the stable replay of its corpus (`tests/container_fuzz_replay.rs`).
 #[doc(hidden)]
 pub mod fuzzing {
-    use super::{Codec, decompress, detect, zip_member};
+    use super::{Codec, SeekableZstd, decompress, detect, zip_member};
     use crate::age::{self, AgeSource, Secret};
     use crate::source::{MemSource, ReadAt};
 
@@ -293,6 +314,12 @@ pub mod fuzzing {
         }
         let _ = age::dearmor(&src, &mut Vec::new());
         let _ = zip_member(&src);
+        if let Ok(z) = SeekableZstd::open(&src) {
+            let len = z.len();
+            for off in [0, len / 2, len.saturating_sub(1)] {
+                let _ = z.read_vec(off, 1.min(len - off));
+            }
+        }
         for codec in [Codec::Gzip, Codec::Zstd, Codec::Zip] {
             let _ = decompress(&src, codec, &mut Vec::new(), 1 << 20);
         }
