@@ -8,12 +8,16 @@
 //! - bbolt-written files (`tools/bbolt-gen`: nested and inline buckets,
 //!   overflow pages, freed pages, page sizes 1–16 KiB, a freed 70 000-page value);
 //! - a real etcd's snapshot with branch pages, overwrites, deletes, a
-//!   compaction and large values, also checked against `etcdctl snapshot status`.
+//!   compaction and large values, also checked against `etcdctl snapshot status`;
+//! - etcd 3.6.16's and 3.7.3's snapshots and member dbs (a storage version:
+//!   3.6's numbers), against the random-access status in both conventions
+//!   and their own `etcdutl snapshot status -w json`, byte for byte.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use etcd_lens_core::bolt::header::OpenError;
 use etcd_lens_core::bolt::{BoltError, Db, Loc, PageId, PageView};
@@ -21,6 +25,7 @@ use etcd_lens_core::mvcc::Revision;
 use etcd_lens_core::status::stream::{StreamStatus, StreamStatusError, StreamedStatus};
 use etcd_lens_core::status::{self, Compat, Status};
 use etcd_lens_core::{MemSource, ReadAt};
+use etcd_lens_testkit::cluster::Flavor;
 
 /// 1 byte (for files up to 1 MiB), 7 bytes, a page, 32 KiB, the whole file.
 fn chunkings(len: usize) -> Vec<usize> {
@@ -38,6 +43,7 @@ fn stream(bytes: &[u8], chunk: usize) -> Result<StreamedStatus, StreamStatusErro
     s.finish()
 }
 
+/// `status::status` in the convention the stream chose must give its numbers.
 fn same(name: &str, got: &StreamedStatus, want: &Status) {
     let g = &got.status;
     assert_eq!(g.hash, want.hash, "{name}: hash");
@@ -393,4 +399,143 @@ fn real_etcd_snapshot_with_branches_overwrites_and_compaction() {
         "{e:?}"
     );
     assert!(e.to_string().contains(&format!("page {top}")), "{e}");
+}
+
+// ---- etcd 3.6 and 3.7: a storage version, so 3.6's numbers.
+
+/// The stream against the random-access status in both conventions, in
+/// every chunking: the file's own first, the other beside it. Returns them.
+fn assert_parity_both(name: &str, bytes: &[u8]) -> (Compat, Status, Status) {
+    let src = MemSource(bytes);
+    let db = Db::open(&src).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let follows = Compat::of_file(&db).unwrap();
+    let own = status::status(&db, follows).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let other = status::status(&db, follows.other()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for chunk in chunkings(bytes.len()) {
+        let label = format!("{name}, chunks of {chunk}");
+        let got = stream(bytes, chunk).unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert_eq!(got.follows, follows, "{label}");
+        same(&label, &got, &own);
+        assert_eq!(
+            got.other.as_ref(),
+            Ok(&other),
+            "{label}: the other convention"
+        );
+    }
+    (follows, own, other)
+}
+
+fn etcdutl_status(etcdutl: &Path, file: &Path) -> String {
+    let out = Command::new(etcdutl)
+        .args(["snapshot", "status", file.to_str().unwrap(), "-w", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "etcdutl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// One member of `flavor` (whose storage version is `series.0`): thousands
+/// of keys (branch pages), overwrites, deletes and a delete re-put, a lease,
+/// a large value, a compaction, then more of each; its snapshot, then its
+/// own db once stopped.
+fn newer_release(flavor: Flavor, series: &str) {
+    let Some(bin) = flavor.installed() else {
+        return;
+    };
+    let etcdutl = bin.etcdutl.clone().expect("3.6+ ships etcdutl");
+    let etcd = etcd_lens_testkit::etcd::Etcd::start_with(&bin.etcd, &bin.etcdctl);
+    let word = |i: usize, round: usize| format!("v{round}-{}", "x".repeat(40 + i % 90));
+    let pairs: Vec<(String, String)> = (0..3000)
+        .map(|i| (format!("/registry/k/{i:05}"), word(i, 0)))
+        .collect();
+    etcd.put_many(&pairs);
+    etcd.put_many(
+        &pairs[..500]
+            .iter()
+            .map(|(k, _)| (k.clone(), word(7, 1)))
+            .collect::<Vec<_>>(),
+    );
+    for prefix in ["/registry/k/001", "/registry/k/02"] {
+        etcd.ctl(&["del", prefix, "--prefix"]);
+    }
+    etcd.put("/registry/k/00150", "deleted, then put again");
+    let lease = etcd.grant_lease(3600);
+    etcd.put_with_lease("leased", "with-a-lease", &lease);
+    let big: Vec<u8> = (0..30_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    etcd.put_bytes("big", &big);
+    etcd.compact(etcd.revision());
+    etcd.put_many(
+        &pairs[2500..2800]
+            .iter()
+            .map(|(k, _)| (k.clone(), word(3, 2)))
+            .collect::<Vec<_>>(),
+    );
+    etcd.put_bytes("big", &big[..20_000]);
+    // The last change is a delete (of a key put again after the
+    // compaction): `revision` is the tombstone's.
+    assert_eq!(etcd.delete("/registry/k/02600"), 1);
+    let storage_version = format!("{series}.0");
+    // Recorded soon after the cluster version is decided; before that a
+    // snapshot has none (and follows 3.5's rules).
+    etcd_lens_testkit::wait_for("the storage version", Duration::from_secs(30), || {
+        let st = etcd.cluster().endpoint_status();
+        (st[0]["Status"]["storageVersion"] == storage_version.as_str()).then_some(())
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap.db");
+    etcd.snapshot(&snap);
+    let bytes = std::fs::read(&snap).unwrap();
+    let name = format!("{flavor:?} snapshot");
+    let (follows, own, other) = assert_parity_both(&name, &bytes);
+    assert_eq!(follows, Compat::V36, "{name}");
+    assert_eq!(own.version, storage_version, "{name}");
+    assert_eq!(own.revision, etcd.revision(), "{name}");
+    let got = stream(&bytes, 32 * 1024).unwrap();
+    assert!(got.has_trailer);
+    assert_eq!(
+        got.status.to_json(Compat::V36),
+        etcdutl_status(&etcdutl, &snap),
+        "{name}: etcdutl's own output"
+    );
+    // What 3.5's rules would have recorded: the same hash, revision and
+    // size; totalKey counts every entry of every bucket.
+    assert_eq!(
+        (other.hash, other.revision, other.total_size),
+        (own.hash, own.revision, own.total_size)
+    );
+    assert!(other.total_key > own.total_key, "{other:?} vs {own:?}");
+    eprintln!("{name}: 3.6 {own:?}; 3.5 {other:?}");
+
+    // The member's own db, once stopped (etcdutl waits for a running member's lock).
+    etcd.cluster().stop_gracefully(0);
+    let db = etcd.cluster().member(0).data_dir.join("member/snap/db");
+    let bytes = std::fs::read(&db).unwrap();
+    let name = format!("{flavor:?} member db");
+    let (follows, own, _) = assert_parity_both(&name, &bytes);
+    assert_eq!(follows, Compat::V36, "{name}");
+    assert_eq!(
+        stream(&bytes, 32 * 1024)
+            .unwrap()
+            .status
+            .to_json(Compat::V36),
+        etcdutl_status(&etcdutl, &db),
+        "{name}: etcdutl's own output"
+    );
+    assert!(!stream(&bytes, 4096).unwrap().has_trailer);
+    assert_eq!(own.version, storage_version);
+}
+
+#[test]
+fn etcd_3_6_snapshot_and_member_db_get_etcdutl_3_6s_numbers() {
+    newer_release(Flavor::Etcd36, "3.6");
+}
+
+#[test]
+fn etcd_3_7_snapshot_and_member_db_get_etcdutl_3_7s_numbers() {
+    newer_release(Flavor::Etcd37, "3.7");
 }

@@ -32,6 +32,7 @@ mod drills;
 mod kill_nine;
 mod schedules;
 mod scorecard;
+mod stream_36;
 mod three_members;
 mod tls_auth;
 

@@ -1,8 +1,22 @@
-//! `snapshot status` from a stream: the numbers [`super::status`] computes for
-//! [`Compat::V35`](super::Compat::V35) (hash, revision, totalKey, totalSize),
-//! derived while the bytes of a snapshot pass by once, in file order, in
-//! chunks of any size. For a caller that can never read the plaintext again,
-//! such as a server encrypting etcd's `Maintenance.Snapshot` stream on the fly.
+//! `snapshot status` from a stream: the numbers [`super::status`] computes
+//! (hash, revision, totalKey, totalSize, and 3.6's version), derived while the
+//! bytes of a snapshot pass by once, in file order, in chunks of any size. For
+//! a caller that can never read the plaintext again, such as a server
+//! encrypting etcd's `Maintenance.Snapshot` stream on the fly.
+//!
+//! Like the file-based status it follows the file ([`Compat::of_file`]'s
+//! rule): etcdutl 3.6's numbers when the `meta` bucket holds a
+//! `storageVersion` (etcd 3.6 and later write one), else etcdctl 3.4 /
+//! etcdutl 3.5's. Which it is can be known only at the end (the `meta`
+//! bucket's page or the root leaf holding it inline may come last in page
+//! order, and only the walk says which copy is live), so both conventions'
+//! numbers are computed in the one pass and the file's own is picked at
+//! [`StreamStatus::finish`]; the other one comes beside it
+//! ([`StreamedStatus::other`]). The two differ in `totalKey` (3.5: every entry
+//! of every top-level bucket; 3.6: live user keys), `version`, and the keys
+//! and values 3.6 refuses.
+//!
+//! [`Compat::of_file`]: super::Compat::of_file
 //!
 //! # How
 //! etcd's stream is bbolt's `tx.WriteTo`: meta pages 0 and 1, then every page
@@ -14,14 +28,19 @@
 //! - a leaf: the CRC-32C and length of its `key ‖ value ‖ key ‖ value …`
 //!   sequence as `status.rs` hashes a top-level bucket's entries (a nested
 //!   bucket adds its key only), its element count, the main revision of its
-//!   last key, the CRC of its keys alone (what a leaf of the root tree adds)
-//!   and, per nested-bucket element, the bucket's root page id or the summary
-//!   of its inline page;
+//!   last key, the CRC of its keys alone (what a leaf of the root tree adds),
+//!   per nested-bucket element the bucket's root page id or the summary of
+//!   its inline page; and, when every key is a revision and every value an
+//!   `mvccpb.KeyValue` (a `key`-bucket leaf, live or stale), per element its
+//!   user key's id and whether it is a tombstone; the value of a
+//!   `storageVersion` element;
 //! - anything else: why it is not a tree page, for the error if it is reached.
 //!
 //! [`StreamStatus::finish`] walks from the meta in force through the summaries
 //! in key order and joins the CRCs: CRC-32C is linear, so crc(A‖B) follows
-//! from crc(A), crc(B) and the length of B. That gives exactly `status.rs`'s hash.
+//! from crc(A), crc(B) and the length of B. That gives exactly `status.rs`'s
+//! hash. Replaying the `key` bucket's (id, tombstone) pairs in the same order
+//! gives exactly 3.6's set of live keys: a put inserts, a tombstone removes.
 //!
 //! Every page boundary below the high-water mark is read as a possible page:
 //! a freed page keeps a stale header whose overflow may cover pages that were
@@ -30,11 +49,15 @@
 //! reachable pages matter at the end.
 //!
 //! # Memory
-//! Proportional to the page count, not the data: 48 bytes per page id
+//! Mostly proportional to the page count, not the data: 48 bytes per page id
 //! (`Slot`), plus 8 bytes per branch child, plus one bit per page for the
 //! visited set at `finish` (a 1.5 GB snapshot, ~400k pages: about 23 MB).
 //! Leaves that hold nested-bucket elements, or keys too short to be revision
-//! keys (etcd's small buckets), also keep a small record for those. The bytes
+//! keys (etcd's small buckets), also keep a small record for those. For 3.6's
+//! `totalKey` (computed for every stream, as the convention is known only at
+//! the end) each `key`-bucket leaf keeps 4 bytes per element plus a 24-byte
+//! record, and every distinct user key is kept once with its id (its bytes and
+//! about 40 more): bounded by the input, and small beside the values. The bytes
 //! held at once are the pages still being received: one page with its
 //! overflow, or a few overlapping claimed spans, each at most
 //! `max_page_bytes` ([`DEFAULT_MAX_PAGE_BYTES`]).
@@ -49,12 +72,10 @@
 //!   faults it meets on its way: a reached page that is missing, beyond the
 //!   high-water mark, of the wrong type, reached twice (a cycle), with
 //!   elements past its end; a truncated stream; no valid meta; a key of the
-//!   `key` bucket too short to be a revision.
-//! - No 3.6 numbers. 3.6's `totalKey` counts live user keys: whether a key is
-//!   live depends on its last revision, which lies in whichever leaf comes
-//!   last in key order, known only at the end. Doing it exactly would mean
-//!   keeping every user key (data-sized, not page-sized); a hash of each
-//!   would not be exact. Without it, 3.6's `version` alone is not worth a half status.
+//!   `key` bucket too short to be a revision; and, for 3.6's numbers only, a
+//!   `key`-bucket key 3.6 refuses or value it cannot decode, a `storageVersion`
+//!   that is a bucket. Where a file holds several faults it may name another
+//!   than `status` does.
 //! - It does not verify the SHA-256 trailer ([`crate::trailer`] does); it only
 //!   applies etcd's rule for whether there is one (`len % 512 == 32`) and
 //!   never reads trailer bytes as pages.
@@ -77,6 +98,7 @@ mod head;
 mod outcome;
 mod pages;
 mod summary;
+mod users;
 mod walk;
 
 use head::{Decision, decide};

@@ -5,6 +5,7 @@
 use super::head::Metas;
 use super::outcome::StreamStatusError;
 use super::summary::{Slot, summarize_page};
+use super::users::Users;
 use crate::bolt::BoltError;
 use crate::bolt::meta::{Meta, MetaSlot};
 use crate::bolt::page::{FLAG_BRANCH, FLAG_LEAF, PAGE_HEADER_LEN, PageHeader, PageId};
@@ -55,6 +56,8 @@ pub(super) struct Pages {
     cover: Vec<u64>,
     /// Indexed by page id − [`FIRST_PAGE`].
     pub(super) slots: Vec<Slot>,
+    /// The user keys of the leaves summarised so far (3.6's `totalKey`).
+    pub(super) users: Users,
 }
 
 impl Pages {
@@ -78,6 +81,7 @@ impl Pages {
             open: Vec::new(),
             cover: Vec::new(),
             slots: Vec::new(),
+            users: Users::default(),
         }
     }
 
@@ -238,7 +242,7 @@ impl Pages {
     }
 
     /// Summarise a complete page (its bytes are in the window).
-    fn summarize(&self, o: Open) -> Slot {
+    fn summarize(&mut self, o: Open) -> Slot {
         let page = PageId(o.id);
         let range = usize::try_from(o.start - self.window_start)
             .ok()
@@ -255,7 +259,7 @@ impl Pages {
                 .into(),
             ));
         };
-        match summarize_page(page, o.start, bytes) {
+        match summarize_page(page, o.start, bytes, &mut self.users) {
             Ok(s) => s,
             Err(e) => Slot::Bad(Box::new(e)),
         }

@@ -563,3 +563,193 @@ fn meta0_broken_probes_the_page_size_from_meta1() {
         );
     }
 }
+
+// ---- etcd 3.6's numbers: a file with a storage version follows them.
+
+fn kv(key: &[u8], main: i64, value: &[u8]) -> Vec<u8> {
+    use prost::Message;
+    crate::mvcc::KeyValue {
+        key: key.to_vec(),
+        create_revision: main,
+        mod_revision: main,
+        version: 1,
+        value: value.to_vec(),
+        lease: 0,
+    }
+    .encode_to_vec()
+}
+
+/// What a 3.6 member writes, in small:
+/// ```text
+/// 2  root leaf: "key" → 3, "meta" (inline: consistent_index, storageVersion?)
+/// 3  bucket key: a branch over 4 and 5
+/// 4  leaf: 1 put a, 2 put b, 3 del a      5  leaf: 4 put a, 5 put c, 6 del c, `last`
+/// 6  a freed leaf: 3 del b, 7 put d (stale: neither counts)
+/// ```
+/// `meta` is the inline bucket's extra element (after `consistent_index`).
+fn built36(storage_version: Option<(u32, &[u8])>, last: Option<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
+    let mut f = vec![0u8; 7 * PS];
+    put_metas(&mut f, 2, 7);
+    let mut meta: Vec<(u32, &[u8], &[u8])> =
+        vec![(0, b"consistent_index", &[0, 0, 0, 0, 0, 0, 0, 9])];
+    if let Some((flags, v)) = storage_version {
+        meta.push((flags, b"storageVersion", v));
+    }
+    let len = 16
+        + meta
+            .iter()
+            .map(|(_, k, v)| 16 + k.len() + v.len())
+            .sum::<usize>();
+    let inline = build::leaf(0, &meta, len);
+    let (key, meta) = (bucket_value(3, &[]), bucket_value(0, &inline));
+    put_page(
+        &mut f,
+        2,
+        &build::leaf(2, &[(1, b"key", &key), (1, b"meta", &meta)], PS),
+    );
+    put_page(
+        &mut f,
+        3,
+        &build::branch(3, &[(&rev(1, false), 4), (&rev(4, false), 5)], PS),
+    );
+    let (r1, r2, r3, r4, r5, r6) = (
+        rev(1, false),
+        rev(2, false),
+        rev(3, true),
+        rev(4, false),
+        rev(5, false),
+        rev(6, true),
+    );
+    let (a1, b2, a3) = (kv(b"a", 1, b"1"), kv(b"b", 2, b"2"), kv(b"a", 3, b""));
+    put_page(
+        &mut f,
+        4,
+        &build::leaf(4, &[(0, &r1, &a1), (0, &r2, &b2), (0, &r3, &a3)], PS),
+    );
+    let (a4, c5, c6) = (kv(b"a", 4, b"4"), kv(b"c", 5, b"5"), kv(b"c", 6, b""));
+    let mut five: Vec<(u32, &[u8], &[u8])> = vec![(0, &r4, &a4), (0, &r5, &c5), (0, &r6, &c6)];
+    if let Some((k, v)) = &last {
+        five.push((0, k, v));
+    }
+    put_page(&mut f, 5, &build::leaf(5, &five, PS));
+    let (r3b, r7, b3, d7) = (
+        rev(3, true),
+        rev(7, false),
+        kv(b"b", 3, b""),
+        kv(b"d", 7, b"7"),
+    );
+    put_page(
+        &mut f,
+        6,
+        &build::leaf(6, &[(0, &r3b, &b3), (0, &r7, &d7)], PS),
+    );
+    f
+}
+
+fn reference_as(bytes: &[u8], compat: Compat) -> Result<Status, crate::status::StatusError> {
+    let src = MemSource(bytes);
+    let db = Db::open(&src).unwrap();
+    status(&db, compat)
+}
+
+#[test]
+fn a_file_with_a_storage_version_gets_3_6_numbers_split_anywhere() {
+    let f = built36(Some((0, b"3.6.0")), None);
+    let (v36, v35) = (
+        reference_as(&f, Compat::V36).unwrap(),
+        reference_as(&f, Compat::V35).unwrap(),
+    );
+    {
+        let src = MemSource(&f[..]);
+        assert_eq!(Compat::of_file(&Db::open(&src).unwrap()), Ok(Compat::V36));
+    }
+    // a and b are live; 3.5 counts the 6 revisions and meta's 2 entries.
+    assert_eq!((v36.total_key, v36.version.as_str()), (2, "3.6.0"));
+    assert_eq!((v35.total_key, v35.version.as_str()), (8, ""));
+    for split in 0..=f.len() {
+        let mut s = StreamStatus::new();
+        s.update(&f[..split]);
+        s.update(&f[split..]);
+        let got = s.finish().unwrap();
+        assert_eq!(
+            (&got.status, got.follows, &got.other),
+            (&v36, Compat::V36, &Ok(v35.clone())),
+            "split at {split}"
+        );
+    }
+    // Not a semantic version: still 3.6's numbers, `version` empty (as etcdutl 3.6).
+    let f = built36(Some((0, b"three")), None);
+    let got = stream(&f, 100).unwrap();
+    assert_eq!(got.follows, Compat::V36);
+    assert_eq!(got.status, reference_as(&f, Compat::V36).unwrap());
+    assert_eq!(got.status.version, "");
+}
+
+#[test]
+fn without_a_storage_version_3_5_numbers_and_3_6_beside_them() {
+    let f = built36(None, None);
+    let got = stream(&f, 7).unwrap();
+    assert_eq!(got.follows, Compat::V35);
+    assert_eq!(got.status, reference_as(&f, Compat::V35).unwrap());
+    assert_eq!(got.other, Ok(reference_as(&f, Compat::V36).unwrap()));
+    assert_eq!(got.other.as_ref().unwrap().total_key, 2);
+}
+
+#[test]
+fn keys_and_values_3_6_refuses_fail_its_numbers_only() {
+    // A negative main revision (sorts last: its top bit is set), and a value
+    // that is not a KeyValue; the 3.5 walk reads both.
+    let negative = RevisionKey {
+        rev: Revision { main: -5, sub: 0 },
+        tombstone: false,
+    }
+    .encode();
+    let cases = [
+        (
+            (negative.clone(), kv(b"e", 8, b"8")),
+            "negative revision: main=-5",
+        ),
+        (
+            (rev(8, false), b"\xff\xff not protobuf".to_vec()),
+            "is not an mvccpb.KeyValue",
+        ),
+    ];
+    for ((k, v), says) in cases {
+        // 3.5's file: 3.5's numbers, 3.6's refusal beside them.
+        let f = built36(None, Some((k.clone(), v.clone())));
+        let got = stream(&f, 1000).unwrap();
+        assert_eq!(got.status, reference_as(&f, Compat::V35).unwrap());
+        let e = got.other.unwrap_err();
+        assert!(e.to_string().contains(says), "{e}");
+        assert!(reference_as(&f, Compat::V36).is_err());
+        // 3.6's file: its own refusal.
+        let f = built36(Some((0, b"3.6.0")), Some((k, v)));
+        let e = stream(&f, 1000).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StreamStatusError::RevisionKey { index: 3, .. }
+                    | StreamStatusError::KeyValue { index: 3, .. }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains(says), "{e}");
+        let theirs = reference_as(&f, Compat::V36).unwrap_err().to_string();
+        assert!(theirs.contains(says), "{theirs}");
+    }
+}
+
+#[test]
+fn a_storage_version_that_is_a_bucket_is_not_3_6s() {
+    // As `Compat::of_file` (whose `Db::get` refuses it) falls back in
+    // `status_and_check`: 3.5's numbers; 3.6's status fails on it.
+    let sub = bucket_value(0, &build::leaf(0, &[], 16));
+    let f = built36(Some((1, &sub)), None);
+    let got = stream(&f, 64).unwrap();
+    assert_eq!(got.follows, Compat::V35);
+    assert_eq!(got.status, reference_as(&f, Compat::V35).unwrap());
+    let crate::status::StatusError::Bolt(want) = reference_as(&f, Compat::V36).unwrap_err() else {
+        panic!("a bolt error")
+    };
+    assert_eq!(got.other, Err(StreamStatusError::Bolt(want)));
+}

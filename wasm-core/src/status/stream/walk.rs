@@ -1,16 +1,19 @@
 //! The walk at [`StreamStatus::finish`](super::StreamStatus::finish): from the
 //! meta in force through the page summaries, in key order, joining the CRCs
-//! into `status.rs`'s hash.
+//! into `status.rs`'s hash, replaying the `key` bucket's user keys for 3.6's
+//! `totalKey` and finding `meta/storageVersion`; then the choice between the
+//! two conventions, as [`Compat::of_file`] makes it.
 
 use super::crc::combine;
 use super::outcome::{StreamStatusError, StreamedStatus};
 use super::pages::Pages;
-use super::summary::{Child, Leaf, Slot};
+use super::summary::{Child, Kind, Leaf, Slot};
+use super::users::Live;
 use crate::bolt::db::MAX_DEPTH;
 use crate::bolt::header::OpenError;
 use crate::bolt::page::{PAGE_HEADER_LEN, PageHeader, PageId};
 use crate::bolt::{BoltError, Loc, PageSet};
-use crate::status::Status;
+use crate::status::{Compat, Status, semver};
 use crate::trailer;
 
 impl Pages {
@@ -37,6 +40,10 @@ impl Pages {
             hash: 0,
             revision: 0,
             total_key: 0,
+            live: Live::new(&self.users),
+            v36_key: None,
+            v36_value: None,
+            storage_version: None,
         };
         walk.seen.insert(PageId(0));
         walk.seen.insert(PageId(1));
@@ -47,14 +54,43 @@ impl Pages {
             self.offset_of(slot_page) + PAGE_HEADER_LEN as u64 + 16,
         );
         walk.tree(meta.root, from, 0, Role::Root)?;
+        let v35 = Status {
+            hash: walk.hash,
+            revision: walk.revision,
+            total_key: walk.total_key,
+            total_size: self.hwm.saturating_mul(self.page_size),
+            version: String::new(),
+        };
+        // `status.rs`'s order: a value it cannot decode, then a key 3.6
+        // refuses, then `meta/storageVersion` that is not a value.
+        let v36 = match (walk.v36_value, walk.v36_key, &walk.storage_version) {
+            (Some(e), _, _) | (None, Some(e), _) => Err(e),
+            (None, None, Some(Err(e))) => Err(e.clone().into()),
+            (None, None, sv) => Ok(Status {
+                total_key: walk.live.count(),
+                version: match sv {
+                    Some(Ok(v)) => semver(v).unwrap_or_default(),
+                    _ => String::new(),
+                },
+                ..v35.clone()
+            }),
+        };
+        // `Compat::of_file`: a `storageVersion` in `meta` means 3.6 or later
+        // wrote the file. Known only now: `meta` (inline in the root leaf, or
+        // its own page) may come anywhere in page order, and only the walk
+        // says which copy of it is live. So both were computed on the way.
+        let follows = match walk.storage_version {
+            Some(Ok(_)) => Compat::V36,
+            _ => Compat::V35,
+        };
+        let (status, other) = match follows {
+            Compat::V35 => (v35, v36),
+            Compat::V36 => (v36?, Ok(v35)),
+        };
         Ok(StreamedStatus {
-            status: Status {
-                hash: walk.hash,
-                revision: walk.revision,
-                total_key: walk.total_key,
-                total_size: self.hwm.saturating_mul(self.page_size),
-                version: String::new(),
-            },
+            status,
+            follows,
+            other,
             database_len: db_len,
             has_trailer: trailer::has_trailer(total),
             meta: meta.clone(),
@@ -67,8 +103,8 @@ impl Pages {
 enum Role {
     /// The root bucket's: its entries are the top-level buckets.
     Root,
-    /// A top-level bucket's; `key`: etcd's revisions.
-    Bucket { key: bool },
+    /// A top-level bucket's.
+    Bucket(Kind),
 }
 
 /// The walk at `finish`, in `status.rs`'s order, over the summaries.
@@ -78,6 +114,14 @@ struct Walk<'p> {
     hash: u32,
     revision: i64,
     total_key: u64,
+    /// 3.6's live keys, replayed in key order.
+    live: Live,
+    /// The first `key`-bucket key 3.6 refuses, in key order.
+    v36_key: Option<StreamStatusError>,
+    /// The first `key`-bucket value 3.6 cannot decode, in key order.
+    v36_value: Option<StreamStatusError>,
+    /// `meta/storageVersion`, the first in key order.
+    storage_version: Option<Result<Vec<u8>, BoltError>>,
 }
 
 impl Walk<'_> {
@@ -151,7 +195,7 @@ impl Walk<'_> {
                 self.overflow(id, leaf.overflow, from)?;
                 match role {
                     Role::Root => self.root_leaf(leaf, depth),
-                    Role::Bucket { key } => self.entries(leaf, key),
+                    Role::Bucket(kind) => self.entries(leaf, kind),
                 }
             }
         }
@@ -171,7 +215,7 @@ impl Walk<'_> {
     /// A root-tree leaf: top-level bucket names (and any plain keys) are
     /// hashed, each bucket's entries after its name.
     fn root_leaf(&mut self, leaf: &Leaf, depth: u32) -> Result<(), StreamStatusError> {
-        if let Some(x) = &leaf.extra {
+        if let Some(x) = leaf.rare() {
             if let Some(e) = &x.bad_bucket {
                 return Err(e.clone().into());
             }
@@ -179,9 +223,9 @@ impl Walk<'_> {
                 self.hash = combine(self.hash, b.lead);
                 match &b.child {
                     Child::Page(root) => {
-                        self.tree(*root, b.at, depth + 1, Role::Bucket { key: b.is_key })?;
+                        self.tree(*root, b.at, depth + 1, Role::Bucket(b.kind))?;
                     }
-                    Child::Inline(inline) => self.entries(inline, b.is_key)?,
+                    Child::Inline(inline) => self.entries(inline, b.kind)?,
                     Child::Bad(e) => return Err((**e).clone()),
                 }
             }
@@ -191,12 +235,15 @@ impl Walk<'_> {
     }
 
     /// A leaf of a top-level bucket: its entries.
-    fn entries(&mut self, leaf: &Leaf, key_bucket: bool) -> Result<(), StreamStatusError> {
-        if let Some(x) = &leaf.extra {
+    fn entries(&mut self, leaf: &Leaf, kind: Kind) -> Result<(), StreamStatusError> {
+        let rare = leaf.rare();
+        if let Some(x) = rare {
             if let Some(e) = &x.bad_bucket {
                 return Err(e.clone().into());
             }
-            if key_bucket && let Some(b) = &x.bad_revision {
+            if kind == Kind::Key
+                && let Some(b) = &x.bad_revision
+            {
                 return Err(StreamStatusError::RevisionKey {
                     at: b.at,
                     index: b.index,
@@ -207,8 +254,33 @@ impl Walk<'_> {
         }
         self.hash = combine(self.hash, leaf.entries);
         self.total_key += u64::from(leaf.count);
-        if key_bucket && leaf.count > 0 {
-            self.revision = leaf.last_main;
+        match kind {
+            Kind::Key => {
+                if leaf.count > 0 {
+                    self.revision = leaf.last_main;
+                }
+                // After a value 3.6 cannot decode its status is an error:
+                // the replay may stop.
+                if self.v36_value.is_some() {
+                    return Ok(());
+                }
+                if let Some(x) = rare {
+                    if self.v36_key.is_none() {
+                        self.v36_key.clone_from(&x.v36_key);
+                    }
+                    if let Some(e) = &x.v36_value {
+                        self.v36_value = Some(e.clone());
+                        return Ok(());
+                    }
+                }
+                self.live.apply(leaf.users());
+            }
+            Kind::Meta => {
+                if self.storage_version.is_none() {
+                    self.storage_version = rare.and_then(|x| x.storage_version.clone());
+                }
+            }
+            Kind::Other => {}
         }
         Ok(())
     }
