@@ -350,6 +350,72 @@ pub struct ScheduleRow {
 #[serde(default)]
 pub struct ScheduleList {
     pub schedules: Vec<ScheduleRow>,
+    pub source: ScheduleSource,
+}
+
+/// A snapshot schedule as the configuration (or the page) writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct ScheduleSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub cron: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    pub catch_up: bool,
+}
+
+/// Where the snapshot schedules come from: `file`, or `page` (an edit that
+/// wins until reset), with what the file says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ScheduleSource {
+    pub source: String,
+    pub edited_at: Option<String>,
+    pub edited_by: Option<String>,
+    pub file: Vec<ScheduleSpec>,
+    pub effective: Vec<ScheduleSpec>,
+}
+
+/// One row of the schedule editor, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduleDraft {
+    pub name: String,
+    pub cron: String,
+    pub time_zone: String,
+    pub catch_up: bool,
+}
+
+impl ScheduleDraft {
+    pub fn of(s: &ScheduleSpec) -> Self {
+        Self {
+            name: s.name.clone().unwrap_or_default(),
+            cron: s.cron.clone(),
+            time_zone: s.time_zone.clone().unwrap_or_default(),
+            catch_up: s.catch_up,
+        }
+    }
+
+    /// The specs the rows say: fields trimmed, empty name and zone left to
+    /// the server's defaults (the pattern; UTC), blank rows dropped. The
+    /// server checks the patterns (one owner of the rule).
+    pub fn specs(rows: &[ScheduleDraft]) -> Vec<ScheduleSpec> {
+        rows.iter()
+            .filter(|r| !(r.name.trim().is_empty() && r.cron.trim().is_empty()))
+            .map(|r| ScheduleSpec {
+                name: Some(r.name.trim().to_string()).filter(|n| !n.is_empty()),
+                cron: r.cron.split_whitespace().collect::<Vec<_>>().join(" "),
+                time_zone: Some(r.time_zone.trim().to_string()).filter(|z| !z.is_empty()),
+                catch_up: r.catch_up,
+            })
+            .collect()
+    }
+}
+
+/// The body of `PUT …/schedules`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScheduleEditBody {
+    pub schedules: Vec<ScheduleSpec>,
 }
 
 /// A drill's answer (`POST …/drill`): what the row's note says.

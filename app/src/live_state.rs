@@ -12,8 +12,9 @@ use web_sys::File;
 use etcd_lens_core::scorecard::Scorecard;
 
 use crate::live::{
-    ClusterList, ClusterStatus, Conn, DrillAnswer, Holding, NO_SERVER, ScheduleList, ScheduleRow,
-    Snapshot, SnapshotList, SnapshotState, Started, TOKEN_EXPIRED, TOKEN_REFUSED, paths,
+    ClusterList, ClusterStatus, Conn, DrillAnswer, Holding, NO_SERVER, ScheduleDraft,
+    ScheduleEditBody, ScheduleList, ScheduleRow, ScheduleSource, Snapshot, SnapshotList,
+    SnapshotState, Started, TOKEN_EXPIRED, TOKEN_REFUSED, paths,
 };
 use crate::web::api::{self, ApiError};
 use crate::web::fetched::{self, Purpose};
@@ -71,6 +72,13 @@ pub struct LiveState {
     pub scorecard_busy: RwSignal<bool>,
     /// The selected cluster's schedules (snapshot and drill).
     pub schedules: RwSignal<Vec<ScheduleRow>>,
+    /// Where its snapshot schedules come from (file or page).
+    pub schedule_source: RwSignal<Option<ScheduleSource>>,
+    /// The editor's rows while editing.
+    pub schedule_drafts: RwSignal<Option<Vec<ScheduleDraft>>>,
+    /// Why the last save or reset was refused.
+    pub schedule_error: RwSignal<Option<String>>,
+    pub schedule_busy: RwSignal<bool>,
     /// The snapshot whose drill is running (one at a time from the page).
     pub drilling: RwSignal<Option<String>>,
 }
@@ -107,6 +115,10 @@ impl LiveState {
             scorecard: RwSignal::new(None),
             scorecard_busy: RwSignal::new(false),
             schedules: RwSignal::new(Vec::new()),
+            schedule_source: RwSignal::new(None),
+            schedule_drafts: RwSignal::new(None),
+            schedule_error: RwSignal::new(None),
+            schedule_busy: RwSignal::new(false),
             drilling: RwSignal::new(None),
         }
     }
@@ -205,6 +217,9 @@ impl LiveState {
         self.job_error.set(None);
         self.scorecard.set(None);
         self.schedules.set(Vec::new());
+        self.schedule_source.set(None);
+        self.schedule_drafts.set(None);
+        self.schedule_error.set(None);
         spawn_local(self.refresh(true));
         self.check_practices();
     }
@@ -236,7 +251,7 @@ impl LiveState {
         self.in_flight.set(false);
         // A schedules answer that failed keeps the last one; the status error says why.
         if let Ok(s) = schedules {
-            self.schedules.set(s.schedules);
+            self.show_schedules(s);
         }
         match status {
             Ok(s) => {
@@ -495,6 +510,64 @@ impl LiveState {
             }
             self.refresh_catalog().await;
             self.check_practices();
+        });
+    }
+
+    fn show_schedules(self, s: ScheduleList) {
+        self.schedules.set(s.schedules);
+        self.schedule_source.set(Some(s.source));
+    }
+
+    /// Edit the snapshot schedules: the rows start as what runs now.
+    pub fn edit_schedules(self) {
+        let rows = self
+            .schedule_source
+            .with_untracked(|s| {
+                s.as_ref().map(|s| {
+                    s.effective
+                        .iter()
+                        .map(ScheduleDraft::of)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .unwrap_or_default();
+        self.schedule_error.set(None);
+        self.schedule_drafts.set(Some(rows));
+    }
+
+    /// Save the editor's rows (`Some`) or go back to the file's (`None`).
+    pub fn save_schedules(self, reset: bool) {
+        let Some(cluster) = self.selected.get_untracked() else {
+            return;
+        };
+        let body = ScheduleEditBody {
+            schedules: ScheduleDraft::specs(
+                &self.schedule_drafts.get_untracked().unwrap_or_default(),
+            ),
+        };
+        self.schedule_busy.set(true);
+        self.schedule_error.set(None);
+        spawn_local(async move {
+            let token = self.token();
+            let path = paths::schedules(&cluster);
+            let r = if reset {
+                api::json::<ScheduleList>("DELETE", &path, token.as_deref()).await
+            } else {
+                api::send_json::<ScheduleList>("PUT", &path, token.as_deref(), &body).await
+            };
+            self.schedule_busy.set(false);
+            match r {
+                Ok(list) => {
+                    self.show_schedules(list);
+                    self.schedule_drafts.set(None);
+                    self.check_practices();
+                }
+                Err(e) => {
+                    if let Some(m) = self.fail(e) {
+                        self.schedule_error.set(Some(m));
+                    }
+                }
+            }
         });
     }
 }

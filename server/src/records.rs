@@ -76,6 +76,10 @@ pub struct SnapshotRecord {
     /// status numbers stay the uncompressed snapshot's.
     #[serde(default)]
     pub compression: Option<CompressionRecord>,
+    /// `snapshot status`'s `version` (etcdutl 3.6+: the file's storage
+    /// version, e.g. `3.6.0`); empty for 3.4/3.5 files and older records.
+    #[serde(default)]
+    pub status_version: String,
     /// Fields written by a newer etcd-lens, kept as they are.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -207,4 +211,15 @@ impl DrillRecord {
     pub fn store_source(name: &str) -> String {
         format!("store:{name}")
     }
+}
+
+/// Snapshot schedules edited from the page: while present they replace the
+/// configuration file's `[[cluster.schedule]]` tables for that cluster (the
+/// page's edit wins until it is reset; the file is never rewritten).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleEdit {
+    pub schedules: Vec<crate::schedule::ScheduleSpec>,
+    pub at: DateTime<Utc>,
+    /// Who edited (`token:<fingerprint>`).
+    pub actor: String,
 }

@@ -373,6 +373,67 @@ async fn live_tab_watches_a_cluster_and_opens_its_encrypted_snapshot_in_the_insp
     b.wait_gone("backup-stale", "a fresh snapshot ends the banner")
         .await;
 
+    // Schedules edited in the page win over the file's until reset; a bad
+    // pattern is refused by the server, named, and nothing changes.
+    assert!(
+        b.text("schedules-source")
+            .await
+            .contains("configuration file"),
+        "{}",
+        b.text("schedules-source").await
+    );
+    b.click("schedules-edit").await;
+    let first = "[data-testid=schedule-draft]:nth-of-type(1)";
+    let cron = b
+        .wait_css(&format!("{first} [data-testid=schedule-draft-cron]"))
+        .await;
+    assert_eq!(
+        cron.prop("value").await.unwrap().as_deref(),
+        Some("0 3 * * *")
+    );
+    cron.clear().await.unwrap();
+    cron.send_keys("15 2 * * *").await.unwrap();
+    let zone = b
+        .wait_css(&format!("{first} [data-testid=schedule-draft-zone]"))
+        .await;
+    zone.clear().await.unwrap();
+    zone.send_keys("Europe/Berlin").await.unwrap();
+    b.click("schedule-add").await;
+    let second = "[data-testid=schedule-draft]:nth-of-type(2)";
+    b.wait_css(&format!("{second} [data-testid=schedule-draft-cron]"))
+        .await
+        .send_keys("61 * * * *")
+        .await
+        .unwrap();
+    b.click("schedules-save").await;
+    let refused = b.text("schedules-error").await;
+    assert!(refused.contains("schedule 2: "), "{refused}");
+    b.click_css(&format!("{second} [data-testid=schedule-draft-remove]"))
+        .await;
+    b.click("schedules-save").await;
+    b.wait_css("[data-testid=schedule-row][data-kind=snapshot][data-pattern=\"15 2 * * *\"]")
+        .await;
+    let source = b.text("schedules-source").await;
+    assert!(
+        source.contains("edited in the page") && source.contains("(0 3 * * *)"),
+        "{source}"
+    );
+    let (_, v) = server.api_get("api/v1/clusters/trio/schedules").await;
+    assert_eq!(v["source"]["source"], "page", "{v}");
+    assert_eq!(v["schedules"][0]["time_zone"], "Europe/Berlin", "{v}");
+    assert_eq!(
+        v["schedules"][1]["kind"], "drill",
+        "the drill schedule stays: {v}"
+    );
+    b.click("schedules-reset").await;
+    b.wait_css("[data-testid=schedule-row][data-kind=snapshot][data-pattern=\"0 3 * * *\"]")
+        .await;
+    assert!(
+        b.text("schedules-source")
+            .await
+            .contains("configuration file")
+    );
+
     // Open: fetched into the tab, handed to the inspector like a dropped
     // file; the identity goes to the existing unlock form.
     let row_css = format!("[data-testid=catalog-row][data-id=\"{id}\"]");

@@ -23,8 +23,9 @@
 //! Which convention a file follows is decided here, once ([`Compat::of_file`]):
 //! the page and the CLI both ask.
 //!
-//! [`stream`] computes the 3.5 numbers from the bytes passing by once, in
-//! file order, for a caller that cannot read the file again.
+//! [`stream`] computes the same numbers from the bytes passing by once, in
+//! file order, for a caller that cannot read the file again: both
+//! conventions, the file's own (`storageVersion` in `meta`) picked at the end.
 
 pub mod stream;
 

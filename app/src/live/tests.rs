@@ -204,3 +204,44 @@ fn restore_marks() {
     .unwrap();
     assert_eq!(a.describe(), "The drill failed at decrypt: bad header");
 }
+
+#[test]
+fn schedule_drafts_become_specs() {
+    let rows = vec![
+        ScheduleDraft {
+            name: " hourly ".into(),
+            cron: " 0  *  * * * ".into(),
+            time_zone: "Europe/Berlin".into(),
+            catch_up: true,
+        },
+        ScheduleDraft::default(),
+        ScheduleDraft {
+            cron: "*/10 * * * * *".into(),
+            ..Default::default()
+        },
+    ];
+    let specs = ScheduleDraft::specs(&rows);
+    assert_eq!(specs.len(), 2, "the blank row is dropped");
+    assert_eq!(specs[0].name.as_deref(), Some("hourly"));
+    assert_eq!(specs[0].cron, "0 * * * *");
+    assert_eq!(specs[0].time_zone.as_deref(), Some("Europe/Berlin"));
+    assert!(specs[0].catch_up);
+    assert_eq!(
+        (specs[1].name.as_deref(), specs[1].time_zone.as_deref()),
+        (None, None)
+    );
+    assert_eq!(
+        serde_json::to_value(&ScheduleEditBody { schedules: specs }).unwrap(),
+        serde_json::json!({"schedules": [
+            {"name": "hourly", "cron": "0 * * * *", "time_zone": "Europe/Berlin", "catch_up": true},
+            {"cron": "*/10 * * * * *", "catch_up": false},
+        ]})
+    );
+    let back = ScheduleDraft::of(&ScheduleSpec {
+        name: None,
+        cron: "0 3 * * *".into(),
+        time_zone: None,
+        catch_up: false,
+    });
+    assert_eq!((back.name.as_str(), back.time_zone.as_str()), ("", ""));
+}

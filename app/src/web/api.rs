@@ -35,6 +35,16 @@ pub enum ApiError {
 
 /// Send `method path` with the token; a 2xx response as it is, else the error.
 pub async fn request(method: &str, path: &str, token: Option<&str>) -> Result<Response, ApiError> {
+    request_with(method, path, token, None).await
+}
+
+/// [`request`] with a JSON body.
+async fn request_with(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Result<Response, ApiError> {
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::Omit);
@@ -47,6 +57,12 @@ pub async fn request(method: &str, path: &str, token: Option<&str>) -> Result<Re
             .map_err(|_| {
                 ApiError::BadAnswer("the token holds characters a header cannot carry".into())
             })?;
+    }
+    if let Some(b) = body {
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|e| ApiError::Network(js_error(&e)))?;
+        init.set_body(&wasm_bindgen::JsValue::from_str(b));
     }
     init.set_headers(&headers);
     let req =
@@ -100,7 +116,21 @@ pub async fn json<T: DeserializeOwned>(
     path: &str,
     token: Option<&str>,
 ) -> Result<T, ApiError> {
-    let res = request(method, path, token).await?;
+    read_json(request(method, path, token).await?).await
+}
+
+/// `method path` sending `body` as JSON, the answer read as `T`.
+pub async fn send_json<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &impl serde::Serialize,
+) -> Result<T, ApiError> {
+    let body = serde_json::to_string(body).map_err(|e| ApiError::BadAnswer(e.to_string()))?;
+    read_json(request_with(method, path, token, Some(&body)).await?).await
+}
+
+async fn read_json<T: DeserializeOwned>(res: Response) -> Result<T, ApiError> {
     let text = JsFuture::from(res.text().map_err(|e| ApiError::Network(js_error(&e)))?)
         .await
         .map_err(|e| ApiError::Network(js_error(&e)))?

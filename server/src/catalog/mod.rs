@@ -30,6 +30,8 @@ const SCHEDULE_RUNS: TableDefinition<&str, i64> = TableDefinition::new("schedule
 /// from the store. An older binary ignores the table (the deletes wait for a
 /// newer one), so it needs no schema bump.
 const REMOTE_DELETES: TableDefinition<&str, &str> = TableDefinition::new("remote_deletes");
+/// Cluster name → its snapshot schedules as edited from the page (JSON).
+const SCHEDULE_EDITS: TableDefinition<&str, &str> = TableDefinition::new("schedule_edits");
 
 /// The catalog format this binary writes and reads.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -77,6 +79,7 @@ impl Catalog {
             tx.open_table(AUDIT).map_err(db_err)?;
             tx.open_table(SCHEDULE_RUNS).map_err(db_err)?;
             tx.open_table(REMOTE_DELETES).map_err(db_err)?;
+            tx.open_table(SCHEDULE_EDITS).map_err(db_err)?;
             let mut meta = tx.open_table(META).map_err(db_err)?;
             let found = meta
                 .get("schema_version")
@@ -281,6 +284,47 @@ impl Catalog {
             .and_then(|v| chrono::DateTime::from_timestamp(v.value(), 0)))
     }
 
+    /// The page's edit of `cluster`'s snapshot schedules, if any.
+    pub fn schedule_edit(
+        &self,
+        cluster: &str,
+    ) -> Result<Option<crate::records::ScheduleEdit>, CatalogError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(SCHEDULE_EDITS).map_err(db_err)?;
+        let Some(v) = t.get(cluster).map_err(db_err)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(v.value())
+            .map(Some)
+            .map_err(|e| CatalogError::Record {
+                id: format!("schedule edit of {cluster}"),
+                error: e.to_string(),
+            })
+    }
+
+    /// Keep the page's edit (`Some`) or drop it, back to the file (`None`);
+    /// whether an edit was there before.
+    pub fn set_schedule_edit(
+        &self,
+        cluster: &str,
+        edit: Option<&crate::records::ScheduleEdit>,
+    ) -> Result<bool, CatalogError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        let was = {
+            let mut t = tx.open_table(SCHEDULE_EDITS).map_err(db_err)?;
+            match edit {
+                Some(e) => {
+                    let json =
+                        serde_json::to_string(e).map_err(|e| CatalogError::Db(e.to_string()))?;
+                    t.insert(cluster, json.as_str()).map_err(db_err)?.is_some()
+                }
+                None => t.remove(cluster).map_err(db_err)?.is_some(),
+            }
+        };
+        tx.commit().map_err(db_err)?;
+        Ok(was)
+    }
+
     pub fn set_last_scheduled(
         &self,
         key: &str,
@@ -360,6 +404,8 @@ mod tests {
             pinned: false,
             shipped: None,
             drill: None,
+            compression: None,
+            status_version: String::new(),
             extra: Default::default(),
         }
     }
@@ -403,7 +449,6 @@ mod tests {
                 .is_none()
         );
         assert!(c.snapshot("a").unwrap().is_none());
-            compression: None,
         c.remove_remote_delete("c", "a").unwrap();
         assert!(c.remote_deletes().unwrap().is_empty());
     }

@@ -19,7 +19,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/clusters/{name}/schedules",
-            get(routes::clusters::schedules),
+            get(routes::clusters::schedules)
+                .put(routes::clusters::edit_schedules)
+                .delete(routes::clusters::reset_schedules),
         )
         .route("/clusters/{name}/holding", get(routes::clusters::holding))
         .route(

@@ -89,11 +89,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             state.services.clone(),
         ));
     }
-    for c in config
-        .clusters
-        .iter()
-        .filter(|c| crate::ops::scheduler::has_schedules(c))
-    {
+    // Every cluster gets a scheduler: one without schedules waits for an
+    // edit from the page.
+    for c in &config.clusters {
         tokio::spawn(crate::ops::scheduler::run(
             c.clone(),
             state.scheduler_context(),

@@ -9,6 +9,7 @@ pub mod drill;
 pub mod find;
 pub mod retention;
 pub mod run;
+pub mod schedule_edit;
 pub mod scheduler;
 pub mod scorecard;
 pub mod ship;

@@ -11,8 +11,10 @@
 //! newest finished snapshot the same way (its state listed after the
 //! snapshot schedules', with `kind = "drill"`).
 //!
-//! Which wins: schedules come from the configuration file (edits from the
-//! page are not written back to it; the file is the operator's).
+//! Which wins: the snapshot schedules come from the configuration file,
+//! unless the page edited them (`ops::schedule_edit`: the edit in the
+//! catalog wins until reset; the file is never rewritten). An edit or a
+//! reset restarts the cluster's scheduler with the schedules that now run.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::Catalog;
 use crate::config::ClusterConfig;
+use crate::ops::schedule_edit::snapshot_schedules;
 use crate::ops::{Services, audit, drill};
 use crate::records::{DrillVerdict, SnapshotState};
 use crate::schedule::{Schedule, ScheduleKind, ScheduleState};
@@ -31,6 +34,8 @@ pub struct Schedules {
     states: Mutex<BTreeMap<String, Vec<ScheduleState>>>,
     /// Clusters whose scheduled drill is running.
     drilling: Mutex<std::collections::BTreeSet<String>>,
+    /// Per cluster: rung when its schedules changed.
+    reload: Mutex<BTreeMap<String, Arc<tokio::sync::Notify>>>,
 }
 
 impl Schedules {
@@ -41,6 +46,20 @@ impl Schedules {
             .get(cluster)
             .cloned()
             .unwrap_or_default()
+    }
+
+    fn notifier(&self, cluster: &str) -> Arc<tokio::sync::Notify> {
+        self.reload
+            .lock()
+            .expect("reload lock")
+            .entry(cluster.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// `cluster`'s schedules changed: its scheduler starts again with them.
+    pub fn reload(&self, cluster: &str) {
+        self.notifier(cluster).notify_one();
     }
 
     /// Mark a scheduled drill of `cluster` as running; false when one is.
@@ -79,17 +98,12 @@ fn key(cluster: &str, kind: ScheduleKind, s: &Schedule) -> String {
     }
 }
 
-/// Whether `cluster` has any schedule (snapshot or drill) to run.
-pub fn has_schedules(cluster: &ClusterConfig) -> bool {
-    !cluster.schedules.is_empty() || cluster.drill.as_ref().is_some_and(|d| d.schedule.is_some())
-}
-
-/// A cluster's schedules: its snapshot schedules, then its drill schedule.
-fn entries(cluster: &ClusterConfig) -> Vec<(ScheduleKind, Schedule)> {
-    let mut all: Vec<(ScheduleKind, Schedule)> = cluster
-        .schedules
-        .iter()
-        .map(|s| (ScheduleKind::Snapshot, s.clone()))
+/// A cluster's schedules: its snapshot schedules (the page's edit or the
+/// file's), then its drill schedule.
+fn entries(cluster: &ClusterConfig, catalog: &Catalog) -> Vec<(ScheduleKind, Schedule)> {
+    let mut all: Vec<(ScheduleKind, Schedule)> = snapshot_schedules(cluster, catalog)
+        .into_iter()
+        .map(|s| (ScheduleKind::Snapshot, s))
         .collect();
     if let Some(s) = cluster.drill.as_ref().and_then(|d| d.schedule.clone()) {
         all.push((ScheduleKind::Drill, s));
@@ -105,7 +119,7 @@ pub fn initial_states(
     catalog: &Catalog,
     now: DateTime<Utc>,
 ) -> Vec<ScheduleState> {
-    entries(cluster)
+    entries(cluster, catalog)
         .iter()
         .map(|(kind, s)| {
             let mut st = ScheduleState {
@@ -127,10 +141,26 @@ pub fn initial_states(
         .collect()
 }
 
-/// Run `cluster`'s schedules until the task is dropped.
+/// Run `cluster`'s schedules until the task is dropped, starting again
+/// with the schedules that run whenever they change (an edit from the page).
 pub async fn run(cluster: Arc<ClusterConfig>, ctx: Context) {
-    let entries = entries(&cluster);
+    let changed = ctx.schedules.notifier(&cluster.name);
+    loop {
+        tokio::select! {
+            () = run_schedules(cluster.clone(), ctx.clone()) => changed.notified().await,
+            () = changed.notified() => {}
+        }
+    }
+}
+
+async fn run_schedules(cluster: Arc<ClusterConfig>, ctx: Context) {
+    let entries = entries(&cluster, &ctx.services.catalog);
     if entries.is_empty() {
+        ctx.schedules
+            .states
+            .lock()
+            .expect("schedules lock")
+            .remove(&cluster.name);
         return;
     }
     let now = Utc::now();

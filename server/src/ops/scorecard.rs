@@ -44,14 +44,16 @@ pub async fn scorecard(
         .filter(|r| r.cluster == cluster.name)
         .collect();
     let secrets = census(services, cluster, &records).await;
+    let running = crate::ops::schedule_edit::snapshot_schedules(cluster, &services.catalog);
     Ok(scorecard::score(&facts(
-        cluster, status, schedules, &records, secrets, now,
+        cluster, &running, status, schedules, &records, secrets, now,
     )))
 }
 
 /// The facts, from what was gathered; pure.
 pub fn facts(
     cluster: &ClusterConfig,
+    snapshot_schedules: &[crate::schedule::Schedule],
     status: Result<ClusterStatus, String>,
     schedules: &[ScheduleState],
     records: &[SnapshotRecord],
@@ -64,8 +66,7 @@ pub fn facts(
         }
         Ok(live_facts(&s))
     });
-    let schedules = cluster
-        .schedules
+    let schedules = snapshot_schedules
         .iter()
         .map(|s| {
             let st = schedules

@@ -369,6 +369,7 @@ pub async fn take(
         pinned: reason == "pre-upgrade",
         shipped: None,
         drill: None,
+        status_version: written.status.version.clone(),
         compression: written
             .compressed
             .map(|c| crate::records::CompressionRecord {

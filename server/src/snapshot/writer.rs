@@ -53,7 +53,9 @@ pub struct Written {
     /// SHA-256 of the stored file (ciphertext when encrypted).
     pub stored_sha256: String,
     pub stored_bytes: u64,
-    /// `snapshot status` numbers of the plaintext (etcdctl 3.4 / etcdutl 3.5).
+    /// `snapshot status` numbers of the plaintext, in the file's own
+    /// convention (etcdutl 3.6+ for a file with a storage version, else
+    /// etcdctl 3.4 / etcdutl 3.5).
     pub status: Status,
     pub encrypted: bool,
     /// Compressed before encryption (zstd's seekable format), and how much.

@@ -269,3 +269,118 @@ impl Receiver {
         })
     }
 }
+
+/// `PUT …/schedules` with a JSON body, through the router.
+async fn put_json(
+    s: &etcd_lens_server::AppState,
+    path: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    let req = Request::builder()
+        .method(Method::PUT)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let res = app(s.clone()).oneshot(req).await.unwrap();
+    let st = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (st, serde_json::from_slice(&bytes).unwrap())
+}
+
+/// Schedules edited from the page: a cluster with none in its file gets a
+/// seconds-level one, its scheduler starts at once and takes snapshots; a
+/// bad pattern is refused by name and changes nothing; a reset returns to
+/// the file's (none) and the snapshots stop. Each change is in the audit log.
+#[test]
+fn schedules_edited_from_the_page_win_until_reset() {
+    let c = Cluster::start(ClusterOptions::default());
+    let identity = age::x25519::Identity::generate();
+    let cfg = config_for(
+        &c,
+        "edited",
+        &format!("recipients = [\"{}\"]\n", identity.to_public()),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let s = state(data.path(), vec![cfg.clone()]);
+    let created = |s: &etcd_lens_server::AppState| {
+        s.services
+            .catalog
+            .audit_log()
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "snapshot.create" && e.result == "ok")
+            .count()
+    };
+    let r = rt();
+    r.block_on(async {
+        let task = tokio::spawn(etcd_lens_server::ops::scheduler::run(
+            cfg.clone(),
+            s.scheduler_context(),
+        ));
+        let (_, v) = json(&s, Method::GET, "/api/v1/clusters/edited/schedules").await;
+        assert_eq!(v["source"]["source"], "file", "{v}");
+        assert_eq!(v["schedules"], serde_json::json!([]), "{v}");
+
+        // A bad pattern: 400 naming it, nothing kept.
+        let (st, v) = put_json(
+            &s,
+            "/api/v1/clusters/edited/schedules",
+            serde_json::json!({"schedules": [{"cron": "*/2 * * * * *"}, {"cron": "61 * * * *"}]}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+        assert!(v["error"].as_str().unwrap().starts_with("schedule 2: "), "{v}");
+        let (_, v) = json(&s, Method::GET, "/api/v1/clusters/edited/schedules").await;
+        assert_eq!(v["source"]["source"], "file", "{v}");
+
+        // A good one: kept, and it runs.
+        let (st, v) = put_json(
+            &s,
+            "/api/v1/clusters/edited/schedules",
+            serde_json::json!({"schedules": [{"name": "every-2s", "cron": "*/2 * * * * *", "time_zone": "Europe/Berlin"}]}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["source"]["source"], "page", "{v}");
+        assert_eq!(v["source"]["edited_by"].as_str().map(|a| a.starts_with("token:")), Some(true), "{v}");
+        assert_eq!(v["schedules"][0]["name"], "every-2s", "{v}");
+        assert_eq!(v["schedules"][0]["time_zone"], "Europe/Berlin", "{v}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while created(&s) < 2 {
+            assert!(Instant::now() < deadline, "the edited schedule took no snapshots");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let all = s.services.catalog.snapshots().unwrap();
+        assert!(all.iter().all(|r| r.reason == "scheduled"), "{all:?}");
+
+        // Reset: back to the file's (none), the snapshots stop.
+        let (st, v) = json(&s, Method::DELETE, "/api/v1/clusters/edited/schedules").await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["source"]["source"], "file", "{v}");
+        assert_eq!(v["schedules"], serde_json::json!([]), "{v}");
+        // A run started just before the reset may still finish.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let after_reset = created(&s);
+        tokio::time::sleep(Duration::from_millis(4500)).await;
+        assert_eq!(created(&s), after_reset, "no snapshot after the reset");
+        task.abort();
+    });
+    let log = s.services.catalog.audit_log().unwrap();
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .filter(|e| e.action.starts_with("schedule."))
+        .map(|e| (e.action.as_str(), e.result.as_str()))
+        .collect();
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert!(
+        actions[0].0 == "schedule.edit" && actions[0].1 != "ok",
+        "{actions:?}"
+    );
+    assert_eq!(
+        &actions[1..],
+        [("schedule.edit", "ok"), ("schedule.reset", "ok")]
+    );
+}

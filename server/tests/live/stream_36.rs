@@ -75,7 +75,7 @@ fn a_3_6_snapshot_records_etcdutl_3_6s_numbers() {
         "revision": record.revision,
         "totalKey": record.total_keys,
         "totalSize": record.db_size_bytes,
-        "version": oracle["version"],
+        "version": record.status_version,
     });
     assert_eq!(got, oracle, "the record against etcdutl 3.6.16");
     assert_eq!(record.revision, c.revision(), "the last change, a delete");

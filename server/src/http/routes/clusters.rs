@@ -95,10 +95,62 @@ pub async fn schedules(
         states =
             crate::ops::scheduler::initial_states(cluster, &state.services.catalog, Utc::now());
     }
+    let source = crate::ops::schedule_edit::source(cluster, &state.services.catalog);
     Ok(Json(serde_json::json!({
         "cluster": cluster.name,
         "configured": states.len(),
         "schedules": states,
+        "source": source,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScheduleEditBody {
+    pub schedules: Vec<crate::schedule::ScheduleSpec>,
+}
+
+/// `PUT /clusters/{name}/schedules`: the page's snapshot schedules, kept in
+/// the catalog; they replace the file's until reset. 400 names the bad one.
+pub async fn edit_schedules(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+    Json(body): Json<ScheduleEditBody>,
+) -> Result<Json<serde_json::Value>, Error> {
+    change_schedules(state, actor, name, Some(body.schedules)).await
+}
+
+/// `DELETE /clusters/{name}/schedules`: back to the configuration file's.
+pub async fn reset_schedules(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    Path(name): Path<String>,
+) -> Result<Json<serde_json::Value>, Error> {
+    change_schedules(state, actor, name, None).await
+}
+
+async fn change_schedules(
+    state: AppState,
+    actor: String,
+    name: String,
+    specs: Option<Vec<crate::schedule::ScheduleSpec>>,
+) -> Result<Json<serde_json::Value>, Error> {
+    let cluster = state
+        .cluster(&name)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
+    crate::ops::schedule_edit::set(&state.services, &cluster, specs, &actor, Utc::now())
+        .map_err(Error::BadRequest)?;
+    state.schedules.reload(&name);
+    // The scheduler restarts in the background: answer what now runs.
+    let states =
+        crate::ops::scheduler::initial_states(&cluster, &state.services.catalog, Utc::now());
+    let source = crate::ops::schedule_edit::source(&cluster, &state.services.catalog);
+    Ok(Json(serde_json::json!({
+        "cluster": cluster.name,
+        "configured": states.len(),
+        "schedules": states,
+        "source": source,
     })))
 }
 
