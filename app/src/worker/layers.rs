@@ -47,13 +47,19 @@ pub fn spool_in_memory(
 
 /// The next step for `src`, the core's plan ([`container::Peeler`]); the
 /// layers peeled so far are counted from `layers`. zstd's seekable format is
-/// read at random ([`container::SeekableZstd`]) and peeled on here.
-pub fn peel(mut src: Src, layers: &[String]) -> Result<Peeled, WorkerError> {
+/// read at random ([`container::SeekableZstd`]) and peeled on here, its
+/// name added to `layers` (the header's "age → zstd (seekable)").
+pub fn peel(mut src: Src, layers: &mut Vec<String>) -> Result<Peeled, WorkerError> {
     let mut peeler = Peeler::after(layers.len());
     loop {
         return match peeler.next(&*src)? {
             Step::Seekable(table) => {
+                let frames = table.frames().len();
                 src = Rc::new(container::SeekableZstd::with_table(src, table));
+                layers.push(format!(
+                    "{} ({frames} frames, read at random)",
+                    container::SeekableZstd::<Src>::NAME
+                ));
                 continue;
             }
             Step::Open => Ok(Peeled::Ready(src)),

@@ -108,6 +108,11 @@ pub fn run(args: DrillArgs) -> anyhow::Result<ExitCode> {
                 id: &id,
                 stored: Stored::Local(file),
                 encrypted: !identities.is_empty(),
+                // `etcd-lens snapshot save` names compressed files `….zst[.age]`.
+                compressed: file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(".zst") || n.ends_with(".zst.age")),
                 identities: &identities,
                 plaintext_sha256: None,
                 revision: None,

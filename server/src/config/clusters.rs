@@ -483,13 +483,6 @@ fn resolve(
     };
     let compression =
         compression(c.compression.as_deref(), c.zstd_level).map_err(|(f, m)| e(f, m))?;
-    if compression != crate::snapshot::Compression::None && c.drill.is_some() {
-        // drill/run.rs decrypts straight into the restore's input file.
-        return Err(e(
-            "compression",
-            "restore drills do not read compressed snapshots yet: drop `[cluster.drill]` or `compression`".into(),
-        ));
-    }
     let stale_after = match c.stale_after_minutes {
         None => None,
         Some(0) => return Err(e("stale_after_minutes", "must be at least 1".into())),

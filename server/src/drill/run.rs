@@ -46,6 +46,8 @@ pub struct DrillInputs<'a> {
     pub id: &'a str,
     pub stored: Stored<'a>,
     pub encrypted: bool,
+    /// zstd under the age layer (`.db.zst.age`): decompressed while decrypted.
+    pub compressed: bool,
     pub identities: &'a [age::x25519::Identity],
     /// Facts recorded at save; `None` for a bare file (restore fidelity only).
     pub plaintext_sha256: Option<&'a str>,
@@ -160,7 +162,14 @@ async fn steps(
 
     // Decrypt (or copy) into the private folder.
     let t = Instant::now();
-    decrypt_to(input.encrypted, input.identities, &stored, &plain).map_err(|e| ("decrypt", e))?;
+    decrypt_to(
+        input.encrypted,
+        input.compressed,
+        input.identities,
+        &stored,
+        &plain,
+    )
+    .map_err(|e| ("decrypt", e))?;
     if fetched {
         // Only the plaintext is needed from here on: free the folder's space.
         let _ = std::fs::remove_file(&stored);
@@ -336,8 +345,12 @@ async fn steps(
     Ok(())
 }
 
+/// The stored file as the plain snapshot at `out`: decrypted when
+/// `encrypted`, then decompressed when `compressed` (zstd's seekable format
+/// is ordinary zstd frames plus a skippable seek table to a stream decoder).
 fn decrypt_to(
     encrypted: bool,
+    compressed: bool,
     identities: &[age::x25519::Identity],
     stored: &Path,
     out: &Path,
@@ -355,16 +368,30 @@ fn decrypt_to(
     if encrypted {
         let d = age::Decryptor::new(src).map_err(|e| format!("not a readable age file: {e}"))?;
         let ids = identities.iter().map(|i| i as &dyn age::Identity);
-        let mut r = d
+        let r = d
             .decrypt(ids)
             .map_err(|e| format!("the drill identity cannot decrypt it: {e}"))?;
-        std::io::copy(&mut r, &mut dst)
+        copy_out(r, compressed, &mut dst)
             .map_err(|e| format!("decrypting: {e} (the stored file is damaged)"))?;
     } else {
-        let mut r = src;
-        std::io::copy(&mut r, &mut dst).map_err(|e| format!("copying: {e}"))?;
+        copy_out(src, compressed, &mut dst).map_err(|e| format!("copying: {e}"))?;
     }
     dst.sync_all().map_err(|e| e.to_string())
+}
+
+fn copy_out(
+    r: impl std::io::Read,
+    compressed: bool,
+    dst: &mut std::fs::File,
+) -> Result<u64, String> {
+    if compressed {
+        let mut z =
+            zstd::stream::read::Decoder::new(r).map_err(|e| format!("starting zstd: {e}"))?;
+        std::io::copy(&mut z, dst).map_err(|e| format!("{e} (while decompressing zstd)"))
+    } else {
+        let mut r = r;
+        std::io::copy(&mut r, dst).map_err(|e| e.to_string())
+    }
 }
 
 fn hash_and_trailer(path: &Path, len: u64) -> Result<([u8; 32], [u8; 32]), String> {

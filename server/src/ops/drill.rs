@@ -116,6 +116,7 @@ pub async fn drill_snapshot_from(
             id,
             stored,
             encrypted: record.encrypted,
+            compressed: record.compression.is_some(),
             identities: &cfg.identities,
             plaintext_sha256: Some(&record.plaintext_sha256),
             revision: Some(record.revision),

@@ -92,8 +92,17 @@ pub fn open_stored(
             std::fs::File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
         let src = FileSource::new(file).map_err(|e| format!("{e:#}"))?;
         let presence = |src: &dyn etcd_lens_core::ReadAt| -> Result<Presence, String> {
-            let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
-            Ok(snap.key_index().map_err(|e| e.to_string())?.presence(key))
+            let read = |src: &dyn etcd_lens_core::ReadAt| -> Result<Presence, String> {
+                let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
+                Ok(snap.key_index().map_err(|e| e.to_string())?.presence(key))
+            };
+            // zstd (seekable) under the age layer: read at random.
+            if record.compression.is_none() {
+                return read(src);
+            }
+            let z =
+                etcd_lens_core::container::SeekableZstd::open(src).map_err(|e| e.to_string())?;
+            read(&z)
         };
         if !record.encrypted {
             return presence(&src);

@@ -253,8 +253,17 @@ fn audit_census(
             per_provider: c.per_provider,
         })
     };
+    // zstd (seekable) under the age layer: read at random, nothing spooled.
+    let unzip = |src: &dyn etcd_lens_core::ReadAt| -> Result<SecretsFacts, String> {
+        if record.compression.is_none() {
+            return run(src);
+        }
+        let z = etcd_lens_core::container::SeekableZstd::open(src)
+            .map_err(|e| format!("snapshot {}: {e}", record.id))?;
+        run(&z)
+    };
     if !record.encrypted {
-        return run(&src);
+        return unzip(&src);
     }
     let file = identities
         .iter()
@@ -274,5 +283,5 @@ fn audit_census(
             record.id
         )
     })?;
-    run(&plain)
+    unzip(&plain)
 }

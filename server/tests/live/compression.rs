@@ -42,17 +42,20 @@ fn zstd_snapshots_decompress_to_what_etcdctl_saves_and_open_at_random() {
         use age::secrecy::ExposeSecret;
         std::fs::write(&key, format!("{}\n", identity.to_string().expose_secret())).unwrap();
     }
+    let work = tempfile::tempdir().unwrap();
     let cfg = config_for(
         &c,
         "zst",
         &format!(
-            "recipients = [\"{}\"]\ncompression = \"zstd\"\n",
-            identity.to_public()
+            "recipients = [\"{}\"]\ncompression = \"zstd\"\n[cluster.drill]\nidentity = \"{}\"\nwork_dir = \"{}\"\nbinaries = {{ \"3.4\" = \"/usr/bin\" }}\n",
+            identity.to_public(),
+            key.display(),
+            work.path().display()
         ),
     );
     assert_eq!(cfg.compression, Compression::Zstd { level: 3 });
     let data = tempfile::tempdir().unwrap();
-    let s = state(data.path(), vec![cfg]);
+    let s = state(data.path(), vec![cfg.clone()]);
     let record = rt().block_on(async {
         let (st, v) = json(&s, Method::POST, "/api/v1/clusters/zst/snapshots").await;
         assert_eq!(st, StatusCode::ACCEPTED, "{v}");
@@ -186,4 +189,42 @@ fn zstd_snapshots_decompress_to_what_etcdctl_saves_and_open_at_random() {
         &etcdctl[mid as usize..][..8192]
     );
     assert!(z.frames_decompressed() <= 4);
+
+    // The stored file's other readers: a drill decompresses it while it
+    // decrypts, the key search and the scorecard's census read it at random.
+    let d = rt()
+        .block_on(etcd_lens_server::ops::drill::drill_snapshot(
+            &s.services,
+            &cfg,
+            record["id"].as_str().unwrap(),
+            "test",
+        ))
+        .unwrap();
+    assert_eq!(
+        d.verdict,
+        etcd_lens_server::catalog::DrillVerdict::Passed,
+        "{d:#?}"
+    );
+    let (st, found) = rt().block_on(json(
+        &s,
+        Method::GET,
+        "/api/v1/clusters/zst/holding?key=/canary",
+    ));
+    assert_eq!(st, StatusCode::OK, "{found}");
+    assert_eq!(found["holding"], record["id"], "{found}");
+    let (_, card) = rt().block_on(json(&s, Method::GET, "/api/v1/clusters/zst/scorecard"));
+    let census = card["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "secrets-encrypted")
+        .unwrap();
+    assert_eq!(census["status"], "pass", "{census}");
+    assert!(
+        census["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("no Secrets in the newest snapshot"),
+        "{census}"
+    );
 }

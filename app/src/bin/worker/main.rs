@@ -478,7 +478,7 @@ fn peel_and_open(
     with_age: bool,
 ) -> Result<(), String> {
     set_state(slot, State::Spooling);
-    match worker_model::peel(src, &layers).map_err(|e| e.to_string())? {
+    match worker_model::peel(src, &mut layers).map_err(|e| e.to_string())? {
         worker_model::Peeled::NeedSecret(src, prompt) => {
             set_state(slot, State::Locked { src, layers });
             post(&slot.need_secret(prompt));
