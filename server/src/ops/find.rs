@@ -83,47 +83,63 @@ pub fn newest_holding(
 pub fn open_stored(
     identities: &[age::x25519::Identity],
 ) -> impl FnMut(&Path, &SnapshotRecord, &[u8]) -> Result<Presence, String> + '_ {
-    use etcd_lens_core::age::{AgeSource, Secret};
     use etcd_lens_core::snapshot::Snapshot;
+    move |path, record, key| {
+        with_stored(path, record, identities, |src| {
+            let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
+            Ok(snap.key_index().map_err(|e| e.to_string())?.presence(key))
+        })
+    }
+}
+
+/// Call `read` with the plain snapshot of a stored file, read where it
+/// lies: decrypted at random access with `identities` when the record says
+/// it is encrypted, then through zstd's seek table when it is compressed.
+/// Nothing is written to disk. The one opener of stored files for the
+/// server's readers (the key search, the scorecard's census).
+pub fn with_stored<T>(
+    path: &Path,
+    record: &SnapshotRecord,
+    identities: &[age::x25519::Identity],
+    read: impl FnOnce(&dyn etcd_lens_core::ReadAt) -> Result<T, String>,
+) -> Result<T, String> {
+    use etcd_lens_core::ReadAt;
+    use etcd_lens_core::age::{AgeSource, Secret};
+    use etcd_lens_core::container::SeekableZstd;
 
     use crate::snapshot::file::FileSource;
-    move |path, record, key| {
-        let file =
-            std::fs::File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
-        let src = FileSource::new(file).map_err(|e| format!("{e:#}"))?;
-        let presence = |src: &dyn etcd_lens_core::ReadAt| -> Result<Presence, String> {
-            let read = |src: &dyn etcd_lens_core::ReadAt| -> Result<Presence, String> {
-                let snap = Snapshot::open(src).map_err(|e| e.to_string())?;
-                Ok(snap.key_index().map_err(|e| e.to_string())?.presence(key))
-            };
-            // zstd (seekable) under the age layer: read at random.
-            if record.compression.is_none() {
-                return read(src);
-            }
-            let z =
-                etcd_lens_core::container::SeekableZstd::open(src).map_err(|e| e.to_string())?;
-            read(&z)
-        };
-        if !record.encrypted {
-            return presence(&src);
+    let unzip = |src: &dyn ReadAt| -> Result<T, String> {
+        if record.compression.is_none() {
+            return read(src);
         }
-        if identities.is_empty() {
-            return Err("the snapshot is encrypted and the cluster has no drill identity ([cluster.drill] identity) to read it".into());
-        }
-        let file = identities
-            .iter()
-            .map(|i| {
-                use age::secrecy::ExposeSecret;
-                i.to_string().expose_secret().to_string()
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let secret = Secret::Identity {
-            file: file.into_bytes(),
-            ssh_key_passphrase: None,
-        };
-        let plain = AgeSource::open(&src, &secret)
-            .map_err(|e| format!("the drill identity cannot decrypt it: {e}"))?;
-        presence(&plain)
+        let z = SeekableZstd::open(src).map_err(|e| format!("snapshot {}: {e}", record.id))?;
+        read(&z)
+    };
+    let file = std::fs::File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+    let src = FileSource::new(file).map_err(|e| format!("{e:#}"))?;
+    if !record.encrypted {
+        return unzip(&src);
     }
+    if identities.is_empty() {
+        return Err("the snapshot is encrypted and the cluster has no drill identity ([cluster.drill] identity) to read it".into());
+    }
+    let file = identities
+        .iter()
+        .map(|i| {
+            use age::secrecy::ExposeSecret;
+            i.to_string().expose_secret().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let secret = Secret::Identity {
+        file: file.into_bytes(),
+        ssh_key_passphrase: None,
+    };
+    let plain = AgeSource::open(&src, &secret).map_err(|e| {
+        format!(
+            "the drill identity cannot decrypt snapshot {}: {e}",
+            record.id
+        )
+    })?;
+    unzip(&plain)
 }

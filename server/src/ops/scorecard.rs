@@ -222,14 +222,9 @@ fn audit_census(
     record: &SnapshotRecord,
     identities: &[age::x25519::Identity],
 ) -> Result<SecretsFacts, String> {
-    use etcd_lens_core::age::{AgeSource, Secret};
     use etcd_lens_core::audit::{AuditOptions, audit};
     use etcd_lens_core::snapshot::Snapshot;
-
-    use crate::snapshot::file::FileSource;
-    let file = std::fs::File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
-    let src = FileSource::new(file).map_err(|e| format!("{e:#}"))?;
-    let run = |src: &dyn etcd_lens_core::ReadAt| -> Result<SecretsFacts, String> {
+    super::find::with_stored(path, record, identities, |src| {
         let snap = Snapshot::open(src).map_err(|e| format!("snapshot {}: {e}", record.id))?;
         let ix = snap
             .key_index()
@@ -252,36 +247,5 @@ fn audit_census(
             unreadable: c.unreadable,
             per_provider: c.per_provider,
         })
-    };
-    // zstd (seekable) under the age layer: read at random, nothing spooled.
-    let unzip = |src: &dyn etcd_lens_core::ReadAt| -> Result<SecretsFacts, String> {
-        if record.compression.is_none() {
-            return run(src);
-        }
-        let z = etcd_lens_core::container::SeekableZstd::open(src)
-            .map_err(|e| format!("snapshot {}: {e}", record.id))?;
-        run(&z)
-    };
-    if !record.encrypted {
-        return unzip(&src);
-    }
-    let file = identities
-        .iter()
-        .map(|i| {
-            use age::secrecy::ExposeSecret;
-            i.to_string().expose_secret().to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let secret = Secret::Identity {
-        file: file.into_bytes(),
-        ssh_key_passphrase: None,
-    };
-    let plain = AgeSource::open(&src, &secret).map_err(|e| {
-        format!(
-            "the drill identity cannot decrypt snapshot {}: {e}",
-            record.id
-        )
-    })?;
-    unzip(&plain)
+    })
 }

@@ -27,6 +27,19 @@ pub(super) fn age(seconds: i64) -> String {
     }
 }
 
+/// The live facts, or the check `unknown` with why they are missing.
+fn live_or_unknown<'a>(
+    f: &'a Facts,
+    id: &str,
+    title: &str,
+    fix: &str,
+    what: &str,
+) -> Result<&'a super::LiveFacts, Check> {
+    f.live
+        .as_ref()
+        .map_err(|e| check(id, title, Status::Unknown, format!("{what}: {e}"), fix))
+}
+
 fn done(f: &Facts) -> impl Iterator<Item = &SnapshotFacts> {
     f.snapshots.iter().filter(|s| s.done)
 }
@@ -35,17 +48,9 @@ pub(super) fn member_count(f: &Facts) -> Check {
     const ID: &str = "member-count";
     const TITLE: &str = "An odd number of voting members, at most 7";
     const FIX: &str = "https://etcd.io/docs/v3.5/faq/#why-an-odd-number-of-cluster-members";
-    let live = match &f.live {
-        Err(e) => {
-            return check(
-                ID,
-                TITLE,
-                Status::Unknown,
-                format!("the member list was not read: {e}"),
-                FIX,
-            );
-        }
+    let live = match live_or_unknown(f, ID, TITLE, FIX, "the member list was not read") {
         Ok(l) => l,
+        Err(unknown) => return unknown,
     };
     let n = live.voting_members;
     let learners = if live.learners > 0 {
@@ -72,17 +77,9 @@ pub(super) fn disk_latency(f: &Facts) -> Check {
     const ID: &str = "disk-latency";
     const TITLE: &str = "Disk latency within etcd's guidance";
     const FIX: &str = "https://etcd.io/docs/v3.5/op-guide/hardware/#disks";
-    let live = match &f.live {
-        Err(e) => {
-            return check(
-                ID,
-                TITLE,
-                Status::Unknown,
-                format!("the members were not read: {e}"),
-                FIX,
-            );
-        }
+    let live = match live_or_unknown(f, ID, TITLE, FIX, "the members were not read") {
         Ok(l) => l,
+        Err(unknown) => return unknown,
     };
     let mut over = Vec::new();
     let mut within = Vec::new();
@@ -606,17 +603,9 @@ pub(super) fn quota(f: &Facts) -> Check {
     const ID: &str = "quota";
     const TITLE: &str = "Database size well under the quota";
     const FIX: &str = "https://etcd.io/docs/v3.5/op-guide/maintenance/#space-quota (compact and defragment: `etcd-lens defrag`; or raise --quota-backend-bytes)";
-    let live = match &f.live {
-        Err(e) => {
-            return check(
-                ID,
-                TITLE,
-                Status::Unknown,
-                format!("the members were not read: {e}"),
-                FIX,
-            );
-        }
+    let live = match live_or_unknown(f, ID, TITLE, FIX, "the members were not read") {
         Ok(l) => l,
+        Err(unknown) => return unknown,
     };
     if live
         .alarms
