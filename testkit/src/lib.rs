@@ -17,6 +17,7 @@ pub mod cluster;
 pub mod etcd;
 pub mod go;
 pub mod json;
+pub mod k8s_writer;
 pub mod vectors;
 
 use std::net::TcpListener;
