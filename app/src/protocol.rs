@@ -486,12 +486,29 @@ pub struct SpaceUsage {
     pub undecodable_bytes: u64,
 }
 
-/// The first screen after opening: known once the status walk is over.
+/// The status numbers that need no walk (a few page reads), shown at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstStatusView {
+    /// The last `key`-bucket key's main revision (`None`: only the walk knows).
+    pub revision: Option<i64>,
+    pub total_size: u64,
+    pub version: String,
+    /// Whose numbers: as [`StatusView::tool`].
+    pub tool: String,
+}
+
+/// The first screen after opening: posted at once with the numbers a few
+/// page reads give, then again when the status walk is over (`status_final`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
-    /// `None` with `status_error` when etcd's tools would refuse the file.
+    /// `None` with `status_error` when etcd's tools would refuse the file,
+    /// and `None` without it until the walk is over.
     pub status: Option<StatusView>,
     pub status_error: Option<String>,
+    /// The walk is over: `status` or `status_error` is final.
+    pub status_final: bool,
+    /// What is known before the walk.
+    pub first: Option<FirstStatusView>,
     pub consistent_index: Option<u64>,
     pub term: Option<u64>,
     pub compact_scheduled: Option<i64>,

@@ -148,6 +148,48 @@ pub fn status(db: &Db<impl ReadAt>, compat: Compat) -> Result<Status, StatusErro
     finish(db, &w, compat)
 }
 
+/// What `snapshot status` prints that needs no walk, in the file's own
+/// convention: shown at once, while the walk computes the hash and the key
+/// count (and may still refuse the file: these numbers are not final).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstNumbers {
+    pub follows: Compat,
+    /// The main revision of the `key` bucket's last key, by one descent to
+    /// its rightmost leaf (0 without keys); `None` when that leaf is empty or
+    /// the key does not parse, which the walk then explains.
+    pub revision: Option<i64>,
+    pub total_size: u64,
+    /// etcdutl 3.6's `version` (empty for a 3.4/3.5 file).
+    pub version: String,
+}
+
+/// The numbers of [`status`] that a few page reads give: the metas, the
+/// `meta` bucket and the `key` bucket's rightmost path.
+pub fn first_numbers(db: &Db<impl ReadAt>) -> Result<FirstNumbers, BoltError> {
+    let follows = Compat::of_file(db)?;
+    let revision = match db.bucket(&db.root(), b"key")? {
+        None => Some(0),
+        Some(kb) => match db.last_key(&kb)? {
+            None if kb.is_inline() => Some(0),
+            None => None,
+            Some(k) => Revision::parse(&k).ok().map(|r| r.main),
+        },
+    };
+    let mut version = String::new();
+    if follows == Compat::V36
+        && let Some(meta) = db.bucket(&db.root(), b"meta")?
+        && let Some(v) = db.get(&meta, b"storageVersion")?
+    {
+        version = semver(&v).unwrap_or_default();
+    }
+    Ok(FirstNumbers {
+        follows,
+        revision,
+        total_size: db.hwm().0.saturating_mul(db.page_size()),
+        version,
+    })
+}
+
 /// Both tools' status and bbolt's consistency check, from one walk over
 /// every page: what a viewer shows first.
 pub struct StatusAndCheck {

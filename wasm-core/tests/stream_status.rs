@@ -53,11 +53,27 @@ fn same(name: &str, got: &StreamedStatus, want: &Status) {
     assert_eq!(g.version, want.version, "{name}: version");
 }
 
+/// The numbers shown before the walk (`status::first_numbers`, a few page
+/// reads) must be the walk's own, in the file's convention.
+fn assert_first_numbers(name: &str, db: &Db<impl ReadAt>) {
+    let first = status::first_numbers(db).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(first.follows, Compat::of_file(db).unwrap(), "{name}");
+    let walked = status::status(db, first.follows).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(
+        first.revision,
+        Some(walked.revision),
+        "{name}: revision before the walk"
+    );
+    assert_eq!(first.total_size, walked.total_size, "{name}: totalSize");
+    assert_eq!(first.version, walked.version, "{name}: version");
+}
+
 /// `status::status` must succeed; every chunking must give its numbers.
 fn assert_parity(name: &str, bytes: &[u8]) -> Status {
     let src = MemSource(bytes);
     let db = Db::open(&src).unwrap_or_else(|e| panic!("{name}: {e}"));
     let want = status::status(&db, Compat::V35).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_first_numbers(name, &db);
     for chunk in chunkings(bytes.len()) {
         let label = format!("{name}, chunks of {chunk}");
         let got = stream(bytes, chunk).unwrap_or_else(|e| panic!("{label}: {e}"));
@@ -411,6 +427,7 @@ fn assert_parity_both(name: &str, bytes: &[u8]) -> (Compat, Status, Status) {
     let follows = Compat::of_file(&db).unwrap();
     let own = status::status(&db, follows).unwrap_or_else(|e| panic!("{name}: {e}"));
     let other = status::status(&db, follows.other()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_first_numbers(name, &db);
     for chunk in chunkings(bytes.len()) {
         let label = format!("{name}, chunks of {chunk}");
         let got = stream(bytes, chunk).unwrap_or_else(|e| panic!("{label}: {e}"));

@@ -69,11 +69,42 @@ fn render(
     file_db: Option<u64>,
 ) -> impl IntoView {
     let size_note = file_db.and_then(|f| size_note(o.db_bytes, f));
-    let status = match (&o.status, &o.status_error) {
-        (Some(s), _) => view! {
+    // etcd, restoring, starts at the larger of the last revision and the
+    // finished compaction (mvcc's restore): say so where they differ.
+    let serves = |revision: i64| {
+        o.compact_finished.filter(|&c| c > revision).map(|c| {
+            fact(
+                "etcd would serve revision",
+                "status-serves",
+                format!("{c} (the finished compaction, above the last key's revision)"),
+            )
+        })
+    };
+    let status = match (&o.status, &o.status_error, &o.first) {
+        (None, None, Some(f)) if !o.status_final => view! {
+            <dl class="facts" data-testid="status-first">
+                {fact("hash", "status-hash-pending", pending("walking every page"))}
+                {fact("revision", "status-first-revision", f.revision.map_or_else(|| pending("walking"), |r| r.to_string()))}
+                {f.revision.and_then(serves)}
+                {fact("total keys", "status-total-key-pending", pending("counting"))}
+                {fact("counted as", "status-first-tool", f.tool.clone())}
+                {fact("total size", "status-first-total-size", format!("{} ({})", f.total_size, human_bytes(f.total_size)))}
+                {fact("version", "status-first-version", if f.version.is_empty() { "— (no storage version)".into() } else { f.version.clone() })}
+            </dl>
+            <p class="hint" data-testid="status-not-final">
+                "Not final yet: the revision, size and version come from a few pages (the metas and the key bucket's last leaf); the hash and the key count need every page, and the walk may still find that etcd's tools would refuse the file."
+            </p>
+        }
+        .into_any(),
+        (None, None, _) if !o.status_final => view! {
+            <p class="hint" data-testid="status-pending">{pending("walking every page")}</p>
+        }
+        .into_any(),
+        (Some(s), _, _) => view! {
             <dl class="facts" data-testid="status">
                 {fact("hash", "status-hash", s.hash.to_string())}
                 {fact("revision", "status-revision", s.revision.to_string())}
+                {serves(s.revision)}
                 {fact("total keys", "status-total-key", s.total_key.to_string())}
                 <dt>"counted as"</dt>
                 <dd data-testid="status-tool">{match s.other_total_key {
@@ -85,7 +116,7 @@ fn render(
             </dl>
         }
         .into_any(),
-        (None, err) => view! {
+        (None, err, _) => view! {
             <p class="error" role="alert" data-testid="status-error">
                 {format!("etcd's tools would refuse this file: {}", err.clone().unwrap_or_default())}
             </p>

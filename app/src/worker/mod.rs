@@ -34,6 +34,8 @@ pub enum WorkerError {
     NotOpen,
     #[error("the key index is not available: it is still being built, or its pass failed")]
     NotIndexed,
+    #[error("the status walk has not run yet, or it failed")]
+    NotWalked,
     #[error("this link does not name a key: the part after #/browse/ must be the key in hex")]
     BadLink,
     #[error("no key {0:?} in this snapshot")]
@@ -64,7 +66,7 @@ pub use compare::{Other, compare, compare_key, open_other};
 pub use detail::key_detail;
 pub use layers::{MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, peel, spool_in_memory, unlock};
 pub use list::{MAX_PAGE_ROWS, list, tree};
-pub use open::{index, open, space};
+pub use open::{index, open, space, walk};
 pub use restore::restore_facts;
 
 /// A layer of the open file, shared by the layers above it and owned by the
@@ -82,10 +84,10 @@ pub struct Opened {
     /// Built by [`index`], after the overview is shown.
     pub index: Option<KeyIndex>,
     pub overview: Overview,
-    /// bbolt's consistency check, from the same walk as the status.
-    pub check: CheckView,
+    /// bbolt's consistency check, from the status walk ([`walk`]).
+    pub check: Option<CheckView>,
     /// The same check as the core reports it: the planner's page counts.
-    pub check_report: etcd_lens_core::bolt::CheckReport,
+    pub check_report: Option<etcd_lens_core::bolt::CheckReport>,
     /// The last list query's matches, so scrolling a million keys stays cheap.
     list_cache: RefCell<Option<list::ListCache>>,
     /// The last audit's report: the exports are made from it on request.

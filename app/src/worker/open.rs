@@ -10,41 +10,30 @@ use etcd_lens_core::{bolt, status};
 
 use super::{Opened, Src, WorkerError};
 use crate::protocol::{
-    CheckView, HistogramBin, IndexView, MemberView, Overview, RoleView, SpaceRow, SpaceUsage,
-    StatusView, UserView,
+    CheckView, FirstStatusView, HistogramBin, IndexView, MemberView, Overview, RoleView, SpaceRow,
+    SpaceUsage, StatusView, UserView,
 };
 
-/// Open a snapshot and compute what `etcdutl snapshot status` shows, plus the
-/// etcd meta, members and auth: the overview. One walk over every bucket.
+/// Open a snapshot and read what needs no walk: the metas, the small
+/// buckets and the `key` bucket's rightmost path, a few pages in all. The
+/// status numbers that need every page follow from [`walk`].
 pub fn open(src: Src) -> Result<Opened, WorkerError> {
     let snap = Snapshot::open(src)?;
     let db = snap.db();
-    let walked = status::status_and_check(db);
-    // The file's own convention first (etcdutl 3.6's when it has a storage
-    // version), the other tool's count beside it (none when only that tool
-    // refuses the file, as 3.6 refuses a negative revision that 3.5 reads).
-    let (status, status_error) = match walked.native_first() {
-        (Ok(main), other) => (
-            Some(StatusView {
-                hash: main.hash,
-                revision: main.revision,
-                total_key: main.total_key,
-                tool: walked.follows.tool().into(),
-                other_total_key: other.as_ref().ok().map(|o| o.total_key),
-                other_tool: walked.follows.other().tool().into(),
-                total_size: main.total_size,
-                version: main.version.clone(),
-            }),
-            None,
-        ),
-        (Err(e), _) => (None, Some(e.to_string())),
-    };
-    let check = check_view(&walked.check);
+    // A file whose meta bucket does not read: the walk says why.
+    let first = status::first_numbers(db).ok().map(|f| FirstStatusView {
+        revision: f.revision,
+        total_size: f.total_size,
+        version: f.version,
+        tool: f.follows.tool().into(),
+    });
     let info = &snap.info;
     let page_size = u64::from(db.header().page_size);
     let overview = Overview {
-        status,
-        status_error,
+        status: None,
+        status_error: None,
+        status_final: false,
+        first,
         consistent_index: info.meta.consistent_index,
         term: info.meta.term,
         compact_scheduled: info.meta.scheduled_compact_rev,
@@ -110,11 +99,41 @@ pub fn open(src: Src) -> Result<Opened, WorkerError> {
         snap,
         index: None,
         overview,
-        check,
-        check_report: walked.check,
+        check: None,
+        check_report: None,
         list_cache: RefCell::new(None),
         last_audit: RefCell::new(None),
     })
+}
+
+/// The walk over every bucket and page: `etcdutl snapshot status` in both
+/// tools' conventions and bbolt's consistency check, into the overview.
+pub fn walk(o: &mut Opened) {
+    let walked = status::status_and_check(o.snap.db());
+    // The file's own convention first (etcdutl 3.6's when it has a storage
+    // version), the other tool's count beside it (none when only that tool
+    // refuses the file, as 3.6 refuses a negative revision that 3.5 reads).
+    let (status, status_error) = match walked.native_first() {
+        (Ok(main), other) => (
+            Some(StatusView {
+                hash: main.hash,
+                revision: main.revision,
+                total_key: main.total_key,
+                tool: walked.follows.tool().into(),
+                other_total_key: other.as_ref().ok().map(|o| o.total_key),
+                other_tool: walked.follows.other().tool().into(),
+                total_size: main.total_size,
+                version: main.version.clone(),
+            }),
+            None,
+        ),
+        (Err(e), _) => (None, Some(e.to_string())),
+    };
+    o.overview.status = status;
+    o.overview.status_error = status_error;
+    o.overview.status_final = true;
+    o.check = Some(check_view(&walked.check));
+    o.check_report = Some(walked.check);
 }
 
 /// Keys listed by name in "most revisions".
@@ -125,12 +144,8 @@ pub fn index(o: &mut Opened) -> Result<IndexView, WorkerError> {
     let index = o.snap.key_index()?;
     let mut view = index_view(&index);
     let last = index.last.map_or(0, |rk| rk.rev.main);
-    view.plan_facts = Some(headroom::facts(
-        &o.snap,
-        &o.check_report,
-        index.entries,
-        last,
-    ));
+    let report = o.check_report.as_ref().ok_or(WorkerError::NotWalked)?;
+    view.plan_facts = Some(headroom::facts(&o.snap, report, index.entries, last));
     view.restore_facts = Some(super::restore::restore_facts(&o.snap, &index));
     o.index = Some(index);
     Ok(view)

@@ -19,6 +19,7 @@ fn auger() -> Opened {
     let bytes = std::fs::read(path).expect("auger fixture");
     let src: Src = Rc::new(MemSource(bytes));
     let mut o = open(src).expect("opens");
+    walk(&mut o);
     index(&mut o).expect("indexes");
     o
 }
@@ -32,7 +33,18 @@ fn auger_passes_list_the_check_problem_keys_and_space() {
     .unwrap();
     let src: Src = Rc::new(MemSource(bytes));
     let mut o = open(src).unwrap();
+    assert!(
+        !o.overview.status_final && o.overview.status.is_none(),
+        "no status before the walk"
+    );
+    assert!(
+        matches!(index(&mut o), Err(WorkerError::NotWalked)),
+        "no index before the walk"
+    );
+    walk(&mut o);
+    assert!(o.overview.status_final);
     assert!(o.overview.status.is_none(), "etcd's tools refuse this file");
+    assert!(o.overview.status_error.is_some());
     assert_eq!(o.overview.page_size, 4096);
     assert!(
         matches!(list(&o, &KeyQuery::default()), Err(WorkerError::NotIndexed)),
@@ -41,7 +53,7 @@ fn auger_passes_list_the_check_problem_keys_and_space() {
     let ix = index(&mut o).unwrap();
     assert_eq!(ix.live_keys, 4);
     assert_eq!(ix.revisions_histogram[0].keys, ix.keys_with_history);
-    let c = o.check.clone();
+    let c = o.check.clone().expect("walked");
     // The kind and the page travel to the page, not just the sentence.
     assert!(
         c.problems

@@ -279,6 +279,57 @@ impl<S: ReadAt> Db<S> {
         })
     }
 
+    /// The last key of a bucket, by one descent along the rightmost branch
+    /// elements (what a walk meets last, on a tree whose keys are in order).
+    /// `None` for an empty bucket or when the rightmost leaf is empty.
+    pub fn last_key(&self, bucket: &Bucket) -> Result<Option<Vec<u8>>, BoltError> {
+        let last_of = |view: &PageView<'_>| -> Result<Option<Vec<u8>>, BoltError> {
+            match view.count() {
+                0 => Ok(None),
+                n => Ok(Some(view.leaf(n - 1)?.key.to_vec())),
+            }
+        };
+        if let Some(inline) = &bucket.inline {
+            let view = PageView::new(
+                bucket.loc.page,
+                bucket.loc.offset + BUCKET_HEADER_LEN as u64,
+                inline,
+            )?;
+            return last_of(&view);
+        }
+        let mut id = bucket.header.root;
+        let mut from = bucket.loc;
+        for _ in 0..MAX_DEPTH {
+            let page = self.page(id, from)?;
+            let view = PageView::new(id, self.offset_of(id), &page)?;
+            if view.is_leaf() {
+                return last_of(&view);
+            }
+            if !view.is_branch() {
+                return Err(BoltError::PageType {
+                    page: id,
+                    offset: view.base,
+                    expected: "branch or leaf",
+                    found: view.header.kind(),
+                });
+            }
+            let Some(last) = view.count().checked_sub(1) else {
+                return Err(BoltError::EmptyBranch {
+                    page: id,
+                    offset: view.base,
+                });
+            };
+            let e = view.branch(last)?;
+            from = Loc::new(id, e.offset);
+            id = e.child;
+        }
+        Err(BoltError::TooDeep {
+            page: id,
+            from,
+            max: MAX_DEPTH,
+        })
+    }
+
     /// A value in a bucket (`None` when absent; an error when the key names a nested bucket).
     pub fn get(&self, bucket: &Bucket, key: &[u8]) -> Result<Option<Vec<u8>>, BoltError> {
         match self.get_raw(bucket, key)? {

@@ -2,10 +2,12 @@
 //! It never holds the whole file: `BlobSource` reads `Blob.slice`s on demand,
 //! through a small cache of 1 MiB blocks.
 //!
-//! Opening walks every bucket once for the status and posts the overview at
-//! once; the key index, the consistency check, the space counts and the
-//! SHA-256 then run as background jobs, one `setTimeout` task each (the hash in
-//! 16 MiB steps), so list, tree and key requests are answered in between.
+//! Opening reads the metas, the small buckets and the `key` bucket's rightmost
+//! path and posts the overview at once (what `snapshot status` shows without a
+//! walk); the status walk (with bbolt's check), the key index, the space
+//! counts and the SHA-256 then run as background jobs, one `setTimeout` task
+//! each (the hash in 16 MiB steps), so list, tree and key requests are
+//! answered in between, and the overview is posted again with the walk's numbers.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -40,6 +42,8 @@ const CACHED_BLOCKS: usize = 8;
 
 /// A background job for the open file.
 enum Job {
+    /// The walk over every page: status, then bbolt's check.
+    Status,
     Index,
     Space,
     Hash(Box<HashJob>),
@@ -557,26 +561,17 @@ fn open(src: Src, with_age: bool) -> Result<(), String> {
         started: Cell::new(now_ms()),
         last_report: Cell::new(now_ms()),
         active: Cell::new(false),
+        unclocked: Cell::new(0),
     });
-    meter.begin(Phase::Status);
     let metered: Src = meter.clone();
     let mut opened = worker_model::open(metered).map_err(|e| e.to_string())?;
-    // The status walk is bbolt's check too: both are done.
-    let walked_ms = meter.end();
-    for phase in [Phase::Status, Phase::Check] {
-        post(&FromWorker::PhaseDone {
-            phase,
-            elapsed_ms: walked_ms,
-        });
-    }
     opened.opened_with_age = with_age;
+    // What a few page reads give, at once; the walk's numbers follow.
     post(&FromWorker::Overview {
         overview: Box::new(opened.overview.clone()),
     });
-    post(&FromWorker::Checked {
-        check: Box::new(opened.check.clone()),
-    });
     let jobs = VecDeque::from([
+        Job::Status,
         Job::Index,
         Job::Space,
         Job::Hash(Box::new(HashJob {
@@ -651,6 +646,31 @@ fn run_next_job() {
         });
     };
     match job {
+        Job::Status => {
+            // One walk is both passes: the status and bbolt's check.
+            meter.begin(Phase::Status);
+            let overview = with_open(|o| {
+                worker_model::walk(o);
+                Ok((o.overview.clone(), o.check.clone()))
+            });
+            let walked_ms = meter.end();
+            if let Ok((overview, check)) = overview {
+                for phase in [Phase::Status, Phase::Check] {
+                    post(&FromWorker::PhaseDone {
+                        phase,
+                        elapsed_ms: walked_ms,
+                    });
+                }
+                post(&FromWorker::Overview {
+                    overview: Box::new(overview),
+                });
+                if let Some(check) = check {
+                    post(&FromWorker::Checked {
+                        check: Box::new(check),
+                    });
+                }
+            }
+        }
         Job::Index => pass(Phase::Index, &mut |o| {
             worker_model::index(o).map(|v| FromWorker::Indexed { index: Box::new(v) })
         }),

@@ -11,6 +11,10 @@ use super::scope::{now_ms, post};
 
 /// Least time between two progress messages.
 const PROGRESS_EVERY_MS: f64 = 100.0;
+/// Reads between two looks at the clock: a walk reads one page at a time,
+/// and each look is a call out of WebAssembly (reads of 1 MiB or more look
+/// every time).
+const READS_PER_CLOCK: u32 = 256;
 
 /// A source that counts the bytes the engine reads, for progress reports.
 pub struct Meter {
@@ -22,6 +26,8 @@ pub struct Meter {
     /// A pass is running: reads between passes (a key's detail, the audit)
     /// report no progress, or the page would show a finished pass as running.
     pub active: Cell<bool>,
+    /// Reads since the clock was last looked at.
+    pub unclocked: Cell<u32>,
 }
 
 impl Meter {
@@ -47,8 +53,15 @@ impl ReadAt for Meter {
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
         let read = self.read.get() + buf.len() as u64;
         self.read.set(read);
+        let unclocked = self.unclocked.get() + 1;
+        self.unclocked.set(unclocked % READS_PER_CLOCK);
+        // A large read (an overflow run) is worth a look on its own.
+        let large = buf.len() >= 1 << 20;
+        if !self.active.get() || (unclocked < READS_PER_CLOCK && !large) {
+            return self.inner.read_exact_at(offset, buf);
+        }
         let now = now_ms();
-        if self.active.get() && now - self.last_report.get() >= PROGRESS_EVERY_MS {
+        if now - self.last_report.get() >= PROGRESS_EVERY_MS {
             self.last_report.set(now);
             post(&FromWorker::Progress {
                 phase: self.phase.get(),
