@@ -85,13 +85,15 @@ export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 # fetch); its first build, in the tests, takes about 80 s on one core when cold.
 (cd tools/k8s-apply-check && "$GO" mod download)
 # tools/k8s-writer (issue #16): Kubernetes objects written into a test etcd by
-# k8s.io/apiserver v0.37.2's own etcd3 store, codec and encryption transformers. Its
-# modules (94, about 50 MB of zips, about 40 s to fetch) and the build (about 4 min on
-# 2 cores when Go's build cache is cold) happen once; the STAMP (a hash of go.mod,
-# go.sum and main.go, which testkit/src/k8s_writer.rs checks before using the binary)
-# makes a ready machine skip both.
+# k8s.io/apiserver v0.37.2's own etcd3 store, protobuf and JSON codecs, encryption
+# transformers and a fake KMS v2 plugin on k8s.io/kms. Its modules (94, about 50 MB of
+# zips, about 40 s to fetch) and the build (measured 2 min with an empty Go build
+# cache on 2 cores, up to 4 when the machine is busy) happen once; the STAMP (a hash
+# of go.mod, go.sum and every .go file in C-locale order, which
+# testkit/src/k8s_writer.rs computes the same way before using the binary) makes a
+# ready machine skip both.
 K8S_WRITER_DIR=${K8S_WRITER_DIR:-/opt/etcd-lens-tools/k8s-writer}
-kw_stamp=$(cd tools/k8s-writer && cat go.mod go.sum main.go | sha256sum | cut -c1-16)
+kw_stamp=$(cd tools/k8s-writer && cat go.mod go.sum $(LC_ALL=C ls *.go) | sha256sum | cut -c1-16)
 if [ "$(cat "$K8S_WRITER_DIR/STAMP" 2>/dev/null)" != "$kw_stamp" ] || [ ! -x "$K8S_WRITER_DIR/k8s-writer" ]; then
   echo "setup: building tools/k8s-writer into $K8S_WRITER_DIR (k8s.io/apiserver; a few minutes, once)"
   mkdir -p "$K8S_WRITER_DIR"

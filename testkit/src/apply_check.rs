@@ -4,9 +4,9 @@
 //! duplicate fields are errors), re-encodes it and compares. Its main.go says
 //! exactly what the comparison forgives (zero values present on one side only).
 //!
-//! The tool is built once per test process with [`crate::go::build_tool`]
-//! (offline, from the module cache scripts/setup.sh fills) and kept in the
-//! target directory.
+//! The tool is built once per test process with
+//! [`crate::go_tool::build_into_target`] (offline, from the module cache
+//! scripts/setup.sh fills) and kept in the target directory.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -103,24 +103,10 @@ pub fn assert_k8s_applies(yaml: &str) {
     );
 }
 
-/// The tool's binary, built on the first call of this process: into a
-/// temporary directory, then renamed into `go-tools/` beside the test
-/// binaries' `deps/` (one rename, so test processes running side by side
-/// each see a whole binary).
+/// The tool's binary, built on the first call of this process
+/// ([`crate::go_tool::build_into_target`]).
 fn tool() -> Option<&'static Path> {
     static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.parent()?.join("go-tools")))
-            .unwrap_or_else(|| std::env::temp_dir().join("etcd-lens-go-tools"));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-        let build = tempfile::tempdir_in(&dir).expect("a build directory");
-        let built = crate::go::build_tool("k8s-apply-check", build.path())?;
-        let bin = dir.join("k8s-apply-check");
-        std::fs::rename(&built, &bin)
-            .unwrap_or_else(|e| panic!("moving {} to {}: {e}", built.display(), bin.display()));
-        Some(bin)
-    })
-    .as_deref()
+    BIN.get_or_init(|| crate::go_tool::build_into_target("k8s-apply-check"))
+        .as_deref()
 }

@@ -1,13 +1,14 @@
 //! Kubernetes objects written into a real etcd by the API server's own storage
 //! code (issue #16): `tools/k8s-writer`, a Go tool on k8s.io/apiserver's etcd3
-//! store, protobuf storage codec and EncryptionConfiguration transformers. Its
-//! main.go lists what it writes under which provider.
+//! store, protobuf and JSON storage codecs and EncryptionConfiguration
+//! transformers (KMS v2 through a fake plugin it serves itself). Its main.go
+//! lists what it writes under which provider and media type.
 //!
 //! The binary is scripts/setup.sh's (`$K8S_WRITER_DIR`, default
 //! `/opt/etcd-lens-tools/k8s-writer`) when its STAMP matches the tool's
 //! sources; otherwise it is built once per test process with
-//! [`crate::go::build_tool`] (offline, from the module cache setup.sh fills)
-//! into `go-tools/` beside the test binaries.
+//! [`crate::go_tool::build_into_target`] (offline, from the module cache
+//! setup.sh fills) into `go-tools/` beside the test binaries.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,8 +22,12 @@ pub const DEFAULT_DIR: &str = "/opt/etcd-lens-tools/k8s-writer";
 /// What one run wrote.
 pub struct Written {
     /// One line per key, in writing order: `key`, `resource`, `provider`
-    /// (`identity` for plaintext), `keyName`, `phase`, `config`,
-    /// `modRevision`, `object` (apimachinery's JSON of the store's read).
+    /// (`identity` for plaintext, `kms:v2` for the fake plugin's), `keyName`,
+    /// `phase`, `config`, `modRevision`, `mediaType` (the storage codec's:
+    /// `application/vnd.kubernetes.protobuf` or `application/json`), `kms`
+    /// (KMS v2 only: the stored EncryptedObject as the apiserver's type reads
+    /// it: `keyID`, `encryptedDEKSourceType`, `annotations`, sizes), `object`
+    /// (apimachinery's JSON of the store's read).
     pub lines: Vec<Value>,
     /// The EncryptionConfiguration YAML that reads every Secret written (the last phase's).
     pub final_config: String,
@@ -61,13 +66,13 @@ pub fn k8s_write(endpoint: &str, config_dir: &Path) -> Option<Written> {
 }
 
 /// The stamp scripts/setup.sh writes beside the binary: the first 16 hex
-/// digits of the SHA-256 of go.mod, go.sum and main.go (coreutils'
-/// `sha256sum`, as the script computes it).
+/// digits of the SHA-256 of go.mod, go.sum and every `.go` file in C-locale
+/// order (coreutils' `sha256sum`, the same command as the script's).
 fn source_stamp(src: &Path) -> Option<String> {
     let out = Command::new("sh")
         .current_dir(src)
         .arg("-c")
-        .arg("cat go.mod go.sum main.go | sha256sum | cut -c1-16")
+        .arg("cat go.mod go.sum $(LC_ALL=C ls *.go) | sha256sum | cut -c1-16")
         .output()
         .ok()?;
     out.status
@@ -87,19 +92,7 @@ fn tool() -> Option<&'static Path> {
         if prebuilt.exists() && stamp.map(|s| s.trim().to_string()) == source_stamp(&src) {
             return Some(prebuilt);
         }
-        // The same rename-into-place as `apply_check`: test processes side by
-        // side each see a whole binary.
-        let dir = std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.parent()?.join("go-tools")))
-            .unwrap_or_else(|| std::env::temp_dir().join("etcd-lens-go-tools"));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-        let build = tempfile::tempdir_in(&dir).expect("a build directory");
-        let built = crate::go::build_tool("k8s-writer", build.path())?;
-        let bin = dir.join("k8s-writer");
-        std::fs::rename(&built, &bin)
-            .unwrap_or_else(|e| panic!("moving {} to {}: {e}", built.display(), bin.display()));
-        Some(bin)
+        crate::go_tool::build_into_target("k8s-writer")
     })
     .as_deref()
 }

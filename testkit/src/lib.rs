@@ -16,6 +16,7 @@ pub mod cli;
 pub mod cluster;
 pub mod etcd;
 pub mod go;
+pub mod go_tool;
 pub mod json;
 pub mod k8s_writer;
 pub mod vectors;

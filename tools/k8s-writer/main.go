@@ -13,6 +13,15 @@
 // before the store (uid, creationTimestamp, generation) is set here, fixed, so
 // the output is the same on every run.
 //
+// Secrets of phase 5 go through KMS v2: an in-process fake plugin (kms.go) on
+// k8s.io/kms's gRPC service, on a unix socket in a temporary directory, named
+// by a real `kms: {apiVersion: v2}` provider that LoadEncryptionConfig dials.
+//
+// Some objects are also stored with the JSON serializer, as kube-apiserver
+// does with --storage-media-type=application/json (the same NewStorageCodec,
+// media type application/json) and as it always does for custom resources
+// (apiextensions-apiserver's storage codec, unstructured.UnstructuredJSONScheme).
+//
 // Built from its Go module (go.mod pins k8s.io/apiserver; scripts/setup.sh
 // fills the module cache and builds it, the tests build it offline with Go
 // 1.26 when setup.sh's binary is not there):
@@ -24,31 +33,39 @@
 //	k8s-writer -endpoint http://127.0.0.1:PORT -config-dir DIR
 //
 // The endpoint must be on 127.0.0.1. DIR receives the EncryptionConfiguration
-// files of the phases below (phase-1.yaml … phase-5.yaml); each phase loads its
+// files of the phases below (phase-1.yaml … phase-6.yaml); each phase loads its
 // file with LoadEncryptionConfig, as an API server restarted with that
 // --encryption-provider-config would, and writes its Secrets with it. Every
 // later file keeps every earlier key, so the last one (final.yaml, a copy of
-// phase-5.yaml) reads every Secret written:
+// phase-6.yaml) reads every Secret written (with the plugin running):
 //
 //	phase 1  identity                                  Secrets lens/plain-opaque, lens/plain-tls, lens/migrated
 //	phase 2  aescbc key1                               lens/cbc-key1
 //	phase 3  aesgcm gcm-key                            lens/gcm-key
 //	phase 4  secretbox box-key                         lens/box-key
-//	phase 5  aescbc key2 (key1 kept as second key)     lens/cbc-key2, and lens/migrated rewritten
+//	phase 5  kms v2 fake-kms (key ID fake-kms-key-1)   lens/kms-one, lens/kms-two
+//	phase 6  aescbc key2 (key1 kept as second key)     lens/cbc-key2, and lens/migrated rewritten
 //
 // ConfigMaps, a Deployment, a Service and a ServiceAccount are written once,
-// without encryption (the files name only secrets).
+// without encryption (the files name only secrets), protobuf. Then, with the
+// JSON serializer and no encryption: ConfigMap lens/json-settings, Secret
+// lens/json-plain, Deployment lens/json-web, and the custom resource
+// example.com/v1 Widget lens/gizmo (key /registry/example.com/widgets/lens/gizmo).
 //
 // Output: one JSON line per key written, in writing order, the last write of a
 // key winning (lens/migrated appears once, as phase 5 left it):
 //
 //	{"key":"/registry/secrets/lens/cbc-key1","resource":"secrets","provider":"aescbc",
 //	 "keyName":"key1","phase":2,"config":"DIR/phase-2.yaml","modRevision":7,
-//	 "object":{...}}
+//	 "mediaType":"application/vnd.kubernetes.protobuf","object":{...}}
 //
-// provider is "identity" for a plaintext value; keyName is then "". The tool
-// checks the raw value in etcd starts with k8s:enc:<provider>:v1:<keyName>:
-// (or k8s\x00 for identity) and exits 1 otherwise. object is the store's Get
+// provider is "identity" for a plaintext value (keyName is then ""), "kms:v2"
+// for the plugin's (keyName "fake-kms"). The tool checks the raw value in etcd
+// starts with k8s:enc:<provider>:v1:<keyName>: (k8s:enc:kms:v2:<keyName>: for
+// KMS; k8s\x00 for protobuf and { for JSON under identity) and exits 1
+// otherwise. A KMS line also has "kms": the stored EncryptedObject as the
+// apiserver's own generated type unmarshals it (keyID, encryptedDEKSourceType,
+// annotations, the sizes of encryptedData and encryptedDEKSource). object is the store's Get
 // of the key (the API server's read path: transformer, then codec) encoded by
 // the scheme's JSON serializer (runtime.Encode with Codecs.LegacyCodec), as the
 // API would serve it; its metadata.resourceVersion is the key's modRevision,
@@ -69,8 +86,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -86,11 +105,13 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// The API server's --etcd-prefix default and storage media type.
+// The API server's --etcd-prefix default, its storage media types (protobuf,
+// the default; JSON with --storage-media-type=application/json) and our namespace.
 const (
-	etcdPrefix       = "/registry"
-	storageMediaType = runtime.ContentTypeProtobuf
-	namespace        = "lens"
+	etcdPrefix = "/registry"
+	protobufMT = runtime.ContentTypeProtobuf
+	jsonMT     = runtime.ContentTypeJSON
+	namespace  = "lens"
 )
 
 // Fixed key material (test keys, never real ones): 32-byte AES keys, a 32-byte
@@ -128,6 +149,8 @@ type line struct {
 	Phase       int             `json:"phase"`
 	Config      string          `json:"config,omitempty"`
 	ModRevision int64           `json:"modRevision"`
+	MediaType   string          `json:"mediaType"`
+	KMS         *kmsEnvelope    `json:"kms,omitempty"`
 	Object      json.RawMessage `json:"object"`
 }
 
@@ -158,6 +181,13 @@ func run(endpoint, configDir string) error {
 	}
 	defer raw.Close()
 
+	kmsEndpoint, stopKMS, err := startKMS()
+	if err != nil {
+		return err
+	}
+	defer stopKMS()
+	kms := kmsProvider(kmsEndpoint)
+
 	w := &writer{endpoint: endpoint, raw: raw, latest: map[string]int{}}
 	phases := []phase{
 		{providers: []string{identity}, provider: "identity",
@@ -168,7 +198,9 @@ func run(endpoint, configDir string) error {
 			secrets: []*corev1.Secret{encSecret("gcm-key", "uid-secret-gcm-key")}},
 		{providers: []string{secretbox, aesgcm, aescbc1, identity}, provider: "secretbox", keyName: "box-key",
 			secrets: []*corev1.Secret{encSecret("box-key", "uid-secret-box-key")}},
-		{providers: []string{aescbc21, secretbox, aesgcm, identity}, provider: "aescbc", keyName: "key2",
+		{providers: []string{kms, secretbox, aesgcm, aescbc1, identity}, provider: "kms:v2", keyName: kmsName,
+			secrets: []*corev1.Secret{encSecret("kms-one", "uid-secret-kms-one"), encSecret("kms-two", "uid-secret-kms-two")}},
+		{providers: []string{aescbc21, kms, secretbox, aesgcm, identity}, provider: "aescbc", keyName: "key2",
 			secrets: []*corev1.Secret{encSecret("cbc-key2", "uid-secret-cbc-key2")},
 			updates: []string{"migrated"}},
 	}
@@ -181,26 +213,37 @@ func run(endpoint, configDir string) error {
 			return err
 		}
 		last = cfg
-		enc, err := encryptionconfig.LoadEncryptionConfig(ctx, path, false, "k8s-writer")
+		// The loader's KMS health probes run until this phase's context ends.
+		phaseCtx, endPhase := context.WithCancel(ctx)
+		enc, err := encryptionconfig.LoadEncryptionConfig(phaseCtx, path, false, "k8s-writer")
 		if err != nil {
+			endPhase()
 			return fmt.Errorf("phase %d: %w", n, err)
 		}
 		tr := enc.Transformers[schema.GroupResource{Resource: "secrets"}]
 		if tr == nil {
+			endPhase()
 			return fmt.Errorf("phase %d: no transformer for secrets", n)
 		}
-		s, destroy, err := w.store(corev1.SchemeGroupVersion, "secrets", tr,
+		codec, err := storageCodec(protobufMT, corev1.SchemeGroupVersion)
+		if err != nil {
+			endPhase()
+			return err
+		}
+		s, destroy, err := w.store(schema.GroupResource{Resource: "secrets"}, "/secrets", codec, tr,
 			func() runtime.Object { return &corev1.Secret{} }, func() runtime.Object { return &corev1.SecretList{} })
 		if err != nil {
+			endPhase()
 			return fmt.Errorf("phase %d: %w", n, err)
 		}
+		done := func() { destroy(); endPhase() }
 		for _, sec := range p.secrets {
 			key := "/secrets/" + namespace + "/" + sec.Name
 			if err := s.Create(ctx, key, sec, &corev1.Secret{}, 0); err != nil {
-				destroy()
+				done()
 				return fmt.Errorf("creating %s: %w", key, err)
 			}
-			w.record(line{Key: etcdPrefix + key, Resource: "secrets", Provider: p.provider, KeyName: p.keyName, Phase: n, Config: path})
+			w.record(line{Key: etcdPrefix + key, Resource: "secrets", Provider: p.provider, KeyName: p.keyName, Phase: n, Config: path, MediaType: protobufMT})
 		}
 		for _, name := range p.updates {
 			key := "/secrets/" + namespace + "/" + name
@@ -208,21 +251,21 @@ func run(endpoint, configDir string) error {
 				storage.SimpleUpdate(func(in runtime.Object) (runtime.Object, error) {
 					sec := in.(*corev1.Secret).DeepCopy()
 					sec.Data["rotated"] = []byte("after the switch to key2")
-					sec.Labels["phase"] = "5"
+					sec.Labels["phase"] = "6"
 					return sec, nil
 				}), nil)
 			if err != nil {
-				destroy()
+				done()
 				return fmt.Errorf("updating %s: %w", key, err)
 			}
-			w.record(line{Key: etcdPrefix + key, Resource: "secrets", Provider: p.provider, KeyName: p.keyName, Phase: n, Config: path})
+			w.record(line{Key: etcdPrefix + key, Resource: "secrets", Provider: p.provider, KeyName: p.keyName, Phase: n, Config: path, MediaType: protobufMT})
 		}
 		// Read back through the same store (this phase's transformer reads all earlier keys).
-		if err := w.readBack(ctx, s, func() runtime.Object { return &corev1.Secret{} }, "secrets"); err != nil {
-			destroy()
+		if err := w.readBack(ctx, s, func() runtime.Object { return &corev1.Secret{} }, "secrets", protobufMT, servedCodec); err != nil {
+			done()
 			return err
 		}
-		destroy()
+		done()
 	}
 	if err := os.WriteFile(filepath.Join(configDir, "final.yaml"), []byte(last), 0o600); err != nil {
 		return err
@@ -247,26 +290,52 @@ func run(endpoint, configDir string) error {
 			func() runtime.Object { return &corev1.ServiceAccount{} }, func() runtime.Object { return &corev1.ServiceAccountList{} }},
 	}
 	for _, r := range plain {
-		// No transformer: the store's default (identity), as for every resource
-		// the EncryptionConfiguration does not name.
-		s, destroy, err := w.store(r.gv, r.resource, nil, r.newFunc, r.listFunc)
+		codec, err := storageCodec(protobufMT, r.gv)
 		if err != nil {
 			return err
 		}
-		for _, o := range r.objs {
-			m, _ := metaOf(o)
-			key := r.prefix + "/" + m.GetNamespace() + "/" + m.GetName()
-			if err := s.Create(ctx, key, o, r.newFunc(), 0); err != nil {
-				destroy()
-				return fmt.Errorf("creating %s: %w", key, err)
-			}
-			w.record(line{Key: etcdPrefix + key, Resource: r.resource, Provider: "identity"})
-		}
-		if err := w.readBack(ctx, s, r.newFunc, r.resource); err != nil {
-			destroy()
+		if err := w.writePlain(ctx, schema.GroupResource{Group: r.gv.Group, Resource: r.resource}, r.prefix, codec, protobufMT,
+			servedCodec, r.objs, r.newFunc, r.listFunc); err != nil {
 			return err
 		}
-		destroy()
+	}
+
+	// The JSON serializer: the built-in types through the same NewStorageCodec
+	// with --storage-media-type=application/json, and a custom resource through
+	// apiextensions-apiserver's codec (NewCRDRESTOptionsGetter: encoder and
+	// decoder unstructured.UnstructuredJSONScheme; the CBOR alternative is behind
+	// the CBORServingAndStorage feature gate, off by default).
+	jsonTyped := []struct {
+		gv       schema.GroupVersion
+		resource string
+		objs     []runtime.Object
+		newFunc  func() runtime.Object
+		listFunc func() runtime.Object
+	}{
+		{corev1.SchemeGroupVersion, "configmaps", []runtime.Object{jsonConfigMap()},
+			func() runtime.Object { return &corev1.ConfigMap{} }, func() runtime.Object { return &corev1.ConfigMapList{} }},
+		{corev1.SchemeGroupVersion, "secrets", []runtime.Object{jsonSecret()},
+			func() runtime.Object { return &corev1.Secret{} }, func() runtime.Object { return &corev1.SecretList{} }},
+		{appsv1.SchemeGroupVersion, "deployments", []runtime.Object{jsonDeployment()},
+			func() runtime.Object { return &appsv1.Deployment{} }, func() runtime.Object { return &appsv1.DeploymentList{} }},
+	}
+	for _, r := range jsonTyped {
+		codec, err := storageCodec(jsonMT, r.gv)
+		if err != nil {
+			return err
+		}
+		if err := w.writePlain(ctx, schema.GroupResource{Group: r.gv.Group, Resource: r.resource}, "/"+r.resource, codec, jsonMT,
+			servedCodec, r.objs, r.newFunc, r.listFunc); err != nil {
+			return err
+		}
+	}
+	crCodec := runtime.NewCodec(unstructured.UnstructuredJSONScheme, unstructured.UnstructuredJSONScheme)
+	widgets := schema.GroupResource{Group: "example.com", Resource: "widgets"}
+	if err := w.writePlain(ctx, widgets, "/example.com/widgets", crCodec, jsonMT, unstructured.UnstructuredJSONScheme,
+		[]runtime.Object{widget()},
+		func() runtime.Object { return &unstructured.Unstructured{} },
+		func() runtime.Object { return &unstructured.UnstructuredList{} }); err != nil {
+		return err
 	}
 
 	enc := json.NewEncoder(os.Stdout)
@@ -295,48 +364,76 @@ func (w *writer) record(l line) {
 	w.lines = append(w.lines, l)
 }
 
-// store is the etcd3 store kube-apiserver makes for one resource: its storage
-// codec (protobuf, client-go's scheme) and the resource's transformer.
-func (w *writer) store(gv schema.GroupVersion, resource string, tr value.Transformer,
-	newFunc, newListFunc func() runtime.Object) (storage.Interface, factory.DestroyFunc, error) {
-	cfg := storagebackend.NewDefaultConfig(etcdPrefix, nil)
-	cfg.Transport.ServerList = []string{w.endpoint}
-	// No compactor: the snapshot should keep every revision the tool wrote.
-	cfg.CompactionInterval = 0
+// servedCodec renders the built-in types as the API serves them (JSON).
+var servedCodec runtime.Encoder = scheme.Codecs.LegacyCodec(corev1.SchemeGroupVersion, appsv1.SchemeGroupVersion)
+
+// storageCodec is kube-apiserver's storage codec for a built-in group version:
+// NewStorageCodec over client-go's scheme with --storage-media-type mediaType.
+func storageCodec(mediaType string, gv schema.GroupVersion) (runtime.Codec, error) {
 	codec, _, err := serverstorage.NewStorageCodec(serverstorage.StorageCodecConfig{
-		StorageMediaType:  storageMediaType,
+		StorageMediaType:  mediaType,
 		StorageSerializer: scheme.Codecs,
 		StorageVersion:    gv,
 		MemoryVersion:     gv,
-		Config:            *cfg,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("storage codec for %s: %w", resource, err)
+		return nil, fmt.Errorf("storage codec %s for %s: %w", mediaType, gv, err)
 	}
-	cfg.Codec = codec
+	return codec, nil
+}
+
+// store is the etcd3 store kube-apiserver makes for one resource under
+// prefix (below --etcd-prefix): its storage codec and transformer (nil: identity).
+func (w *writer) store(gr schema.GroupResource, prefix string, codec runtime.Codec, tr value.Transformer,
+	newFunc, newListFunc func() runtime.Object) (storage.Interface, factory.DestroyFunc, error) {
+	cfg := storagebackend.NewDefaultConfig(etcdPrefix, codec)
+	cfg.Transport.ServerList = []string{w.endpoint}
+	// No compactor: the snapshot should keep every revision the tool wrote.
+	cfg.CompactionInterval = 0
 	cfg.Transformer = tr
-	prefix := "/" + resource
-	if resource == "services" {
-		prefix = "/services/specs"
-	}
-	rc := cfg.ForResource(schema.GroupResource{Group: gv.Group, Resource: resource})
+	rc := cfg.ForResource(gr)
 	return factory.Create(*rc, newFunc, newListFunc, prefix)
 }
 
+// writePlain creates objs, unencrypted (no transformer: the store's default,
+// identity, as for every resource the EncryptionConfiguration does not name),
+// and reads them back.
+func (w *writer) writePlain(ctx context.Context, gr schema.GroupResource, prefix string, codec runtime.Codec,
+	mediaType string, served runtime.Encoder, objs []runtime.Object, newFunc, listFunc func() runtime.Object) error {
+	s, destroy, err := w.store(gr, prefix, codec, nil, newFunc, listFunc)
+	if err != nil {
+		return err
+	}
+	defer destroy()
+	for _, o := range objs {
+		m, err := apimeta.Accessor(o)
+		if err != nil {
+			return err
+		}
+		key := prefix + "/" + m.GetNamespace() + "/" + m.GetName()
+		if err := s.Create(ctx, key, o, newFunc(), 0); err != nil {
+			return fmt.Errorf("creating %s: %w", key, err)
+		}
+		w.record(line{Key: etcdPrefix + key, Resource: gr.Resource, Provider: "identity", MediaType: mediaType})
+	}
+	return w.readBack(ctx, s, newFunc, gr.Resource, mediaType, served)
+}
+
 // readBack fills in the object and modRevision of every recorded line of
-// `resource` through the store's Get, and checks the raw value's prefix.
-func (w *writer) readBack(ctx context.Context, s storage.Interface, newFunc func() runtime.Object, resource string) error {
-	codec := scheme.Codecs.LegacyCodec(corev1.SchemeGroupVersion, appsv1.SchemeGroupVersion)
+// `resource` stored as mediaType through the store's Get (the object rendered
+// by served), and checks the raw value's prefix.
+func (w *writer) readBack(ctx context.Context, s storage.Interface, newFunc func() runtime.Object, resource, mediaType string,
+	served runtime.Encoder) error {
 	for i := range w.lines {
 		l := &w.lines[i]
-		if l.Resource != resource {
+		if l.Resource != resource || l.MediaType != mediaType {
 			continue
 		}
 		out := newFunc()
 		if err := s.Get(ctx, strings.TrimPrefix(l.Key, etcdPrefix), storage.GetOptions{}, out); err != nil {
 			return fmt.Errorf("reading %s back: %w", l.Key, err)
 		}
-		js, err := runtime.Encode(codec, out)
+		js, err := runtime.Encode(served, out)
 		if err != nil {
 			return fmt.Errorf("encoding %s as JSON: %w", l.Key, err)
 		}
@@ -347,24 +444,27 @@ func (w *writer) readBack(ctx context.Context, s storage.Interface, newFunc func
 		}
 		kv := resp.Kvs[0]
 		l.ModRevision = kv.ModRevision
-		want := "k8s\x00"
-		if l.Provider != "identity" {
+		var want string
+		switch {
+		case l.Provider == "identity" && mediaType == jsonMT:
+			want = "{"
+		case l.Provider == "identity":
+			want = "k8s\x00"
+		case strings.HasPrefix(l.Provider, "kms:"):
+			want = "k8s:enc:" + l.Provider + ":" + l.KeyName + ":"
+		default:
 			want = "k8s:enc:" + l.Provider + ":v1:" + l.KeyName + ":"
 		}
 		if !bytes.HasPrefix(kv.Value, []byte(want)) {
 			return fmt.Errorf("%s: stored value does not start with %q", l.Key, want)
 		}
+		if strings.HasPrefix(l.Provider, "kms:") {
+			if l.KMS, err = parseEnvelope(kv.Value[len(want):]); err != nil {
+				return fmt.Errorf("%s: %w", l.Key, err)
+			}
+		}
 	}
 	return nil
-}
-
-func metaOf(o runtime.Object) (metav1.Object, error) {
-	switch v := o.(type) {
-	case metav1.Object:
-		return v, nil
-	default:
-		return nil, fmt.Errorf("%T has no ObjectMeta", o)
-	}
 }
 
 // The fixed time the registry would have stamped.
@@ -572,6 +672,64 @@ func serviceAccount() *corev1.ServiceAccount {
 		ImagePullSecrets:             []corev1.LocalObjectReference{{Name: "cbc-key1"}},
 		AutomountServiceAccountToken: &automount,
 	}
+}
+
+// The objects stored as JSON: the same shapes as their protobuf twins, other names.
+func jsonConfigMap() *corev1.ConfigMap {
+	cm := configMapSettings()
+	cm.Name, cm.UID = "json-settings", "uid-cm-json-settings"
+	cm.Data["json"] = `{"nested":"\"quoted\" <tag> & more"}`
+	return cm
+}
+
+func jsonSecret() *corev1.Secret {
+	m := meta("json-plain", "uid-secret-json-plain")
+	m.Annotations = map[string]string{"note": "stored with --storage-media-type=application/json"}
+	return &corev1.Secret{
+		ObjectMeta: m,
+		Type:       corev1.SecretTypeBasicAuth,
+		Data: map[string][]byte{
+			"username": []byte("admin"),
+			"password": []byte("json-hunter2"),
+			"binary":   {0, 0xff, 0x10},
+		},
+	}
+}
+
+func jsonDeployment() *appsv1.Deployment {
+	d := deployment()
+	d.Name, d.UID = "json-web", "uid-deploy-json-web"
+	return d
+}
+
+// widget is an example.com/v1 Widget as a custom resource handler would store
+// it: unstructured, numbers as JSON numbers (int64 and float64), nested lists.
+func widget() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "example.com/v1",
+		"kind":       "Widget",
+		"metadata": map[string]any{
+			"name":              "gizmo",
+			"namespace":         namespace,
+			"uid":               "uid-widget-gizmo",
+			"generation":        int64(1),
+			"creationTimestamp": created.UTC().Format(time.RFC3339),
+			"labels":            map[string]any{"app.kubernetes.io/name": "lens"},
+		},
+		"spec": map[string]any{
+			"size":     int64(3),
+			"ratio":    0.75,
+			"enabled":  true,
+			"nothing":  nil,
+			"colors":   []any{"red", "green"},
+			"parts":    []any{map[string]any{"name": "cog", "count": int64(12)}, map[string]any{"name": "spring"}},
+			"empty":    map[string]any{},
+			"text":     "grüße <b>&</b>",
+			"bigCount": int64(9007199254740993),
+		},
+		"status": map[string]any{"phase": "Ready"},
+	}}
+	return u
 }
 
 func ptr[T any](v T) *T { return &v }
