@@ -27,18 +27,21 @@
 //! file order, for a caller that cannot read the file again: both
 //! conventions, the file's own (`storageVersion` in `meta`) picked at the end.
 
+pub mod parallel;
 pub mod stream;
+mod tally;
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
-use prost::Message;
 use serde::Serialize;
+
+use tally::{Live, Tally};
 
 use crate::ReadAt;
 use crate::bolt::{BoltError, Db, Loc, Problem, check_with};
-use crate::mvcc::revision::{Revision, RevisionKey};
-use crate::mvcc::{KeyValue, RevisionError};
+use crate::mvcc::RevisionError;
+use crate::mvcc::revision::Revision;
 
 /// Which tool's output to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -237,83 +240,37 @@ struct Walk {
 }
 
 fn walk(db: &Db<impl ReadAt>, v36: bool) -> Walk {
-    let mut hasher = 0u32;
-    let mut total_key = 0u64;
-    let mut revision = 0i64;
-    let mut seen: HashSet<Vec<u8>> = HashSet::new();
-    let mut failure: Option<StatusError> = None;
-    let mut v36_failure: Option<StatusError> = None;
+    let mut t = Tally::new(if v36 {
+        Live::Set(HashSet::new())
+    } else {
+        Live::Off
+    });
     let mut in_key_bucket = false;
     let report = check_with(db, &mut |e| {
         match e.path.len() {
             0 => {
-                hasher = crc32c::crc32c_append(hasher, e.key);
+                t.bucket(e.key);
                 in_key_bucket = e.key == b"key";
             }
-            1 => {
-                hasher = crc32c::crc32c_append(hasher, e.key);
-                if let Some(v) = e.value {
-                    hasher = crc32c::crc32c_append(hasher, v);
-                }
-                total_key += 1;
-                if in_key_bucket {
-                    let rev = match Revision::parse(e.key) {
-                        Ok(r) => r,
-                        Err(error) => {
-                            failure = Some(StatusError::RevisionKey {
-                                at: e.loc,
-                                key_hex: hex::encode(e.key),
-                                error,
-                            });
-                            return ControlFlow::Break(());
-                        }
-                    };
-                    revision = rev.main;
-                    if v36 && v36_failure.is_none() {
-                        // etcdutl 3.6 stops at the first such key; the walk
-                        // goes on for the 3.5 numbers and the check.
-                        if let Err(error) = Revision::parse_v36(e.key) {
-                            v36_failure = Some(StatusError::RevisionKey {
-                                at: e.loc,
-                                key_hex: hex::encode(e.key),
-                                error,
-                            });
-                        }
-                    }
-                    if v36 {
-                        let kv = match KeyValue::decode(e.value.unwrap_or_default()) {
-                            Ok(kv) => kv,
-                            Err(err) => {
-                                failure = Some(StatusError::KeyValue {
-                                    at: e.loc,
-                                    key_hex: hex::encode(e.key),
-                                    reason: err.to_string(),
-                                });
-                                return ControlFlow::Break(());
-                            }
-                        };
-                        // etcd's IsTombstone: an 18-byte key ending in 't'.
-                        let tombstone = RevisionKey::parse(e.key).is_ok_and(|k| k.tombstone);
-                        if tombstone {
-                            seen.remove(&kv.key);
-                        } else {
-                            seen.insert(kv.key);
-                        }
-                    }
-                }
-            }
+            1 => return t.entry(e, in_key_bucket),
             _ => {}
         }
         ControlFlow::Continue(())
     });
-    Walk {
-        hash: hasher,
-        revision,
-        total_key,
-        live_keys: v36.then_some(seen.len() as u64),
-        failure,
-        v36_failure,
-        report,
+    Walk::of(t, report)
+}
+
+impl Walk {
+    fn of(t: Tally, report: crate::bolt::CheckReport) -> Self {
+        Walk {
+            hash: t.hash,
+            revision: t.revision,
+            total_key: t.total_key,
+            live_keys: t.live_count(),
+            failure: t.failure,
+            v36_failure: t.v36_failure,
+            report,
+        }
     }
 }
 

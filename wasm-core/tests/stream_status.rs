@@ -55,10 +55,11 @@ fn same(name: &str, got: &StreamedStatus, want: &Status) {
 
 /// The numbers shown before the walk (`status::first_numbers`, a few page
 /// reads) must be the walk's own, in the file's convention.
-fn assert_first_numbers(name: &str, db: &Db<impl ReadAt>) {
+fn assert_first_numbers(name: &str, db: &Db<impl ReadAt + Sync>) {
     let first = status::first_numbers(db).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(first.follows, Compat::of_file(db).unwrap(), "{name}");
     let walked = status::status(db, first.follows).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_threads_same(name, db);
     assert_eq!(
         first.revision,
         Some(walked.revision),
@@ -66,6 +67,28 @@ fn assert_first_numbers(name: &str, db: &Db<impl ReadAt>) {
     );
     assert_eq!(first.total_size, walked.total_size, "{name}: totalSize");
     assert_eq!(first.version, walked.version, "{name}: version");
+}
+
+/// The status walked by several threads (`status::parallel`) must be the
+/// one walk's, numbers and errors alike, in both conventions; `true` when the
+/// file was split (the parallel walk, not its fallback, gave the numbers).
+fn assert_threads_same(name: &str, db: &Db<impl ReadAt + Sync>) -> bool {
+    let mut split = false;
+    for compat in [Compat::V35, Compat::V36] {
+        let want = status::status(db, compat);
+        for n in [2, 3, 4, 8] {
+            if let Some(got) = status::parallel::threaded(db, compat, n) {
+                assert_eq!(got, want, "{name}: {n} threads, {compat:?}");
+                split = true;
+            }
+            let got = status::parallel::status_threads(db, compat, n);
+            assert_eq!(
+                got, want,
+                "{name}: {n} threads or their fallback, {compat:?}"
+            );
+        }
+    }
+    split
 }
 
 /// `status::status` must succeed; every chunking must give its numbers.
@@ -380,6 +403,32 @@ fn real_etcd_snapshot_with_branches_overwrites_and_compaction() {
     );
     let child = view.branch(0).unwrap().child;
     let hwm_bytes = usize::try_from(db.hwm().0 * db.page_size()).unwrap();
+    assert!(
+        assert_threads_same("real etcd snapshot", &db),
+        "a key bucket with a branch root is split"
+    );
+    // Flipped bytes anywhere in the database: the threads give the one
+    // walk's numbers or its very errors (a page reached twice across parts,
+    // keys out of order across parts, a bad key in any part).
+    let mut split = 0;
+    for at in (0..hwm_bytes).step_by(hwm_bytes / 400) {
+        let mut b = bytes.clone();
+        b[at] ^= 0x10;
+        let src = MemSource(&b);
+        let Ok(db) = Db::open(&src) else { continue };
+        for compat in [Compat::V35, Compat::V36] {
+            let want = status::status(&db, compat);
+            for n in [2, 3] {
+                if let Some(got) = status::parallel::threaded(&db, compat, n) {
+                    assert_eq!(got, want, "byte {at} flipped, {n} threads, {compat:?}");
+                    split += 1;
+                }
+                let got = status::parallel::status_threads(&db, compat, n);
+                assert_eq!(got, want, "byte {at} flipped, {n} threads or fallback");
+            }
+        }
+    }
+    assert!(split > 1000, "{split} flipped files were walked in parts");
 
     // Cut inside the last page, and inside the trailer.
     let e = stream(&bytes[..hwm_bytes - 100], 4096).unwrap_err();
@@ -399,6 +448,7 @@ fn real_etcd_snapshot_with_branches_overwrites_and_compaction() {
     let at = usize::try_from(db.offset_of(child)).unwrap();
     let ps = usize::try_from(db.page_size()).unwrap();
     b[at..at + ps].fill(0);
+    assert_threads_same("a key page zeroed", &Db::open(&MemSource(&b)).unwrap());
     let e = stream(&b, 4096).unwrap_err();
     assert!(
         matches!(e, StreamStatusError::Bolt(BoltError::IdMismatch { page, found: PageId(0), .. }) if page == child),
@@ -409,6 +459,7 @@ fn real_etcd_snapshot_with_branches_overwrites_and_compaction() {
     let mut b = bytes.clone();
     let f = child_field(db.offset_of(top), 1);
     b[f..f + 8].copy_from_slice(&top.0.to_le_bytes());
+    assert_threads_same("a cycle", &Db::open(&MemSource(&b)).unwrap());
     let e = stream(&b, 7).unwrap_err();
     assert!(
         matches!(e, StreamStatusError::Bolt(BoltError::MultipleReferences { page, from }) if page == top && from.page == top),

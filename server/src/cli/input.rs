@@ -60,9 +60,18 @@ impl ReadAt for Shared {
 pub struct Input {
     top: Shared,
     files: Vec<Rc<FileSource>>,
+    /// The file itself when the bbolt file is a plain file (no age or
+    /// seekable layer above it), which threads can read at once.
+    plain: Option<Rc<FileSource>>,
 }
 
 impl Input {
+    /// The bbolt file as a plain file, when it is one (the input itself or
+    /// its spooled decoding).
+    pub fn plain_file(&self) -> Option<&FileSource> {
+        self.plain.as_deref()
+    }
+
     /// Clear any progress line drawn while reading, before printing results
     /// (dropping the input does it too, on every path out of a command).
     pub fn finish(&self) {
@@ -98,6 +107,7 @@ pub fn open(path: &Path, args: &UnwrapArgs) -> anyhow::Result<Input> {
     };
     let base = Rc::new(base);
     let mut files = vec![base.clone()];
+    let mut plain = Some(base.clone());
     let mut top = Shared(base);
     let name = path.display();
     let mut peeler = Peeler::default();
@@ -106,16 +116,18 @@ pub fn open(path: &Path, args: &UnwrapArgs) -> anyhow::Result<Input> {
             .next(&top)
             .with_context(|| format!("reading {name}"))?
         {
-            Step::Open => return Ok(Input { top, files }),
+            Step::Open => return Ok(Input { top, files, plain }),
             Step::NeedSecret(needed) => {
                 let secret = secret_for(&needed, args)?;
                 let src = AgeSource::open(top.clone(), &secret)
                     .with_context(|| format!("decrypting {name}"))?;
                 top = Shared(Rc::new(src));
+                plain = None;
             }
             Step::Seekable(table) => {
                 let src = container::SeekableZstd::with_table(top.clone(), table);
                 top = Shared(Rc::new(src));
+                plain = None;
             }
             Step::Spool(what) => {
                 eprintln!(
@@ -131,6 +143,7 @@ pub fn open(path: &Path, args: &UnwrapArgs) -> anyhow::Result<Input> {
                     .with_context(|| format!("decoding {name}"))?;
                 let f = Rc::new(FileSource::new(spool.into_file()?)?);
                 files.push(f.clone());
+                plain = Some(f.clone());
                 top = Shared(f);
             }
         }

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use etcd_lens_core::ReadAt;
 use etcd_lens_core::bolt::Db;
 use etcd_lens_core::status::{self, Compat};
 
@@ -45,21 +46,21 @@ impl From<CompatArg> for Compat {
 
 pub fn run(args: &StatusArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
     let src = input::open(&args.file, unwrap)?;
-    let db = Db::open(&src)?;
-    let (compat, why) = match args.compat {
-        Some(c) => (Compat::from(c), "chosen with --compat"),
-        None => match Compat::of_file(&db)? {
-            Compat::V36 => (
-                Compat::V36,
-                "the file has a storage version: etcd 3.6+ wrote it",
-            ),
-            Compat::V35 => (
-                Compat::V35,
-                "no storage version: etcd 3.4 or 3.5 wrote the file",
-            ),
-        },
+    // A plain file is read by several threads at once (the `key` bucket in
+    // parts, which the core combines exactly); a layered input by one.
+    let (st, compat, why) = match src.plain_file() {
+        Some(file) => {
+            let db = Db::open(file)?;
+            let (compat, why) = convention(&db, args.compat)?;
+            let st = status::parallel::status_threads(&db, compat, threads())?;
+            (st, compat, why)
+        }
+        None => {
+            let db = Db::open(&src)?;
+            let (compat, why) = convention(&db, args.compat)?;
+            (status::status(&db, compat)?, compat, why)
+        }
     };
-    let st = status::status(&db, compat)?;
     src.finish();
     if args.json {
         super::output::out(&st.to_json(compat))?;
@@ -74,4 +75,29 @@ pub fn run(args: &StatusArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<Exit
         super::output::out(&format!("numbers of: {} ({why})", compat.tool()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One thread per core.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The chosen convention or the file's own, and why that one.
+fn convention(
+    db: &Db<impl ReadAt>,
+    chosen: Option<CompatArg>,
+) -> anyhow::Result<(Compat, &'static str)> {
+    Ok(match chosen {
+        Some(c) => (Compat::from(c), "chosen with --compat"),
+        None => match Compat::of_file(db)? {
+            Compat::V36 => (
+                Compat::V36,
+                "the file has a storage version: etcd 3.6+ wrote it",
+            ),
+            Compat::V35 => (
+                Compat::V35,
+                "no storage version: etcd 3.4 or 3.5 wrote the file",
+            ),
+        },
+    })
 }

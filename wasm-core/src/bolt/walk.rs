@@ -55,6 +55,22 @@ impl PageSet {
     pub fn count(&self) -> u64 {
         self.words.iter().map(|w| u64::from(w.count_ones())).sum()
     }
+
+    /// Add every id of `other` (a set of the same range); the ids that were
+    /// in both, in order.
+    pub fn merge(&mut self, other: &PageSet) -> Vec<PageId> {
+        let mut both = Vec::new();
+        for (i, (w, o)) in self.words.iter_mut().zip(&other.words).enumerate() {
+            let mut common = *w & *o;
+            while common != 0 {
+                let b = u64::from(common.trailing_zeros());
+                both.push(PageId(i as u64 * 64 + b));
+                common &= common - 1;
+            }
+            *w |= *o;
+        }
+        both
+    }
 }
 
 /// One entry met by a walk.
@@ -97,6 +113,9 @@ pub struct Walker<'d, S> {
     recurse: bool,
     check_order: bool,
     path: Vec<Vec<u8>>,
+    /// Subtrees another walk covers: not entered, counted in `skipped`.
+    skip: Option<&'d PageSet>,
+    pub skipped: u64,
     pub problems: Vec<Problem>,
     pub warnings: Vec<Problem>,
     pub buckets: Vec<BucketStats>,
@@ -119,6 +138,8 @@ impl<'d, S: ReadAt> Walker<'d, S> {
             recurse: false,
             check_order: false,
             path: Vec::new(),
+            skip: None,
+            skipped: 0,
             problems: Vec::new(),
             warnings: Vec::new(),
             buckets: Vec::new(),
@@ -138,6 +159,54 @@ impl<'d, S: ReadAt> Walker<'d, S> {
     /// Pages reached so far (overflow pages included).
     pub fn seen(&self) -> &PageSet {
         &self.seen
+    }
+
+    /// Leave the subtrees rooted at these pages to other walks (of the same
+    /// file, in parallel): they are neither entered nor marked.
+    pub fn skipping(mut self, roots: &'d PageSet) -> Self {
+        self.skip = Some(roots);
+        self
+    }
+
+    /// The pages reached, for the caller to merge with other walks'.
+    pub fn into_seen(self) -> PageSet {
+        self.seen
+    }
+
+    /// Walk these subtrees of the bucket named by `path`, in order, as if
+    /// met at `depth` in a walk of the whole file: the entries come with
+    /// `path`, as they do in that walk.
+    pub fn walk_subtrees(
+        &mut self,
+        path: &[Vec<u8>],
+        roots: &[(PageId, Loc)],
+        depth: u32,
+        visit: Visit<'_>,
+    ) -> Result<ControlFlow<()>, BoltError> {
+        self.path = path.to_vec();
+        let mut ctx = Ctx {
+            stats: BucketStats {
+                name: path
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p))
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                depth: u32::try_from(path.len()).unwrap_or(u32::MAX),
+                ..Default::default()
+            },
+            last_key: None,
+            start: None,
+        };
+        let mut r = Ok(ControlFlow::Continue(()));
+        for &(id, from) in roots {
+            r = self.tree(id, from, depth, &mut ctx, visit);
+            if !matches!(r, Ok(ControlFlow::Continue(()))) {
+                break;
+            }
+        }
+        self.buckets.push(ctx.stats);
+        self.path.clear();
+        r
     }
 
     /// Mark a page reached by other means (metas, the freelist).
@@ -235,6 +304,10 @@ impl<'d, S: ReadAt> Walker<'d, S> {
                 from,
                 max: MAX_DEPTH,
             });
+        }
+        if self.skip.is_some_and(|s| s.contains(id)) {
+            self.skipped += 1;
+            return Ok(ControlFlow::Continue(()));
         }
         let hwm = self.db.hwm();
         if id.0 >= hwm.0 {

@@ -1,0 +1,147 @@
+//! What `snapshot status` counts per entry, shared by the one walk of
+//! [`super::status`] and the parts of [`super::parallel`].
+
+use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
+
+use prost::Message;
+
+use super::StatusError;
+use crate::bolt::Entry;
+use crate::mvcc::KeyValue;
+use crate::mvcc::revision::{Revision, RevisionKey};
+
+/// The user keys etcdutl 3.6 counts: replayed in revision order.
+pub(super) enum Live {
+    /// Not asked for (3.4/3.5 numbers only).
+    Off,
+    /// The live keys of a walk from the first revision.
+    Set(HashSet<Vec<u8>>),
+    /// Each user key's last state in one part of the key bucket, to replay
+    /// over the parts before it.
+    Last(HashMap<Vec<u8>, bool>),
+}
+
+impl Live {
+    fn put(&mut self, key: Vec<u8>, live: bool) {
+        match self {
+            Live::Off => {}
+            Live::Set(s) => {
+                if live {
+                    s.insert(key);
+                } else {
+                    s.remove(&key);
+                }
+            }
+            Live::Last(m) => {
+                m.insert(key, live);
+            }
+        }
+    }
+
+    fn on(&self) -> bool {
+        !matches!(self, Live::Off)
+    }
+}
+
+/// The running numbers of one walk (or one part of it).
+pub(super) struct Tally {
+    /// CRC32-Castagnoli of the bytes hashed so far, and how many.
+    pub hash: u32,
+    pub hashed: u64,
+    /// Every entry of every top-level bucket (3.5).
+    pub total_key: u64,
+    /// The main revision of the last key-bucket entry.
+    pub revision: i64,
+    pub live: Live,
+    /// A key no tool reads: the walk stops.
+    pub failure: Option<StatusError>,
+    /// A key etcd 3.6+ rejects but 3.4/3.5 accept: fails the 3.6 status only.
+    pub v36_failure: Option<StatusError>,
+}
+
+impl Tally {
+    pub fn new(live: Live) -> Self {
+        Tally {
+            hash: 0,
+            hashed: 0,
+            total_key: 0,
+            revision: 0,
+            live,
+            failure: None,
+            v36_failure: None,
+        }
+    }
+
+    fn hash(&mut self, bytes: &[u8]) {
+        self.hash = crc32c::crc32c_append(self.hash, bytes);
+        self.hashed += bytes.len() as u64;
+    }
+
+    /// A top-level bucket's name.
+    pub fn bucket(&mut self, name: &[u8]) {
+        self.hash(name);
+    }
+
+    /// An entry of a top-level bucket (`in_key`: of the `key` bucket).
+    pub fn entry(&mut self, e: &Entry<'_>, in_key: bool) -> ControlFlow<()> {
+        self.hash(e.key);
+        if let Some(v) = e.value {
+            self.hash(v);
+        }
+        self.total_key += 1;
+        if !in_key {
+            return ControlFlow::Continue(());
+        }
+        let rev = match Revision::parse(e.key) {
+            Ok(r) => r,
+            Err(error) => {
+                self.failure = Some(StatusError::RevisionKey {
+                    at: e.loc,
+                    key_hex: hex::encode(e.key),
+                    error,
+                });
+                return ControlFlow::Break(());
+            }
+        };
+        self.revision = rev.main;
+        if !self.live.on() {
+            return ControlFlow::Continue(());
+        }
+        if self.v36_failure.is_none() {
+            // etcdutl 3.6 stops at the first such key; the walk goes on for
+            // the 3.5 numbers and the check.
+            if let Err(error) = Revision::parse_v36(e.key) {
+                self.v36_failure = Some(StatusError::RevisionKey {
+                    at: e.loc,
+                    key_hex: hex::encode(e.key),
+                    error,
+                });
+            }
+        }
+        let kv = match KeyValue::decode(e.value.unwrap_or_default()) {
+            Ok(kv) => kv,
+            Err(err) => {
+                self.failure = Some(StatusError::KeyValue {
+                    at: e.loc,
+                    key_hex: hex::encode(e.key),
+                    reason: err.to_string(),
+                });
+                return ControlFlow::Break(());
+            }
+        };
+        // etcd's IsTombstone: an 18-byte key ending in 't'.
+        let tombstone = RevisionKey::parse(e.key).is_ok_and(|k| k.tombstone);
+        self.live.put(kv.key, !tombstone);
+        ControlFlow::Continue(())
+    }
+
+    /// The live keys counted, when asked for.
+    pub fn live_count(&self) -> Option<u64> {
+        match &self.live {
+            Live::Off => None,
+            Live::Set(s) => Some(s.len() as u64),
+            Live::Last(m) => Some(m.values().filter(|l| **l).count() as u64),
+        }
+    }
+}
