@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use etcd_lens_core::age::Recipient;
@@ -20,6 +21,10 @@ use serde::{Deserialize, Serialize};
 use crate::retention::Policy;
 use crate::schedule::{Schedule, ScheduleSpec};
 use crate::ship::{StoreConfig, StoreFile};
+
+pub use super::connection::{ConfigError, Credentials, Tls, check_endpoints};
+use super::connection::{Connection, connection};
+use super::coordination::CoordinationConfig;
 
 /// Per-endpoint timeout for status calls, unless the file says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -33,6 +38,8 @@ pub const DEFAULT_SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 struct FileConfig {
     #[serde(default, rename = "cluster")]
     clusters: Vec<ClusterFile>,
+    /// `[coordination]`: the etcd several servers elect a retention leader on.
+    coordination: Option<super::coordination::CoordinationFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,28 +127,6 @@ pub struct Webhook {
     pub header: Option<(String, String)>,
 }
 
-/// PEM bytes for mutual TLS.
-#[derive(Clone)]
-pub struct Tls {
-    pub ca: Option<Vec<u8>>,
-    /// Client certificate and key, both or neither.
-    pub identity: Option<(Vec<u8>, Vec<u8>)>,
-    pub server_name: Option<String>,
-}
-
-/// etcd user and password (the password never printed).
-#[derive(Clone)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Credentials({}, ***)", self.username)
-    }
-}
-
 /// One cluster, every file read and every recipient parsed.
 pub struct ClusterConfig {
     pub name: String,
@@ -166,6 +151,10 @@ pub struct ClusterConfig {
     pub store: Option<StoreConfig>,
     /// Restore drills (opt-in).
     pub drill: Option<DrillConfig>,
+    /// The file's `[coordination]`, shared by all its clusters: with it,
+    /// only the elected server applies retention (`None`: this server
+    /// alone decides, as a single server always did).
+    pub coordination: Option<Arc<CoordinationConfig>>,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -235,21 +224,13 @@ impl ClusterConfig {
             webhook: None,
             store: None,
             drill: None,
+            coordination: None,
         }
     }
 }
 
-/// A configuration mistake: which file, cluster and field, and what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {}{}{message}", cluster.as_ref().map(|c| format!("cluster {c:?}: ")).unwrap_or_default(), field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
-pub struct ConfigError {
-    pub file: String,
-    pub cluster: Option<String>,
-    pub field: Option<String>,
-    pub message: String,
-}
-
-/// Read and check a configuration file.
+/// Read and check a configuration file. Each cluster carries the file's
+/// `[coordination]` (see [`ClusterConfig::coordination`]).
 pub fn load(path: &Path) -> Result<Vec<ClusterConfig>, ConfigError> {
     let file = path.display().to_string();
     let err = |cluster: Option<&str>, field: Option<&str>, message: String| ConfigError {
@@ -262,6 +243,12 @@ pub fn load(path: &Path) -> Result<Vec<ClusterConfig>, ConfigError> {
         std::fs::read_to_string(path).map_err(|e| err(None, None, format!("cannot read: {e}")))?;
     let parsed: FileConfig = toml::from_str(&text).map_err(|e| err(None, None, e.to_string()))?;
     let base = path.parent().unwrap_or(Path::new("."));
+    let coordination = match &parsed.coordination {
+        None => None,
+        Some(c) => Some(Arc::new(c.resolve(base, &|field, message| {
+            err(None, Some(&format!("coordination.{field}")), message)
+        })?)),
+    };
     let mut out: Vec<ClusterConfig> = Vec::new();
     for c in parsed.clusters {
         let name = c.name.clone();
@@ -270,7 +257,9 @@ pub fn load(path: &Path) -> Result<Vec<ClusterConfig>, ConfigError> {
         if out.iter().any(|o| o.name == c.name) {
             return Err(e("name", "a second cluster has this name".into()));
         }
-        out.push(resolve(c, base, &e)?);
+        let mut resolved = resolve(c, base, &e)?;
+        resolved.coordination = coordination.clone();
+        out.push(resolved);
     }
     Ok(out)
 }
@@ -288,66 +277,19 @@ fn resolve(
             .map(Some)
             .map_err(|err| e(field, format!("cannot read {}: {err}", p.display())))
     };
-    let ca = read("ca", &c.ca)?;
-    let cert = read("cert", &c.cert)?;
-    let key = read("key", &c.key)?;
-    for (field, pem) in [("ca", &ca), ("cert", &cert), ("key", &key)] {
-        if let Some(pem) = pem
-            && !String::from_utf8_lossy(pem).contains("-----BEGIN ")
-        {
-            return Err(e(field, "not a PEM file (no `-----BEGIN` line)".into()));
-        }
-    }
-    let identity = match (cert, key) {
-        (Some(c), Some(k)) => Some((c, k)),
-        (None, None) => None,
-        (Some(_), None) => return Err(e("key", "`cert` is set, so `key` is needed too".into())),
-        (None, Some(_)) => return Err(e("cert", "`key` is set, so `cert` is needed too".into())),
-    };
-    let uses_https = c.endpoints.iter().any(|u| u.starts_with("https://"));
-    if (ca.is_some() || identity.is_some()) && !uses_https {
-        return Err(e(
-            "endpoints",
-            "TLS files are configured but no endpoint is https://".into(),
-        ));
-    }
-    if uses_https && ca.is_none() {
-        return Err(e(
-            "ca",
-            "https endpoints need the CA certificate that signed the members' certificates".into(),
-        ));
-    }
-    let tls = (uses_https).then(|| Tls {
-        ca,
-        identity,
-        server_name: c.tls_server_name.clone(),
-    });
-    let credentials = match (&c.username, &c.password_file) {
-        (Some(u), Some(p)) => {
-            let password = read("password_file", &Some(p.clone()))?.unwrap_or_default();
-            let password = String::from_utf8(password)
-                .map_err(|_| e("password_file", "not UTF-8 text".into()))?
-                .trim_end_matches(['\n', '\r'])
-                .to_string();
-            Some(Credentials {
-                username: u.clone(),
-                password,
-            })
-        }
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(e(
-                "password_file",
-                "`username` is set, so `password_file` is needed too".into(),
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(e(
-                "username",
-                "`password_file` is set, so `username` is needed too".into(),
-            ));
-        }
-    };
+    let (tls, credentials) = connection(
+        &Connection {
+            endpoints: &c.endpoints,
+            ca: &c.ca,
+            cert: &c.cert,
+            key: &c.key,
+            tls_server_name: &c.tls_server_name,
+            username: &c.username,
+            password_file: &c.password_file,
+        },
+        base,
+        e,
+    )?;
     let recipients = c
         .recipients
         .iter()
@@ -510,6 +452,7 @@ fn resolve(
         snapshot_dir: c.snapshot_dir.map(|d| base.join(d)),
         metrics_urls: c.metrics_urls,
         snapshot_member: c.snapshot_member,
+        coordination: None,
     })
 }
 
@@ -551,24 +494,6 @@ pub fn check_name(name: &str) -> Result<(), String> {
             "{name:?} is not a usable name (1–63 letters, digits, `.`, `_`, `-`; not starting with `.`)"
         ))
     }
-}
-
-/// Endpoints are `http://` or `https://` URLs with a host and a port.
-pub fn check_endpoints(endpoints: &[String]) -> Result<(), String> {
-    if endpoints.is_empty() {
-        return Err("at least one endpoint is needed".into());
-    }
-    for u in endpoints {
-        let rest = u
-            .strip_prefix("http://")
-            .or_else(|| u.strip_prefix("https://"))
-            .ok_or_else(|| format!("{u:?} is not an http:// or https:// URL"))?;
-        let host_port = rest.split('/').next().unwrap_or("");
-        if !host_port.contains(':') || host_port.ends_with(':') {
-            return Err(format!("{u:?} has no port"));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

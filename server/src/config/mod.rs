@@ -8,8 +8,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 pub mod clusters;
+pub mod connection;
+pub mod coordination;
 
 pub use clusters::{ClusterConfig, ClusterSummary};
+pub use coordination::CoordinationConfig;
 
 /// The default address: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";

@@ -10,6 +10,7 @@ use std::time::Duration;
 use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
 
 use crate::config::ClusterConfig;
+use crate::config::connection::{Credentials, Tls};
 
 /// Why etcd could not be asked. Messages name the endpoint, never a file.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -65,17 +66,33 @@ pub fn describe(e: &etcd_client::Error) -> String {
 /// Options for one endpoint: the cluster's TLS and user, the given timeout
 /// for each call (`None`: no per-call timeout, for the snapshot stream).
 fn options(cluster: &ClusterConfig, call_timeout: Option<Duration>) -> ConnectOptions {
+    options_for(
+        cluster.tls.as_ref(),
+        cluster.credentials.as_ref(),
+        cluster.timeout,
+        call_timeout,
+    )
+}
+
+/// Connection options from TLS files, an etcd user and a connect timeout
+/// (the managed clusters' and the coordination etcd's alike).
+pub(crate) fn options_for(
+    tls: Option<&Tls>,
+    credentials: Option<&Credentials>,
+    timeout: Duration,
+    call_timeout: Option<Duration>,
+) -> ConnectOptions {
     let mut o = ConnectOptions::new()
-        .with_connect_timeout(cluster.timeout)
-        .with_keep_alive(Duration::from_secs(10), cluster.timeout)
+        .with_connect_timeout(timeout)
+        .with_keep_alive(Duration::from_secs(10), timeout)
         .with_auto_token_refresh(true);
     if let Some(t) = call_timeout {
         o = o.with_timeout(t);
     }
-    if let Some(c) = &cluster.credentials {
+    if let Some(c) = credentials {
         o = o.with_user(c.username.clone(), c.password.clone());
     }
-    if let Some(tls) = &cluster.tls {
+    if let Some(tls) = tls {
         let mut t = TlsOptions::new();
         if let Some(ca) = &tls.ca {
             t = t.ca_certificate(Certificate::from_pem(ca));

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod connect;
+pub mod election;
 pub mod maintenance;
 pub mod metrics;
 pub mod snapshot;

@@ -8,6 +8,9 @@ use super::router::app;
 use super::state::AppState;
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::config::coordination::default_server_id;
+use crate::etcd::election::{self, Leadership};
+use std::sync::Arc;
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(config.data_dir.join("snapshots"))
@@ -79,6 +82,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     )?
     .with_clusters(config.clusters.clone())
     .with_metrics_token(config.metrics_token.clone());
+    // The retention election: with `[coordination]` (shared by the file's
+    // clusters) this server campaigns; without it, it is alone.
+    let coordination = config.clusters.iter().find_map(|c| c.coordination.clone());
+    let leadership = match &coordination {
+        Some(c) => {
+            let id = c.server_id_for(config.addr);
+            let l = Arc::new(Leadership::coordinated(&id, &c.election));
+            tokio::spawn(election::run(c.clone(), l.clone()));
+            l
+        }
+        None => Arc::new(Leadership::alone(&default_server_id(config.addr))),
+    };
+    let mut state = state;
+    state.services = state.services.clone().with_leadership(leadership.clone());
     if let Ok(all) = state.services.catalog.snapshots() {
         crate::metrics::seed(&state.services.metrics, &all);
     }
@@ -121,6 +138,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // Leave the election, so another server takes over without waiting
+    // for the lease to expire.
+    if let Some(c) = &coordination {
+        leadership.step_down(c.timeout).await;
+    }
     Ok(())
 }
 

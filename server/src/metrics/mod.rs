@@ -28,6 +28,11 @@ pub struct StageLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServerLabel {
+    pub server_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MemberLabel {
     pub cluster: String,
     pub member: String,
@@ -44,6 +49,8 @@ pub struct Metrics {
     failures: Family<StageLabel, Counter>,
     retention_deleted: Family<ClusterLabel, Counter>,
     skipped: Family<ClusterLabel, Counter>,
+    claimed_elsewhere: Family<ClusterLabel, Counter>,
+    leader: Family<ServerLabel, Gauge>,
     member_up: Family<MemberLabel, Gauge>,
     db_size: Family<MemberLabel, Gauge>,
     db_in_use: Family<MemberLabel, Gauge>,
@@ -85,6 +92,8 @@ impl Metrics {
             failures: Family::default(),
             retention_deleted: Family::default(),
             skipped: Family::default(),
+            claimed_elsewhere: Family::default(),
+            leader: Family::default(),
             member_up: Family::default(),
             db_size: Family::default(),
             db_in_use: Family::default(),
@@ -140,6 +149,16 @@ impl Metrics {
             "schedule_skipped_runs",
             "Scheduled runs skipped because the previous one still ran",
             m.skipped.clone(),
+        );
+        registry.register(
+            "schedule_claimed_elsewhere_runs",
+            "Scheduled runs skipped because another server had claimed their slot in the store",
+            m.claimed_elsewhere.clone(),
+        );
+        registry.register(
+            "coordination_leader",
+            "1 while this server leads the retention election of [coordination], else 0 (absent without it)",
+            m.leader.clone(),
         );
         registry.register(
             "member_up",
@@ -277,6 +296,24 @@ impl Metrics {
 
     pub fn run_skipped(&self, cluster: &str) {
         self.skipped.get_or_create(&Self::cluster(cluster)).inc();
+    }
+
+    pub fn run_claimed_elsewhere(&self, cluster: &str) {
+        self.claimed_elsewhere
+            .get_or_create(&Self::cluster(cluster))
+            .inc();
+    }
+
+    /// Set `etcd_lens_coordination_leader` from this server's role (only
+    /// with `[coordination]`: a server alone has no such sample).
+    pub fn observe_role(&self, v: &crate::etcd::election::RoleView) {
+        if v.coordinated {
+            self.leader
+                .get_or_create(&ServerLabel {
+                    server_id: v.server_id.clone(),
+                })
+                .set(i64::from(v.role == crate::etcd::election::Role::Leader));
+        }
     }
 
     /// Set the member and quorum gauges from a status answer.

@@ -25,6 +25,24 @@ pub fn record(
     snapshot_id: Option<&str>,
     result: &Result<(), String>,
 ) {
+    let result = match result {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("error: {e}"),
+    };
+    note(catalog, now, actor, action, cluster, snapshot_id, result);
+}
+
+/// Append an entry whose result is neither `ok` nor an error (a run
+/// skipped because another server claimed its slot).
+pub fn note(
+    catalog: &Catalog,
+    now: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    cluster: Option<&str>,
+    snapshot_id: Option<&str>,
+    result: String,
+) {
     let entry = AuditEntry {
         seq: 0,
         at: now,
@@ -32,10 +50,7 @@ pub fn record(
         action: action.to_string(),
         cluster: cluster.map(str::to_string),
         snapshot_id: snapshot_id.map(str::to_string),
-        result: match result {
-            Ok(()) => "ok".into(),
-            Err(e) => format!("error: {e}"),
-        },
+        result,
     };
     if let Err(e) = catalog.append_audit(entry) {
         tracing::error!("writing the audit log: {e}");

@@ -1,5 +1,10 @@
 //! Applying a cluster's retention policy to the catalog: the decisions are
 //! `crate::retention`'s; this reads the facts and deletes what no rule keeps.
+//!
+//! With `[coordination]` only the elected leader applies it
+//! ([`after_snapshot`]); a follower, or a server cut off from the
+//! coordination etcd, leaves it and says so. Without it the server is alone
+//! and applies it after every snapshot, as always.
 
 use std::path::Path;
 
@@ -7,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::{Catalog, SnapshotState};
 use crate::config::ClusterConfig;
+use crate::etcd::election::Leadership;
 use crate::ops::{audit, snapshots};
 use crate::retention::{Candidate, Decision, plan};
 
@@ -63,4 +69,31 @@ pub fn apply(
         );
     }
     Ok(decisions)
+}
+
+/// What retention did after a snapshot.
+#[derive(Debug)]
+pub enum AfterSnapshot {
+    /// This server applied it (alone, or the leader).
+    Applied(Vec<Decision>),
+    /// Left to the leader: why (names this server and the leader).
+    LeftToLeader(String),
+}
+
+/// After a snapshot: apply retention when this server may (`instant`: the
+/// monotonic now the lease deadline is checked against).
+pub fn after_snapshot(
+    cluster: &ClusterConfig,
+    data_dir: &Path,
+    catalog: &Catalog,
+    leadership: &Leadership,
+    now: DateTime<Utc>,
+    instant: std::time::Instant,
+    actor: &str,
+) -> Result<AfterSnapshot, String> {
+    if let Err(why) = leadership.may_apply_retention(instant) {
+        tracing::info!("retention for {:?} skipped: {why}", cluster.name);
+        return Ok(AfterSnapshot::LeftToLeader(why));
+    }
+    apply(cluster, data_dir, catalog, now, actor).map(AfterSnapshot::Applied)
 }

@@ -2,7 +2,8 @@
 //! and the CLI: take it, close the job, write the audit log, ship it to the
 //! cluster's object store, apply retention (locally and in the store),
 //! retry what the store is still owed, count it in the metrics and send the
-//! webhook's message.
+//! webhook's message. With `[coordination]`, retention (and pruning old
+//! claims) is the elected leader's alone.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use super::snapshots::{self, Failure, Jobs, Started};
 use super::{audit, retention, ship};
 use crate::catalog::{Catalog, SnapshotRecord};
 use crate::config::ClusterConfig;
+use crate::etcd::election::Leadership;
 use crate::metrics::Metrics;
 
 /// What a run needs; shared by the server's handlers and tasks.
@@ -26,6 +28,8 @@ pub struct Services {
     pub alerts: Arc<Alerts>,
     /// Secrets censuses of stored snapshots, for the scorecard.
     pub censuses: Arc<super::scorecard::Censuses>,
+    /// This server's role in the retention election (alone by default).
+    pub leadership: Arc<Leadership>,
 }
 
 impl Services {
@@ -37,7 +41,16 @@ impl Services {
             metrics: Arc::default(),
             alerts: Arc::default(),
             censuses: Arc::default(),
+            leadership: Arc::new(Leadership::alone(
+                &crate::config::coordination::cli_server_id(),
+            )),
         }
+    }
+
+    /// This server's role, from `[coordination]` (see `etcd::election`).
+    pub fn with_leadership(mut self, leadership: Arc<Leadership>) -> Self {
+        self.leadership = leadership;
+        self
     }
 
     /// Run a started job to its end; `actor` goes into the audit log.
@@ -48,6 +61,18 @@ impl Services {
         reason: &str,
         actor: &str,
     ) -> Result<SnapshotRecord, Failure> {
+        self.snapshot_noting(cluster, job, reason, actor).await.0
+    }
+
+    /// [`Self::snapshot`], and why retention was left to the leader when it was.
+    pub async fn snapshot_noting(
+        &self,
+        cluster: &Arc<ClusterConfig>,
+        job: &Started,
+        reason: &str,
+        actor: &str,
+    ) -> (Result<SnapshotRecord, Failure>, Option<String>) {
+        let mut left_to_leader = None;
         let mut r = snapshots::take(
             cluster,
             &self.data_dir,
@@ -72,13 +97,23 @@ impl Services {
                 self.metrics.snapshot_succeeded(record);
                 // Shipped before retention, so retention sees its state.
                 *record = ship::ship_taken(cluster, self, record, actor).await;
-                match retention::apply(cluster, &self.data_dir, &self.catalog, Utc::now(), actor) {
-                    Ok(d) => {
+                match retention::after_snapshot(
+                    cluster,
+                    &self.data_dir,
+                    &self.catalog,
+                    &self.leadership,
+                    Utc::now(),
+                    std::time::Instant::now(),
+                    actor,
+                ) {
+                    Ok(retention::AfterSnapshot::Applied(d)) => {
                         let gone = d.iter().filter(|d| !d.keep).count() as u64;
                         if gone > 0 {
                             self.metrics.retention_deleted(&cluster.name, gone);
                         }
+                        ship::prune_claims(cluster, Utc::now()).await;
                     }
+                    Ok(retention::AfterSnapshot::LeftToLeader(why)) => left_to_leader = Some(why),
                     Err(e) => tracing::warn!("retention for {:?}: {e}", cluster.name),
                 }
                 // Retention's remote deletes, earlier failures, older unshipped ones.
@@ -105,6 +140,6 @@ impl Services {
         {
             alerts::deliver(cluster, &m).await;
         }
-        r
+        (r, left_to_leader)
     }
 }

@@ -11,6 +11,18 @@
 //! newest finished snapshot the same way (its state listed after the
 //! snapshot schedules', with `kind = "drill"`).
 //!
+//! Two servers, one schedule: a scheduled snapshot run (and a catch-up)
+//! first claims its slot — `claims/<cluster>/<due time in UTC>` in the
+//! cluster's store, create-only (`ops::ship::claim_slot`) — and only the
+//! claimant snapshots. A run that loses the claim is skipped: its state's
+//! `last_result` says `skipped: slot … claimed by <server id>`, it is
+//! counted (`claimed_elsewhere`, `etcd_lens_schedule_claimed_elsewhere_runs_total`)
+//! and written to the audit log (`schedule.claimed_elsewhere`). The job is
+//! registered before the claim, so a server still busy with the previous
+//! run skips as overlapping without claiming, and another may take the
+//! slot. Without a store there is nothing to claim in: the run snapshots.
+//! On-demand snapshots (API, CLI) take no claim.
+//!
 //! Which wins: the snapshot schedules come from the configuration file,
 //! unless the page edited them (`ops::schedule_edit`: the edit in the
 //! catalog wins until reset; the file is never rewritten). An edit or a
@@ -24,6 +36,7 @@ use chrono::{DateTime, Utc};
 use crate::catalog::Catalog;
 use crate::config::ClusterConfig;
 use crate::ops::schedule_edit::snapshot_schedules;
+use crate::ops::ship::{self, SlotClaim};
 use crate::ops::{Services, audit, drill};
 use crate::records::{DrillVerdict, SnapshotState};
 use crate::schedule::{Schedule, ScheduleKind, ScheduleState};
@@ -36,6 +49,9 @@ pub struct Schedules {
     drilling: Mutex<std::collections::BTreeSet<String>>,
     /// Per cluster: rung when its schedules changed.
     reload: Mutex<BTreeMap<String, Arc<tokio::sync::Notify>>>,
+    /// Per cluster and schedule (by name): runs skipped because another
+    /// server had claimed their slot.
+    claimed: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 impl Schedules {
@@ -46,6 +62,26 @@ impl Schedules {
             .get(cluster)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Runs of `cluster`'s schedule `name` skipped because another server
+    /// had claimed their slot, since start.
+    pub fn claimed_elsewhere(&self, cluster: &str, name: &str) -> u64 {
+        self.claimed
+            .lock()
+            .expect("claimed lock")
+            .get(&(cluster.to_string(), name.to_string()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn count_claimed(&self, cluster: &str, name: &str) {
+        *self
+            .claimed
+            .lock()
+            .expect("claimed lock")
+            .entry((cluster.to_string(), name.to_string()))
+            .or_default() += 1;
     }
 
     fn notifier(&self, cluster: &str) -> Arc<tokio::sync::Notify> {
@@ -210,7 +246,10 @@ async fn run_schedules(cluster: Arc<ClusterConfig>, ctx: Context) {
     if let Some(i) = entries.iter().position(|(kind, s)| {
         *kind == ScheduleKind::Snapshot && s.catch_up_due(newest_snapshot, now)
     }) {
-        fire(&cluster, &ctx, &entries, i, now, "catch-up");
+        // The slot of a catch-up is the schedule's latest due time, so two
+        // servers starting together claim the same one.
+        let slot = latest_due(&entries[i].1, now);
+        fire(&cluster, &ctx, &entries, i, slot, "catch-up");
     }
     if let Some(i) = entries
         .iter()
@@ -256,6 +295,26 @@ pub fn next_due(schedules: &[Schedule], now: DateTime<Utc>) -> Option<(DateTime<
     ))
 }
 
+/// The schedule's latest due time at or before `now` (`now` when it has none).
+pub fn latest_due(s: &Schedule, now: DateTime<Utc>) -> DateTime<Utc> {
+    let Some(period) = s.period_at(now) else {
+        return now;
+    };
+    // Periods vary (cron): start two of the local period back, bounded steps.
+    let mut t = now - period * 2;
+    let mut latest = None;
+    for _ in 0..64 {
+        match s.next_after(t) {
+            Some(n) if n <= now => {
+                latest = Some(n);
+                t = n;
+            }
+            _ => break,
+        }
+    }
+    latest.unwrap_or(now)
+}
+
 /// Start one run (in the background); an overlapping run is skipped and counted.
 fn fire(
     cluster: &Arc<ClusterConfig>,
@@ -266,7 +325,7 @@ fn fire(
     reason: &'static str,
 ) {
     match entries[i].0 {
-        ScheduleKind::Snapshot => fire_snapshot(cluster, ctx, i, due, reason),
+        ScheduleKind::Snapshot => fire_snapshot(cluster, ctx, i, &entries[i].1.name, due, reason),
         ScheduleKind::Drill => fire_drill(cluster, ctx, i, due),
     }
 }
@@ -275,6 +334,7 @@ fn fire_snapshot(
     cluster: &Arc<ClusterConfig>,
     ctx: &Context,
     i: usize,
+    schedule: &str,
     due: DateTime<Utc>,
     reason: &'static str,
 ) {
@@ -288,12 +348,41 @@ fn fire_snapshot(
             );
             ctx.schedules
                 .update(&cluster.name, i, |st| st.skipped_overlapping += 1);
+            ctx.services.metrics.run_skipped(&cluster.name);
             return;
         }
     };
     let cluster = cluster.clone();
     let ctx = ctx.clone();
+    let schedule = schedule.to_string();
     tokio::spawn(async move {
+        let server_id = ctx.services.leadership.server_id();
+        let claim =
+            ship::claim_slot(&cluster, &server_id, &schedule, due, &job.id, Utc::now()).await;
+        if let SlotClaim::Lost { by } = claim {
+            ctx.services.jobs.cancel(&job.id);
+            ctx.services.metrics.run_claimed_elsewhere(&cluster.name);
+            ctx.schedules.count_claimed(&cluster.name, &schedule);
+            let result = format!(
+                "skipped: slot {} claimed by {by}",
+                crate::ship::claim::slot_name(due)
+            );
+            audit::note(
+                &ctx.services.catalog,
+                Utc::now(),
+                "scheduler",
+                "schedule.claimed_elsewhere",
+                Some(&cluster.name),
+                None,
+                result.clone(),
+            );
+            ctx.schedules.update(&cluster.name, i, |st| {
+                st.last_run = Some(due);
+                st.last_result = Some(result);
+                st.last_snapshot_id = None;
+            });
+            return;
+        }
         let r = ctx
             .services
             .snapshot(&cluster, &job, reason, "scheduler")

@@ -76,7 +76,11 @@ pub fn facts(
                 name: s.name.clone(),
                 period_seconds: s.period_at(now).map(|p| p.num_seconds()),
                 last_run_unix: st.and_then(|st| st.last_run).map(|t| t.timestamp()),
-                last_result: st.and_then(|st| st.last_result.clone()),
+                // A run skipped because another server took its slot is
+                // no failure of the schedule (that server snapshotted it).
+                last_result: st
+                    .and_then(|st| st.last_result.clone())
+                    .filter(|r| !r.starts_with("skipped: slot ")),
                 missed_while_down: st.map_or(0, |st| st.missed_while_down),
             }
         })

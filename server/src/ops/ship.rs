@@ -12,6 +12,9 @@
 //! - Remote deletes are queued by `snapshots::delete` in the catalog
 //!   transaction that removes the record; they are done right after a
 //!   retention run or an API delete, and retried on every run until gone.
+//! - A scheduled run claims its slot (`ship::claim`) before it snapshots
+//!   ([`claim_slot`]); whoever applies retention also deletes claims older
+//!   than [`CLAIMS_KEPT`].
 
 use std::sync::Arc;
 
@@ -22,7 +25,13 @@ use super::audit;
 use super::snapshots::file_of;
 use crate::catalog::{RemoteDelete, SnapshotRecord};
 use crate::config::ClusterConfig;
+use crate::ship::claim::{self, ClaimBody, Claimed};
 use crate::ship::{Store, upload};
+
+/// Claims older than this are deleted (by the server that applies
+/// retention): long past any run that could still claim them, and recent
+/// enough to show who took each slot of the last week.
+pub const CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
 
 /// Older unshipped snapshots retried per run, oldest first: bounds how long
 /// a run can take after a long outage (the rest wait for the next run).
@@ -275,4 +284,86 @@ pub async fn at_start(cluster: Arc<ClusterConfig>, services: Services) {
         ),
     }
     retry_pending(&cluster, &services, None, "server").await;
+}
+
+/// What came of claiming a scheduled run's slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotClaim {
+    /// The cluster has no store: nothing to claim in, snapshot as ever.
+    NoStore,
+    /// Ours: snapshot.
+    Won,
+    /// Another server (`by`) has the slot: skip the run.
+    Lost { by: String },
+    /// The store could not be asked; the run snapshots anyway (a backup
+    /// missed is worse than one taken twice while the store is down).
+    Unavailable(String),
+}
+
+/// Claim `slot` for the run that will take snapshot `snapshot_id`.
+#[allow(clippy::too_many_arguments)]
+pub async fn claim_slot(
+    cluster: &ClusterConfig,
+    server_id: &str,
+    schedule: &str,
+    slot: chrono::DateTime<Utc>,
+    snapshot_id: &str,
+    now: chrono::DateTime<Utc>,
+) -> SlotClaim {
+    let Some(store) = open(cluster) else {
+        return if cluster.store.is_some() {
+            SlotClaim::Unavailable("the store could not be opened".into())
+        } else {
+            SlotClaim::NoStore
+        };
+    };
+    let body = ClaimBody {
+        server_id: server_id.to_string(),
+        cluster: cluster.name.clone(),
+        slot,
+        schedule: schedule.to_string(),
+        snapshot_id: snapshot_id.to_string(),
+        claimed_at: now,
+    };
+    match claim::claim(&store, &body).await {
+        Ok(Claimed::Won { key }) => {
+            tracing::debug!("cluster {:?}: claimed {key}", cluster.name);
+            SlotClaim::Won
+        }
+        Ok(Claimed::Lost { key, by }) => {
+            tracing::info!(
+                "cluster {:?}: the run due {} is skipped: {key} is claimed by {by}",
+                cluster.name,
+                slot.to_rfc3339()
+            );
+            SlotClaim::Lost { by }
+        }
+        Err(e) => {
+            tracing::warn!(
+                "cluster {:?}: the run due {} could not claim its slot, snapshotting anyway (another server may take it too): {e}",
+                cluster.name,
+                slot.to_rfc3339()
+            );
+            SlotClaim::Unavailable(e.to_string())
+        }
+    }
+}
+
+/// Delete the cluster's claims older than [`CLAIMS_KEPT`]; failures are
+/// logged and retried on the next run.
+pub async fn prune_claims(cluster: &ClusterConfig, now: chrono::DateTime<Utc>) {
+    let Some(store) = open(cluster) else { return };
+    let old = match claim::list(&store, &cluster.name).await {
+        Ok(all) => claim::expired(&all, now, CLAIMS_KEPT),
+        Err(e) => {
+            tracing::warn!("cluster {:?}: listing claims: {e}", cluster.name);
+            return;
+        }
+    };
+    if let Err(e) = store.delete_keys(&old).await {
+        tracing::warn!(
+            "cluster {:?}: deleting old claims (retried on the next run): {e}",
+            cluster.name
+        );
+    }
 }

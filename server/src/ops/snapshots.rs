@@ -150,6 +150,15 @@ impl Jobs {
         inner.running.remove(&cluster);
     }
 
+    /// Drop a job that never started its work (its scheduled slot was
+    /// claimed by another server): no failure is recorded.
+    pub fn cancel(&self, id: &str) {
+        let mut inner = self.inner.lock().expect("jobs lock");
+        if let Some(job) = inner.jobs.remove(id) {
+            inner.running.remove(&job.view.cluster);
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<JobView> {
         let inner = self.inner.lock().expect("jobs lock");
         inner.jobs.get(id).map(Job::current)

@@ -8,6 +8,7 @@
 //! ```text
 //! <prefix>/<cluster>/<id>.db.age   the stored file, byte for byte (data object)
 //! <prefix>/<cluster>/<id>.json     its catalog record as JSON (metadata object)
+//! <prefix>/claims/<cluster>/<slot>  who takes a scheduled run's slot (`claim`)
 //! ```
 //!
 //! Invariants:
@@ -28,6 +29,7 @@
 //! What this does not do: touch the catalog (the `ops::ship` glue records
 //! outcomes), read a clock (callers pass `now`), or decrypt what it fetches.
 
+pub mod claim;
 pub mod config;
 pub mod download;
 pub mod rebuild;

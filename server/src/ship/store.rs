@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use object_store::aws::{AmazonS3Builder, Checksum, S3ConditionalPut};
 use object_store::local::LocalFileSystem;
@@ -110,6 +111,16 @@ impl Store {
         format!("{}{id}.json", self.cluster_prefix(cluster))
     }
 
+    /// `<prefix>/claims/<cluster>/` (the folder of a cluster's claims).
+    pub fn claims_prefix(&self, cluster: &str) -> String {
+        claims_prefix(&self.prefix, cluster)
+    }
+
+    /// The claim of a scheduled run's slot (see `ship::claim`).
+    pub fn claim_key(&self, cluster: &str, slot: DateTime<Utc>) -> String {
+        claim_key(&self.prefix, cluster, slot)
+    }
+
     pub(crate) fn err(&self, op: &'static str, key: &str, e: object_store::Error) -> ShipError {
         let key = key.to_string();
         let store = self.name.clone();
@@ -180,6 +191,35 @@ impl Store {
             local: self.name.starts_with("file://"),
         })
     }
+}
+
+/// The folder of claims under a store's prefix.
+const CLAIMS: &str = "claims";
+
+/// `<prefix>/claims/<cluster>/` (`prefix` without slashes at its ends; may be empty).
+pub fn claims_prefix(prefix: &str, cluster: &str) -> String {
+    if prefix.is_empty() {
+        format!("{CLAIMS}/{cluster}/")
+    } else {
+        format!("{prefix}/{CLAIMS}/{cluster}/")
+    }
+}
+
+/// The slot's name: its UTC time to the second, as in snapshot ids.
+pub fn slot_name(slot: DateTime<Utc>) -> String {
+    slot.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// The slot a claim's name stands for (`None`: not a claim's name).
+pub fn parse_slot(name: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(name, "%Y%m%dT%H%M%SZ")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// `<prefix>/claims/<cluster>/<slot>`.
+pub fn claim_key(prefix: &str, cluster: &str, slot: DateTime<Utc>) -> String {
+    format!("{}{}", claims_prefix(prefix, cluster), slot_name(slot))
 }
 
 fn s3(s: &S3Config, retry_timeout: Duration) -> Result<object_store::aws::AmazonS3, String> {

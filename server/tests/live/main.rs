@@ -27,6 +27,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 mod compression;
+mod coordination;
 mod defrag;
 mod drills;
 mod kill_nine;

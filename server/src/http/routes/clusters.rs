@@ -14,9 +14,16 @@ use crate::http::auth::Actor;
 use crate::http::state::AppState;
 use crate::ops::retention;
 
+/// This server's part in the retention election (`etcd::election`).
+fn coordination(state: &AppState) -> serde_json::Value {
+    serde_json::to_value(state.services.leadership.view(std::time::Instant::now()))
+        .unwrap_or_default()
+}
+
 pub async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
     let clusters: Vec<ClusterSummary> = state.clusters.iter().map(|c| c.summary()).collect();
     Json(serde_json::json!({
+        "coordination": coordination(&state),
         "clusters": clusters,
         "hint": clusters.is_empty().then_some(
             "no cluster configured: start the server with --endpoints http://127.0.0.1:2379 or --config FILE ([[cluster]] tables; see etcd-lens.example.toml)"
@@ -24,21 +31,32 @@ pub async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
+/// The cluster's status, with this server's role in the retention
+/// election beside it (`coordination`).
 pub async fn status(
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Json<Cached>, Error> {
-    state
+) -> Result<Json<serde_json::Value>, Error> {
+    let cached: Cached = state
         .status
         .get(&name, Utc::now())
         .await
-        .map(Json)
-        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))
+        .ok_or_else(|| Error::NotFound(format!("no cluster named {name:?}")))?;
+    Ok(Json(with_coordination(&state, &cached)))
+}
+
+fn with_coordination(state: &AppState, cached: &Cached) -> serde_json::Value {
+    let mut v = serde_json::to_value(cached).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("coordination".into(), coordination(state));
+    }
+    v
 }
 
 pub async fn fleet(State(state): State<AppState>) -> Json<serde_json::Value> {
     let all = state.status.fleet(Utc::now()).await;
-    Json(serde_json::json!({ "clusters": all }))
+    let all: Vec<serde_json::Value> = all.iter().map(|c| with_coordination(&state, c)).collect();
+    Json(serde_json::json!({ "coordination": coordination(&state), "clusters": all }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,11 +114,26 @@ pub async fn schedules(
             crate::ops::scheduler::initial_states(cluster, &state.services.catalog, Utc::now());
     }
     let source = crate::ops::schedule_edit::source(cluster, &state.services.catalog);
+    // Each state with its runs skipped for another server's claim.
+    let schedules: Vec<serde_json::Value> = states
+        .iter()
+        .map(|st| {
+            let mut v = serde_json::to_value(st).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert(
+                    "claimed_elsewhere".into(),
+                    state.schedules.claimed_elsewhere(&name, &st.name).into(),
+                );
+            }
+            v
+        })
+        .collect();
     Ok(Json(serde_json::json!({
         "cluster": cluster.name,
         "configured": states.len(),
-        "schedules": states,
+        "schedules": schedules,
         "source": source,
+        "coordination": coordination(&state),
     })))
 }
 

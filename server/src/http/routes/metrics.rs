@@ -28,6 +28,10 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
     for c in state.status.fleet(Utc::now()).await {
         state.services.metrics.observe(&c.status);
     }
+    state
+        .services
+        .metrics
+        .observe_role(&state.services.leadership.view(std::time::Instant::now()));
     let mut res = state.services.metrics.encode().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
