@@ -21,6 +21,60 @@ const VIEWPORT_PX: f64 = 520.0;
 pub const WINDOW_ROWS: u32 = 200;
 const MARGIN_ROWS: u32 = 40;
 
+/// The tallest list the page lays out, in CSS pixels. Browsers cap an
+/// element's height (Chrome near 2^25 px, about 1.29 M rows of 26 px; Firefox
+/// near 17.9 M px): a longer list scrolls a spacer this tall, each pixel
+/// standing for more than a pixel of rows, so every row stays reachable.
+pub const MAX_LIST_PX: f64 = 15_000_000.0;
+
+/// The laid-out height of a list of `total` rows.
+pub fn content_px(total: u64) -> f64 {
+    (total as f64 * ROW_PX).min(MAX_LIST_PX)
+}
+
+/// The row at the viewport's top (fractional: part of it may be above) when
+/// the list is scrolled to `scroll_top`: the scroll range maps linearly onto
+/// the rows, so the top shows row 0 and the bottom the last row.
+pub fn row_at(scroll_top: f64, view_px: f64, total: u64) -> f64 {
+    let full = total as f64 * ROW_PX;
+    let content = content_px(total);
+    if full <= content {
+        return (scroll_top / ROW_PX).max(0.0);
+    }
+    let range = (content - view_px).max(1.0);
+    let rows = (full - view_px).max(ROW_PX) / ROW_PX;
+    scroll_top.clamp(0.0, range) / range * rows
+}
+
+/// The scroll position that shows row `row` (fractional) at the viewport's top.
+pub fn scroll_for(row: f64, view_px: f64, total: u64) -> f64 {
+    let full = total as f64 * ROW_PX;
+    let content = content_px(total);
+    let row = row.max(0.0);
+    if full <= content {
+        return (row * ROW_PX).min((content - view_px).max(0.0));
+    }
+    let range = (content - view_px).max(1.0);
+    let rows = (full - view_px).max(ROW_PX) / ROW_PX;
+    (row.min(rows) / rows * range).min(range)
+}
+
+/// Where row `i` is laid out, in pixels from the list's top, for the view
+/// scrolled to `scroll_top`: the rows in view sit where they are seen.
+pub fn row_top(i: u64, scroll_top: f64, view_px: f64, total: u64) -> f64 {
+    scroll_top + (i as f64 - row_at(scroll_top, view_px, total)) * ROW_PX
+}
+
+/// The first row to lay out near the view: `margin` rows above the first
+/// one in view, but none above the list's top.
+pub fn first_laid_out(scroll_top: f64, view_px: f64, total: u64, margin: u32) -> u64 {
+    let pos = row_at(scroll_top, view_px, total);
+    let lowest = (pos - scroll_top / ROW_PX).max(0.0).ceil() as u64;
+    (pos.floor() as u64)
+        .saturating_sub(u64::from(margin))
+        .max(lowest)
+}
+
 /// The offset to fetch so rows `first..first + visible` are inside the window
 /// with a margin, or `None` when the current window already covers them.
 pub fn window_for(
@@ -110,6 +164,8 @@ pub fn KeyList(
     });
     let total = move || page.get().map(|p| p.total).unwrap_or(0);
     let visible_rows = move || (viewport_px.get() / ROW_PX).ceil().max(1.0) as u32;
+    // The row at the viewport's top (a list too tall to lay out scrolls scaled).
+    let top_row = move || row_at(scroll_top.get(), viewport_px.get(), total());
     let filtered = move || {
         query.with(|q| {
             !(q.prefix.is_empty()
@@ -120,7 +176,7 @@ pub fn KeyList(
     };
     // Ask for another window when the view nears the edge of the one we have.
     Effect::new(move |_| {
-        let first = (scroll_top.get() / ROW_PX).floor().max(0.0) as u32;
+        let first = top_row().floor() as u32;
         let current = page.with(|p| p.as_ref().map(|p| (p.offset, p.rows.len() as u32)));
         let t = total();
         if let Some(offset) = window_for(first, visible_rows(), current, t)
@@ -136,8 +192,9 @@ pub fn KeyList(
     // and below, so the scroll height is that of the whole list. Rows are
     // keyed by position, so a focused row keeps its element while the view moves.
     let shown = Memo::new(move |_| {
-        let first = (scroll_top.get() / ROW_PX).floor().max(0.0) as u32;
-        let lo = first.saturating_sub(MARGIN_ROWS);
+        let (top, view) = (scroll_top.get(), viewport_px.get());
+        let first = top_row().floor() as u32;
+        let lo = first_laid_out(top, view, total(), MARGIN_ROWS) as u32;
         let hi = first + visible_rows() + MARGIN_ROWS;
         page.with(|p| {
             p.as_ref().map_or_else(Vec::new, |p| {
@@ -150,10 +207,18 @@ pub fn KeyList(
             })
         })
     });
-    let above = move || shown.with(|s| s.first().map_or(0, |(i, _)| *i));
+    // Above the rows laid out, a spacer up to where the first of them sits;
+    // below, one to the list's full (possibly capped) height.
+    let above = move || {
+        shown.with(|s| {
+            s.first().map_or(0.0, |(i, _)| {
+                row_top(u64::from(*i), scroll_top.get(), viewport_px.get(), total()).max(0.0)
+            })
+        })
+    };
     let below = move || {
-        let n = shown.with(|s| s.len() as u64);
-        total().saturating_sub(u64::from(above()) + n)
+        let n = shown.with(|s| s.len() as f64);
+        (content_px(total()) - above() - n * ROW_PX).max(0.0)
     };
     let row = move |(i, r): (u32, crate::protocol::KeyRow)| {
         let href = Route::Browse {
@@ -181,13 +246,13 @@ pub fn KeyList(
     };
     let rows = move || {
         view! {
-            <li class="spacer" aria-hidden="true" style:height=move || format!("{}px", f64::from(above()) * ROW_PX)></li>
+            <li class="spacer" aria-hidden="true" style:height=move || format!("{}px", above())></li>
             <For each=move || shown.get() key=|(i, r)| (*i, r.key_hex.clone()) children=row />
-            <li class="spacer" aria-hidden="true" style:height=move || format!("{}px", below() as f64 * ROW_PX)></li>
+            <li class="spacer" aria-hidden="true" style:height=move || format!("{}px", below())></li>
         }
     };
     let range = move || {
-        let first = (scroll_top.get() / ROW_PX).floor() as u64;
+        let first = top_row().round() as u64;
         range_label(first, u64::from(visible_rows()), total(), filtered())
     };
     // Keyboard: move focus between rows, scrolling the next one into view.
@@ -207,8 +272,9 @@ pub fn KeyList(
             .active_element()
             .and_then(|a| a.get_attribute("data-index"))
             .and_then(|i| i.parse::<u64>().ok());
-        let at = focused.unwrap_or((scroll_top.get_untracked() / ROW_PX) as u64);
         let view_px = viewport_px.get_untracked();
+        let view_top = f64::from(el.scroll_top());
+        let at = focused.unwrap_or_else(|| row_at(view_top, view_px, t).ceil() as u64);
         let visible_rows_now = (view_px / ROW_PX).floor().max(1.0) as u32;
         let target = match ev.key().as_str() {
             "ArrowDown" => at + u64::from(focused.is_some()),
@@ -221,18 +287,22 @@ pub fn KeyList(
         }
         .min(t - 1);
         ev.prevent_default();
-        let top = target as f64 * ROW_PX;
-        let view_top = f64::from(el.scroll_top());
+        let top = row_top(target, view_top, view_px, t);
         if top < view_top || top + ROW_PX > view_top + view_px {
+            // Whole pixels: round towards the side that keeps the row in view.
             let new_top = if top < view_top {
-                top
+                scroll_for(target as f64, view_px, t).floor()
             } else {
-                top + ROW_PX - view_px
+                scroll_for((target + 1) as f64 - view_px / ROW_PX, view_px, t).ceil()
             };
             el.set_scroll_top(new_top as i32);
-            scroll_top.set(new_top);
+            scroll_top.set(f64::from(el.scroll_top()));
         }
-        focus_row(el, target, 0);
+        // After the rows moved into place (the list renders on the next tick).
+        set_timeout(
+            move || focus_row(el, target, 0),
+            std::time::Duration::from_millis(0),
+        );
     };
     view! {
         <section class="key-list" aria-label="Keys">
@@ -368,7 +438,11 @@ fn focus_row(viewport: web_sys::HtmlDivElement, index: u64, tries: u32) {
     if let Ok(Some(el)) = viewport.query_selector(&sel)
         && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>()
     {
-        let _ = el.focus();
+        // The row is in view already: a focus that scrolled would move the
+        // rows of a scaled list under it.
+        let opts = web_sys::FocusOptions::new();
+        opts.set_prevent_scroll(true);
+        let _ = el.focus_with_options(&opts);
         return;
     }
     if tries < 40 {
@@ -409,6 +483,44 @@ mod tests {
         assert_eq!(split_key("/a"), (String::new(), "/a".to_string()));
         let (h, t) = split_key("/registry/x/");
         assert_eq!(format!("{h}{t}"), "/registry/x/");
+    }
+
+    #[test]
+    fn short_lists_scroll_one_pixel_per_pixel() {
+        let (view, total) = (520.0, 1000);
+        assert_eq!(content_px(total), 26_000.0);
+        assert_eq!(row_at(260.0, view, total), 10.0);
+        assert_eq!(scroll_for(10.0, view, total), 260.0);
+        assert_eq!(row_top(12, 260.0, view, total), 12.0 * ROW_PX);
+        assert_eq!(first_laid_out(260.0, view, total, 40), 0);
+        assert_eq!(first_laid_out(26_000.0 - view, view, total, 40), 940);
+    }
+
+    #[test]
+    fn five_million_rows_reach_their_end_within_the_height_cap() {
+        let (view, total) = (520.0, 5_000_000u64);
+        let content = content_px(total);
+        assert_eq!(content, MAX_LIST_PX);
+        let bottom = content - view;
+        // Scrolled to the bottom, the last row's bottom edge is the list's.
+        let last = total - 1;
+        assert!((row_top(last, bottom, view, total) + ROW_PX - content).abs() < 1e-6);
+        assert_eq!(row_at(0.0, view, total), 0.0);
+        assert_eq!(row_top(0, 0.0, view, total), 0.0);
+        // Monotonic and invertible, to within a pixel.
+        let mut prev = -1.0;
+        for px in [0.0, 1.0, 1000.0, 7_000_000.0, bottom - 1.0, bottom] {
+            let r = row_at(px, view, total);
+            assert!(r > prev, "{px}: {r} after {prev}");
+            prev = r;
+            assert!((scroll_for(r, view, total) - px).abs() < 1e-3, "{px}");
+        }
+        // The rows laid out never start above the list's top.
+        for px in [0.0, 3.0, 100.0, 5000.0, bottom] {
+            let lo = first_laid_out(px, view, total, 40);
+            assert!(row_top(lo, px, view, total) >= -1e-6, "{px}: row {lo}");
+            assert!(lo as f64 <= row_at(px, view, total), "{px}");
+        }
     }
 
     #[test]

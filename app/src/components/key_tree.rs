@@ -15,8 +15,10 @@ use crate::protocol::TreeNode;
 use crate::route::Route;
 use crate::state::{Inspection, count, human_bytes};
 
-/// Children shown per node; the rest are summarised (the list shows them all).
-const MAX_CHILDREN: usize = 500;
+/// Children shown per node at first, and how many more each "show more"
+/// adds: a node with a hundred thousand children opens at once, and every
+/// child can still be reached.
+pub const CHILDREN_PAGE: usize = 500;
 
 #[component]
 pub fn KeyTree(
@@ -134,62 +136,79 @@ fn Level(
     toggle: Callback<String>,
     choose: Callback<String>,
 ) -> impl IntoView {
-    let more = nodes.len().saturating_sub(MAX_CHILDREN);
-    let shown: Vec<TreeNode> = nodes.into_iter().take(MAX_CHILDREN).collect();
-    let first = shown.first().map(|n| n.prefix.clone());
-    let items = shown
-        .into_iter()
-        .map(|n| {
-            let prefix = n.prefix.clone();
-            let p_open = prefix.clone();
-            let is_open = Memo::new(move |_| open.with(|o| o.contains(&p_open)));
-            let p_chosen = prefix.clone();
-            let is_chosen = Memo::new(move |_| chosen.with(|c| *c == p_chosen));
-            let expanded = n.has_children.then_some(());
-            let (p1, p2, p3) = (prefix.clone(), prefix.clone(), prefix.clone());
-            let tab = if first.as_deref() == Some(prefix.as_str()) && depth == 1 { "0" } else { "-1" };
-            let link = n.key_hex.clone().map(|k| {
-                let href = Route::Browse { key_hex: Some(k) }.href();
-                view! { <a class="tree-key" href=href tabindex="-1" data-testid="tree-key">"open"</a> }
-            });
-            let children = move || {
-                if !is_open.get() {
-                    return None;
-                }
-                Some(match state.with(|s| s.tree.get(&p3).cloned()) {
+    let total = nodes.len();
+    let first = nodes.first().map(|n| n.prefix.clone());
+    let nodes = StoredValue::new(nodes);
+    let limit = RwSignal::new(CHILDREN_PAGE.min(total));
+    let shown = move || nodes.with_value(|ns| ns[..limit.get().min(ns.len())].to_vec());
+    let item = move |n: TreeNode| {
+        let prefix = n.prefix.clone();
+        let p_open = prefix.clone();
+        let is_open = Memo::new(move |_| open.with(|o| o.contains(&p_open)));
+        let p_chosen = prefix.clone();
+        let is_chosen = Memo::new(move |_| chosen.with(|c| *c == p_chosen));
+        let expanded = n.has_children.then_some(());
+        let (p1, p2, p3) = (prefix.clone(), prefix.clone(), prefix.clone());
+        let tab = if first.as_deref() == Some(prefix.as_str()) && depth == 1 {
+            "0"
+        } else {
+            "-1"
+        };
+        let link = n.key_hex.clone().map(|k| {
+            let href = Route::Browse { key_hex: Some(k) }.href();
+            view! { <a class="tree-key" href=href tabindex="-1" data-testid="tree-key">"open"</a> }
+        });
+        let children = move || {
+            if !is_open.get() {
+                return None;
+            }
+            Some(match state.with(|s| s.tree.get(&p3).cloned()) {
                     Some(kids) => view! {
                         <ul role="group"><Level nodes=kids depth=depth + 1 state open chosen toggle choose /></ul>
                     }
                     .into_any(),
                     None => view! { <ul role="group"><li class="hint">"loading…"</li></ul> }.into_any(),
                 })
-            };
+        };
+        view! {
+            <li role="none">
+                <div role="treeitem" class="node" tabindex=tab data-testid="tree-node" data-prefix=prefix.clone()
+                    aria-selected=move || is_chosen.get().to_string()
+                    aria-expanded=move || expanded.map(|()| is_open.get().to_string())
+                    class:chosen=move || is_chosen.get()
+                    on:click=move |_| choose.run(p1.clone())>
+                    {n.has_children.then(|| view! {
+                        <button class="twisty" tabindex="-1" data-testid="tree-toggle"
+                            aria-label=move || if is_open.get() { "close" } else { "open" }
+                            on:click=move |ev| { ev.stop_propagation(); toggle.run(p2.clone()); }>
+                            {move || if is_open.get() { "▾" } else { "▸" }}
+                        </button>
+                    })}
+                    <span class="segment">{n.segment.clone()}</span>
+                    {n.role.clone().map(|r| view! { <span class="role" data-testid="tree-role">{r}</span> })}
+                    <span class="meta" data-testid="tree-count">{format!("{} · {}", count(n.keys, "key", "keys"), human_bytes(n.bytes))}</span>
+                    {link}
+                </div>
+                {children}
+            </li>
+        }
+    };
+    let more = move || {
+        let n = limit.get();
+        (n < total).then(|| {
+            let next = (n + CHILDREN_PAGE).min(total);
             view! {
-                <li role="none">
-                    <div role="treeitem" class="node" tabindex=tab data-testid="tree-node" data-prefix=prefix.clone()
-                        aria-selected=move || is_chosen.get().to_string()
-                        aria-expanded=move || expanded.map(|()| is_open.get().to_string())
-                        class:chosen=move || is_chosen.get()
-                        on:click=move |_| choose.run(p1.clone())>
-                        {n.has_children.then(|| view! {
-                            <button class="twisty" tabindex="-1" data-testid="tree-toggle"
-                                aria-label=move || if is_open.get() { "close" } else { "open" }
-                                on:click=move |ev| { ev.stop_propagation(); toggle.run(p2.clone()); }>
-                                {move || if is_open.get() { "▾" } else { "▸" }}
-                            </button>
-                        })}
-                        <span class="segment">{n.segment.clone()}</span>
-                        {n.role.clone().map(|r| view! { <span class="role" data-testid="tree-role">{r}</span> })}
-                        <span class="meta" data-testid="tree-count">{format!("{} · {}", count(n.keys, "key", "keys"), human_bytes(n.bytes))}</span>
-                        {link}
-                    </div>
-                    {children}
+                <li role="none" class="hint">
+                    <button class="link" data-testid="tree-more"
+                        on:click=move |_| limit.set(next)>
+                        {format!("show {}–{} of {} ({} not shown)", n + 1, next, total, total - n)}
+                    </button>
                 </li>
             }
         })
-        .collect_view();
+    };
     view! {
-        {items}
-        {(more > 0).then(|| view! { <li class="hint">{format!("… and {more} more (use the list)")}</li> })}
+        <For each=shown key=|n| n.prefix.clone() children=item />
+        {more}
     }
 }

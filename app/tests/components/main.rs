@@ -23,6 +23,7 @@ use web_sys::{Element, HtmlElement};
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod audit;
+mod big_lists;
 mod drop_zone;
 mod file_report;
 mod key_detail;
@@ -64,6 +65,17 @@ async fn settle() {
     for _ in 0..4 {
         leptos::task::tick().await;
     }
+}
+
+/// Wait for the page's timers (a focus retried after a fetch, say).
+async fn sleep_ms(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
 }
 
 fn by_id_opt(root: &Element, id: &str) -> Option<Element> {

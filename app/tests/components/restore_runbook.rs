@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::Element;
 
-use crate::{attr, by_id, by_id_opt, click, mount, opened, settle, text, type_into};
+use crate::{attr, by_id, by_id_opt, click, mount, opened, settle, sleep_ms, text, type_into};
 
 fn facts() -> RestoreFacts {
     let m = |name: &str, port: u16| RestoreMember {
@@ -68,16 +68,6 @@ fn commands(root: &Element, step: &str) -> Vec<(String, String)> {
             (attr(&el, "data-member"), shell)
         })
         .collect()
-}
-
-async fn sleep_ms(ms: i32) {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
 }
 
 #[wasm_bindgen_test]

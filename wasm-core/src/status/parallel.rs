@@ -202,8 +202,23 @@ pub fn walk_part(db: &Db<impl ReadAt>, fl: &Freelist, plan: &Plan, i: usize, v36
     }
 }
 
+/// The status from the rest's and the parts' walks (made here or by other
+/// workers), or `None` when anything calls for the sequential walk (which
+/// then says what).
+pub fn finish_parts(
+    db: &Db<impl ReadAt>,
+    fl: Freelist,
+    plan: &Plan,
+    rest: Rest,
+    parts: Vec<Part>,
+    compat: Compat,
+) -> Option<Result<Status, StatusError>> {
+    let w = combine(db, fl, plan, rest, parts, compat == Compat::V36)?;
+    Some(finish(db, &w, compat))
+}
+
 /// The walk's numbers and check, or `None` when anything calls for the
-/// sequential walk (which then says what).
+/// sequential walk.
 fn combine(
     db: &Db<impl ReadAt>,
     fl: Freelist,
@@ -332,8 +347,7 @@ pub fn threaded<S: ReadAt + Sync>(
         let parts: Option<Vec<Part>> = handles.into_iter().map(|h| h.join().ok()).collect();
         parts.map(|p| (rest, p))
     })?;
-    let w = combine(db, fl, &plan, rest, parts, v36)?;
-    Some(finish(db, &w, compat))
+    finish_parts(db, fl, &plan, rest, parts, compat)
 }
 
 /// Without threads (wasm32): never split here.
