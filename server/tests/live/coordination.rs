@@ -249,20 +249,22 @@ fn two_servers_one_schedule_and_a_failover() {
     assert_eq!(leader.leader_gauge(), Some(1.0));
     assert_eq!(follower.leader_gauge(), Some(0.0));
 
-    // Both run the schedule; together they take each slot once.
+    // Both run the schedule and contend for each slot: whichever claims it
+    // first snapshots it (the race may favour one server throughout).
+    let ran = |s: &Server| -> bool {
+        !s.get("/api/v1/clusters/main/schedules")["schedules"][0]["last_run"].is_null()
+    };
     let both = Instant::now();
     etcd_lens_testkit::wait_for(
-        "scheduled snapshots by both servers",
+        "three scheduled snapshots, both servers running the schedule",
         Duration::from_secs(20),
         || {
-            let l = scheduled_creates(&audit_via_api(leader));
-            let f = scheduled_creates(&audit_via_api(follower));
-            (both.elapsed() > Duration::from_secs(6) && l >= 1 && f >= 1).then_some(())
+            let taken = scheduled_creates(&audit_via_api(leader))
+                + scheduled_creates(&audit_via_api(follower));
+            (both.elapsed() > Duration::from_secs(6) && taken >= 3 && ran(leader) && ran(follower))
+                .then_some(())
         },
     );
-    let sched = follower.get("/api/v1/clusters/main/schedules");
-    let claimed_elsewhere: u64 = sched["schedules"][0]["claimed_elsewhere"].as_u64().unwrap();
-    assert!(claimed_elsewhere >= 1, "the follower lost a claim: {sched}");
     // A follower keeps what it took: retention is the leader's.
     let f_creates = scheduled_creates(&audit_via_api(follower));
     let f_held = follower.get("/api/v1/snapshots")["snapshots"]
@@ -370,10 +372,7 @@ fn two_servers_one_schedule_and_a_failover() {
     }
     let by_leader = created(&leader_audit).len();
     let by_follower = created(&follower_audit).len();
-    assert!(
-        by_leader >= 1 && by_follower >= 4,
-        "{by_leader} / {by_follower}"
-    );
+    assert!(by_follower >= 4, "{by_leader} / {by_follower}");
 
     // Retention ran only on the leader: the first leader never left it to
     // anyone; the second deleted only while it led, and said it skipped
@@ -382,13 +381,15 @@ fn two_servers_one_schedule_and_a_failover() {
         !leader_log.contains("retention for \"main\" skipped"),
         "{leader_log}"
     );
-    assert!(
-        follower_log.contains(&format!(
-            "is a follower; the leader ({}) applies retention",
-            leader.id
-        )),
-        "{follower_log}"
-    );
+    if f_creates >= 1 {
+        assert!(
+            follower_log.contains(&format!(
+                "is a follower; the leader ({}) applies retention",
+                leader.id
+            )),
+            "{follower_log}"
+        );
+    }
     let deletions = |audit: &Audit| -> Vec<DateTime<Utc>> {
         audit
             .iter()
@@ -411,8 +412,9 @@ fn two_servers_one_schedule_and_a_failover() {
             "the first leader pruned"
         );
     }
-    let lost_claims = follower_audit
+    let lost_claims = [&leader_audit, &follower_audit]
         .iter()
+        .flat_map(|a| a.iter())
         .filter(|(action, ..)| action == "schedule.claimed_elsewhere")
         .count();
     assert!(lost_claims >= 1, "lost claims are in the audit log");
