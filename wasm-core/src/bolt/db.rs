@@ -186,6 +186,25 @@ impl<S: ReadAt> Db<S> {
         if let Some(p) = self.cache.lock().ok().and_then(|mut c| c.get(id.0)) {
             return Ok(p);
         }
+        let page = self.page_uncached(id, from)?;
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(id.0, page.clone());
+        }
+        Ok(page)
+    }
+
+    /// [`Db::page`] without the page cache: for a walk, which reads each page
+    /// once (caching them would only evict the pages lookups come back to,
+    /// and make threads walking at once wait for each other).
+    pub fn page_uncached(&self, id: PageId, from: Loc) -> Result<Arc<[u8]>, BoltError> {
+        let hwm = self.hwm();
+        if id.0 >= hwm.0 {
+            return Err(BoltError::OutOfBounds {
+                page: id,
+                from,
+                hwm,
+            });
+        }
         let offset = self.offset_of(id);
         let ps = usize::try_from(self.page_size).unwrap_or(usize::MAX);
         let mut buf = vec![0u8; ps];
@@ -221,11 +240,7 @@ impl<S: ReadAt> Db<S> {
             buf.resize(ps + more, 0);
             self.read(id, offset + self.page_size, &mut buf[ps..])?;
         }
-        let page: Arc<[u8]> = Arc::from(buf);
-        if let Ok(mut c) = self.cache.lock() {
-            c.insert(id.0, page.clone());
-        }
-        Ok(page)
+        Ok(Arc::from(buf))
     }
 
     /// Look a key up in a bucket: its leaf element (value or nested bucket), or `None`.

@@ -320,7 +320,7 @@ impl<'d, S: ReadAt> Walker<'d, S> {
         if self.seen.contains(id) {
             return self.fail(BoltError::MultipleReferences { page: id, from });
         }
-        let page = match self.db.page(id, from) {
+        let page = match self.db.page_uncached(id, from) {
             Ok(p) => p,
             Err(e) => {
                 self.seen.insert(id);
