@@ -31,6 +31,7 @@ const check = () => {
       m.texts.statusError = txt("status-error");
     }
   }
+  if (m.marks.first === undefined && (q('[data-testid="status-first"]') || q('[data-testid="status"]'))) m.marks.first = t;
   if (m.marks.header === undefined && q('[data-testid="page-size"]')) m.marks.header = t;
   if (m.marks.tabs === undefined && q('[data-testid="tab-browse"]')) m.marks.tabs = t;
   // The key list renders on the Browse tab only: open it once the status was seen.
@@ -59,7 +60,9 @@ return true;
 
 #[derive(Default, Clone)]
 pub(crate) struct AppRun {
-    /// Milliseconds from time zero.
+    /// Milliseconds from time zero: the overview's first numbers (revision,
+    /// size, version: before the walk), then the final status.
+    pub(crate) first: Option<f64>,
     pub(crate) status: Option<f64>,
     pub(crate) keys: Option<f64>,
     pub(crate) sha: Option<f64>,
@@ -76,7 +79,13 @@ pub(crate) struct AppRun {
     wall: Duration,
 }
 
-pub(crate) async fn app_run(b: &Browser, url: &str, snap: &Path, cold: bool, limit: Duration) -> AppRun {
+pub(crate) async fn app_run(
+    b: &Browser,
+    url: &str,
+    snap: &Path,
+    cold: bool,
+    limit: Duration,
+) -> AppRun {
     let wall = Instant::now();
     b.load_app(url).await;
     if cold {
@@ -103,11 +112,17 @@ pub(crate) async fn app_run(b: &Browser, url: &str, snap: &Path, cold: bool, lim
         }
         if said.elapsed() > Duration::from_secs(30) {
             said = Instant::now();
-            let seen: Vec<&String> = marks.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+            let seen: Vec<&String> = marks
+                .as_object()
+                .map(|o| o.keys().collect())
+                .unwrap_or_default();
             let tr = b
                 .js(r#"const e = document.querySelector('[data-testid="trailer-status"]'); return e ? e.textContent : "";"#)
                 .await;
-            eprintln!("  … {:.0} s: seen {seen:?}; trailer {tr}", t0.elapsed().as_secs_f64());
+            eprintln!(
+                "  … {:.0} s: seen {seen:?}; trailer {tr}",
+                t0.elapsed().as_secs_f64()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
@@ -115,6 +130,7 @@ pub(crate) async fn app_run(b: &Browser, url: &str, snap: &Path, cold: bool, lim
     let zero = m["t0"].as_f64().unwrap_or(0.0);
     let at = |k: &str| m["marks"][k].as_f64().map(|t| t - zero);
     AppRun {
+        first: at("first"),
         status: at("status"),
         keys: at("keys"),
         sha: at("trailer"),
@@ -139,10 +155,11 @@ pub(crate) fn ms(v: Option<f64>) -> String {
 
 pub(crate) fn log_run(label: &str, r: &AppRun) {
     eprintln!(
-        "  {label} ({:.1} s with page load): change {} header {} status {} hash-start {} SHA-256 {} ({}) keys {}; mem +{} MiB (renderers +{} MiB){}",
+        "  {label} ({:.1} s with page load): change {} header {} first numbers {} status {} hash-start {} SHA-256 {} ({}) keys {}; mem +{} MiB (renderers +{} MiB){}",
         r.wall.as_secs_f64(),
         ms(r.change),
         ms(r.header),
+        ms(r.first),
         ms(r.status),
         ms(r.hash_start),
         ms(r.sha),
@@ -150,7 +167,10 @@ pub(crate) fn log_run(label: &str, r: &AppRun) {
         ms(r.keys),
         r.mem_all >> 20,
         r.mem_renderer >> 20,
-        r.error.as_ref().map(|e| format!("; ERROR {e}")).unwrap_or_default()
+        r.error
+            .as_ref()
+            .map(|e| format!("; ERROR {e}"))
+            .unwrap_or_default()
     );
 }
 
@@ -172,7 +192,11 @@ pub(crate) fn compare_status(page: &Value, etcdctl_json: &str) -> (bool, String)
         lead_num(&page["totalKey"]).map_or("—".into(), |v| v.to_string()),
         e["totalKey"].as_u64().map_or("—".into(), |v| v.to_string())
     ));
-    for (p, k) in [("revision", "revision"), ("hash", "hash"), ("totalSize", "totalSize")] {
+    for (p, k) in [
+        ("revision", "revision"),
+        ("hash", "hash"),
+        ("totalSize", "totalSize"),
+    ] {
         let ours = lead_num(&page[p]);
         let theirs = e[k].as_u64();
         let same = ours.is_some() && ours == theirs;
@@ -180,7 +204,14 @@ pub(crate) fn compare_status(page: &Value, etcdctl_json: &str) -> (bool, String)
         out.push(format!(
             "{k} {}{}",
             ours.map_or("—".into(), |v| v.to_string()),
-            if same { " =".to_string() } else { format!(" ≠ etcdctl {}", theirs.map_or("—".into(), |v| v.to_string())) }
+            if same {
+                " =".to_string()
+            } else {
+                format!(
+                    " ≠ etcdctl {}",
+                    theirs.map_or("—".into(), |v| v.to_string())
+                )
+            }
         ));
     }
     (all, out.join(", "))

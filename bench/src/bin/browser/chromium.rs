@@ -34,7 +34,8 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {CHROMEDRIVER}: {e}"));
         wait_for_port("chromedriver", port, Duration::from_secs(20));
-        let profile = std::env::temp_dir().join(format!("etcd-lens-bench-profile-{}", std::process::id()));
+        let profile =
+            std::env::temp_dir().join(format!("etcd-lens-bench-profile-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).unwrap();
         let caps = json!({

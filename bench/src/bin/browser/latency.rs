@@ -96,7 +96,13 @@ fn figures(rows: &Value) -> Figures {
         .collect()
 }
 
-pub(crate) async fn latency_run(b: &Browser, url: &str, snap: &Path, every: Duration, limit: Duration) -> Latency {
+pub(crate) async fn latency_run(
+    b: &Browser,
+    url: &str,
+    snap: &Path,
+    every: Duration,
+    limit: Duration,
+) -> Latency {
     b.load_app(url).await;
     b.js(OBSERVE).await;
     b.pick(r#"[data-testid="file-input"]"#, snap).await;
@@ -108,7 +114,11 @@ pub(crate) async fn latency_run(b: &Browser, url: &str, snap: &Path, every: Dura
     )
     .await;
     let click = |id: &'static str| async move {
-        if let Ok(e) = b.client.find(Locator::Css(&format!(r#"[data-testid="{id}"]"#))).await {
+        if let Ok(e) = b
+            .client
+            .find(Locator::Css(&format!(r#"[data-testid="{id}"]"#)))
+            .await
+        {
             let _ = e.click().await;
         }
     };
@@ -131,8 +141,16 @@ pub(crate) async fn latency_run(b: &Browser, url: &str, snap: &Path, every: Dura
         }
         match sent % 4 {
             0 | 1 => {
-                if let Ok(e) = b.client.find(Locator::Css(r#"[data-testid="filter-contains"]"#)).await {
-                    let keys = if sent % 4 == 0 { "1".to_string() } else { char::from(Key::Backspace).to_string() };
+                if let Ok(e) = b
+                    .client
+                    .find(Locator::Css(r#"[data-testid="filter-contains"]"#))
+                    .await
+                {
+                    let keys = if sent % 4 == 0 {
+                        "1".to_string()
+                    } else {
+                        char::from(Key::Backspace).to_string()
+                    };
                     let _ = e.send_keys(&keys).await;
                 }
             }
@@ -142,7 +160,10 @@ pub(crate) async fn latency_run(b: &Browser, url: &str, snap: &Path, every: Dura
         sent += 1;
         if said.elapsed() > Duration::from_secs(15) {
             said = Instant::now();
-            eprintln!("  … {:.0} s, {sent} interactions", t0.elapsed().as_secs_f64());
+            eprintln!(
+                "  … {:.0} s, {sent} interactions",
+                t0.elapsed().as_secs_f64()
+            );
         }
         tokio::time::sleep(every).await;
     };
@@ -161,9 +182,8 @@ pub(crate) async fn latency_run(b: &Browser, url: &str, snap: &Path, every: Dura
 
 /// The report's table: one row per figure and phase.
 pub(crate) fn table(l: &Latency) -> String {
-    let mut out = String::from(
-        "| figure | while | n | median | p95 | max |\n|---|---|---|---|---|---|\n",
-    );
+    let mut out =
+        String::from("| figure | while | n | median | p95 | max |\n|---|---|---|---|---|---|\n");
     for (name, f) in [
         ("input → next paint", &l.input),
         ("Event Timing ≥ 16 ms", &l.timing),
@@ -174,7 +194,8 @@ pub(crate) fn table(l: &Latency) -> String {
             out += &format!("| {name} | — | 0 | — | — | — |\n");
         }
         for (phase, (n, med, p95, max)) in f {
-            out += &format!("| {name} | {phase} | {n} | {med:.0} ms | {p95:.0} ms | {max:.0} ms |\n");
+            out +=
+                &format!("| {name} | {phase} | {n} | {med:.0} ms | {p95:.0} ms | {max:.0} ms |\n");
         }
     }
     out

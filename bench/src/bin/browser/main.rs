@@ -82,7 +82,8 @@ async fn main() {
     let runs = usize::try_from(num("--runs", 5)).unwrap();
     let limit = Duration::from_secs(num("--timeout-secs", 900));
     let dist = opt("--dist").map_or_else(|| repo_path("dist"), PathBuf::from);
-    let server = opt("--server").map_or_else(|| repo_path("target/release/etcd-lens"), PathBuf::from);
+    let server =
+        opt("--server").map_or_else(|| repo_path("target/release/etcd-lens"), PathBuf::from);
     let etcdctl = opt("--etcdctl").unwrap_or_else(|| "/usr/bin/etcdctl".into());
     let slices: Vec<u64> = opt("--slices-kib")
         .unwrap_or_else(|| "4,64,1024,4096,16384".into())
@@ -104,22 +105,40 @@ async fn main() {
         })
         .collect();
 
-    assert!(dist.join("index.html").exists(), "no {}/index.html: trunk build --release", dist.display());
-    assert!(server.exists(), "no {}: cargo build --release -p etcd-lens-server --bin etcd-lens", server.display());
+    assert!(
+        dist.join("index.html").exists(),
+        "no {}/index.html: trunk build --release",
+        dist.display()
+    );
+    assert!(
+        server.exists(),
+        "no {}: cargo build --release -p etcd-lens-server --bin etcd-lens",
+        server.display()
+    );
     let snap = opt("--snapshot").map_or_else(|| snapshot(keys, value_bytes), PathBuf::from);
     let size = std::fs::metadata(&snap).unwrap().len();
     let etcdctl_version = Command::new(&etcdctl)
         .arg("version")
         .env("ETCDCTL_API", "3")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_string())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
         .unwrap_or_default();
     let chromium_version = Command::new(CHROMIUM)
         .arg("--version")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    println!("snapshot: {} ({size} bytes, {:.0} MiB)", snap.display(), size as f64 / MIB);
+    println!(
+        "snapshot: {} ({size} bytes, {:.0} MiB)",
+        snap.display(),
+        size as f64 / MIB
+    );
     println!("{chromium_version}; {etcdctl}: {etcdctl_version}");
     println!("app: {} served by {}", dist.display(), server.display());
 
@@ -128,8 +147,17 @@ async fn main() {
 
     if !skip_throughput {
         eprintln!("FileReaderSync throughput, whole file, sequential:");
-        let t = throughput(&browser, &snap, &slices, usize::try_from(num("--passes", 3)).unwrap()).await;
-        report += &format!("\n### Raw FileReaderSync throughput (dedicated worker, sequential; median of {})\n\n", num("--passes", 3));
+        let t = throughput(
+            &browser,
+            &snap,
+            &slices,
+            usize::try_from(num("--passes", 3)).unwrap(),
+        )
+        .await;
+        report += &format!(
+            "\n### Raw FileReaderSync throughput (dedicated worker, sequential; median of {})\n\n",
+            num("--passes", 3)
+        );
         report += "| slice | bytes per pass | warm | cold | per read, warm | whole file at this rate, warm |\n|---|---|---|---|---|---|\n";
         for r in &t {
             let read = size.min(r.slice * MAX_CALLS);
@@ -146,7 +174,8 @@ async fn main() {
         print!("{report}");
     }
 
-    let data_dir = std::env::temp_dir().join(format!("etcd-lens-bench-serve-{}", std::process::id()));
+    let data_dir =
+        std::env::temp_dir().join(format!("etcd-lens-bench-serve-{}", std::process::id()));
     std::fs::create_dir_all(&data_dir).unwrap();
     let (srv, port) = Server::start(&server, &dist, &data_dir);
     let url = format!("http://127.0.0.1:{port}/");
@@ -156,9 +185,13 @@ async fn main() {
         let theirs = [etcdctl.as_str(), "snapshot", "status", s, "-w", "json"];
         let mut section = format!(
             "\n### The app vs `etcdctl snapshot status` (median of {runs} run(s){}; memory: worst run)\n\n\
-             | mode | overview (status) | first key list | SHA-256 verified | etcdctl | overview ÷ etcdctl | peak memory, Chromium (renderers) | etcdctl peak RSS |\n\
-             |---|---|---|---|---|---|---|---|\n",
-            if no_discard { ", no discarded app run" } else { ", after one discarded run" }
+             | mode | overview, first numbers | first ÷ etcdctl | overview, final status | final ÷ etcdctl | first key list | SHA-256 verified | etcdctl | peak memory, Chromium (renderers) | etcdctl peak RSS |\n\
+             |---|---|---|---|---|---|---|---|---|---|\n",
+            if no_discard {
+                ", no discarded app run"
+            } else {
+                ", after one discarded run"
+            }
         );
         for &cold in &modes {
             let mode = if cold { "cold" } else { "warm" };
@@ -196,15 +229,18 @@ async fn main() {
             }
             let ctl_med = median(ctl).as_secs_f64();
             let st = med_opt(&apps, |r| r.status);
+            let first = med_opt(&apps, |r| r.first);
             let mem_all = apps.iter().map(|r| r.mem_all).max().unwrap_or(0);
             let mem_r = apps.iter().map(|r| r.mem_renderer).max().unwrap_or(0);
             section += &format!(
-                "| {mode} | {} | {} | {} | {:.2} s | {} | +{} MiB (+{} MiB) | {} MiB |\n",
+                "| {mode} | {} | {} | {} | {} | {} | {} | {:.2} s | +{} MiB (+{} MiB) | {} MiB |\n",
+                ms(first),
+                first.map_or("—".into(), |s| format!("{:.2}", s / 1000.0 / ctl_med)),
                 ms(st),
+                st.map_or("—".into(), |s| format!("{:.2}", s / 1000.0 / ctl_med)),
                 ms(med_opt(&apps, |r| r.keys)),
                 ms(med_opt(&apps, |r| r.sha)),
                 ctl_med,
-                st.map_or("—".into(), |s| format!("{:.2}", s / 1000.0 / ctl_med)),
                 mem_all >> 20,
                 mem_r >> 20,
                 ctl_rss >> 10,
@@ -228,7 +264,11 @@ async fn main() {
                 "Run {}: {} interactions sent{}.\n\n{}\n",
                 i + 1,
                 l.sent,
-                if l.done { "" } else { " (TIMED OUT before the passes and the audit ended)" },
+                if l.done {
+                    ""
+                } else {
+                    " (TIMED OUT before the passes and the audit ended)"
+                },
                 latency::table(&l)
             );
         }
@@ -242,7 +282,11 @@ async fn main() {
         let t = Instant::now();
         let bsnap = snapshot(big_keys, big_value);
         let bsize = std::fs::metadata(&bsnap).unwrap().len();
-        eprintln!("big snapshot {} ({bsize} bytes) ready after {:?}", bsnap.display(), t.elapsed());
+        eprintln!(
+            "big snapshot {} ({bsize} bytes) ready after {:?}",
+            bsnap.display(),
+            t.elapsed()
+        );
         let s = bsnap.to_str().unwrap();
         let (t_ctl, rss, out) = measure(&[etcdctl.as_str(), "snapshot", "status", s, "-w", "json"]);
         let r = app_run(&browser, &url, &bsnap, false, Duration::from_secs(3600)).await;
@@ -250,21 +294,29 @@ async fn main() {
         let (agree, line) = compare_status(&r.status_fields, &out);
         let section = format!(
             "\n### Larger than a wasm32 address space (one run, file in the page cache)\n\n\
-             {} keys × {} bytes: {bsize} bytes ({:.2} GiB). The page: overview {}, first key list {}, SHA-256 {} ({}), \
+             {} keys × {} bytes: {bsize} bytes ({:.2} GiB). The page: overview first numbers {}, final {}, first key list {}, SHA-256 {} ({}), \
              peak memory +{} MiB (renderers +{} MiB){}. etcdctl {:.2} s, {} MiB RSS. Status {}: {line}.\n",
             big_keys,
             big_value,
             bsize as f64 / MIB / 1024.0,
+            ms(r.first),
             ms(r.status),
             ms(r.keys),
             ms(r.sha),
             r.trailer,
             r.mem_all >> 20,
             r.mem_renderer >> 20,
-            r.error.as_ref().map(|e| format!(", error: {e}")).unwrap_or_default(),
+            r.error
+                .as_ref()
+                .map(|e| format!(", error: {e}"))
+                .unwrap_or_default(),
             t_ctl.as_secs_f64(),
             rss >> 10,
-            if agree { "agrees with etcdctl" } else { "DIFFERS from etcdctl" },
+            if agree {
+                "agrees with etcdctl"
+            } else {
+                "DIFFERS from etcdctl"
+            },
         );
         print!("{section}");
         report += &section;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-
 /// Resident bytes of every process in group `pgid`: (all, renderers only).
 pub(crate) fn group_rss(pgid: i32, cmdlines: &mut HashMap<u32, bool>) -> (u64, u64) {
     let page = 4096u64;
@@ -15,7 +14,11 @@ pub(crate) fn group_rss(pgid: i32, cmdlines: &mut HashMap<u32, bool>) -> (u64, u
         return (0, 0);
     };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -25,14 +28,23 @@ pub(crate) fn group_rss(pgid: i32, cmdlines: &mut HashMap<u32, bool>) -> (u64, u
         let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
             continue;
         };
-        let pgrp: i32 = rest.split_whitespace().nth(2).and_then(|v| v.parse().ok()).unwrap_or(-1);
+        let pgrp: i32 = rest
+            .split_whitespace()
+            .nth(2)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1);
         if pgrp != pgid {
             continue;
         }
         let Ok(statm) = std::fs::read_to_string(format!("/proc/{pid}/statm")) else {
             continue;
         };
-        let rss = statm.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) * page;
+        let rss = statm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            * page;
         all += rss;
         let is_renderer = *cmdlines.entry(pid).or_insert_with(|| {
             std::fs::read(format!("/proc/{pid}/cmdline"))

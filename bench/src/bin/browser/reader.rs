@@ -86,7 +86,8 @@ pub(crate) const MAX_CALLS: u64 = 16384;
 /// One pass over the file (or its first `MAX_CALLS` slices) at `slice` bytes: MiB/s.
 async fn read_pass(b: &Browser, slice: u64) -> f64 {
     let limit = slice * MAX_CALLS;
-    b.js(&format!("window.readPass({slice}, {limit}); return true;")).await;
+    b.js(&format!("window.readPass({slice}, {limit}); return true;"))
+        .await;
     let t0 = Instant::now();
     loop {
         let r = b.js("return window.__result;").await;
@@ -96,7 +97,10 @@ async fn read_pass(b: &Browser, slice: u64) -> f64 {
         if let (Some(bytes), Some(ms)) = (r["bytes"].as_f64(), r["ms"].as_f64()) {
             return bytes / MIB / (ms / 1000.0);
         }
-        assert!(t0.elapsed() < Duration::from_secs(1800), "FileReaderSync pass timed out");
+        assert!(
+            t0.elapsed() < Duration::from_secs(1800),
+            "FileReaderSync pass timed out"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -107,15 +111,24 @@ pub(crate) struct Throughput {
     pub(crate) cold: f64,
 }
 
-pub(crate) async fn throughput(b: &Browser, snap: &Path, slices: &[u64], passes: usize) -> Vec<Throughput> {
+pub(crate) async fn throughput(
+    b: &Browser,
+    snap: &Path,
+    slices: &[u64],
+    passes: usize,
+) -> Vec<Throughput> {
     let port = serve_reader_page();
     b.client
         .goto(&format!("http://127.0.0.1:{port}/"))
         .await
         .expect("the reader page");
     b.pick("#f", snap).await;
-    b.wait_js("the file", "return document.getElementById('f').files.length === 1;", Duration::from_secs(10))
-        .await;
+    b.wait_js(
+        "the file",
+        "return document.getElementById('f').files.length === 1;",
+        Duration::from_secs(10),
+    )
+    .await;
     // Discarded: brings the file into the page cache and warms the worker up.
     read_pass(b, 4 << 20).await;
     let mut warm: HashMap<u64, Vec<f64>> = HashMap::new();
