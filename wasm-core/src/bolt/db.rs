@@ -175,14 +175,7 @@ impl<S: ReadAt> Db<S> {
 
     /// Read a whole page, its overflow pages included, checking its id and extent.
     pub fn page(&self, id: PageId, from: Loc) -> Result<Arc<[u8]>, BoltError> {
-        let hwm = self.hwm();
-        if id.0 >= hwm.0 {
-            return Err(BoltError::OutOfBounds {
-                page: id,
-                from,
-                hwm,
-            });
-        }
+        // Only pages read whole are cached: a miss checks the bounds.
         if let Some(p) = self.cache.lock().ok().and_then(|mut c| c.get(id.0)) {
             return Ok(p);
         }
