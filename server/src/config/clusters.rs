@@ -23,7 +23,7 @@ use crate::schedule::{Schedule, ScheduleSpec};
 use crate::ship::{StoreConfig, StoreFile};
 
 pub use super::connection::{ConfigError, Credentials, Tls, check_endpoints};
-use super::connection::{Connection, connection};
+use super::connection::{Connection, connection, read_file};
 use super::coordination::CoordinationConfig;
 
 /// Per-endpoint timeout for status calls, unless the file says otherwise.
@@ -270,13 +270,7 @@ fn resolve(
     e: &dyn Fn(&str, String) -> ConfigError,
 ) -> Result<ClusterConfig, ConfigError> {
     check_endpoints(&c.endpoints).map_err(|m| e("endpoints", m))?;
-    let read = |field: &str, p: &Option<PathBuf>| -> Result<Option<Vec<u8>>, ConfigError> {
-        let Some(p) = p else { return Ok(None) };
-        let p = base.join(p);
-        std::fs::read(&p)
-            .map(Some)
-            .map_err(|err| e(field, format!("cannot read {}: {err}", p.display())))
-    };
+    let read = |field: &str, p: &Option<PathBuf>| read_file(base, field, p, e);
     let (tls, credentials) = connection(
         &Connection {
             endpoints: &c.endpoints,

@@ -49,6 +49,21 @@ pub(crate) struct Connection<'a> {
     pub password_file: &'a Option<PathBuf>,
 }
 
+/// Read the file a field names (relative to `base`), if it names one; a
+/// file that cannot be read is a mistake of that field.
+pub(crate) fn read_file(
+    base: &Path,
+    field: &str,
+    p: &Option<PathBuf>,
+    e: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Option<Vec<u8>>, ConfigError> {
+    let Some(p) = p else { return Ok(None) };
+    let p = base.join(p);
+    std::fs::read(&p)
+        .map(Some)
+        .map_err(|err| e(field, format!("cannot read {}: {err}", p.display())))
+}
+
 /// Read and check a [`Connection`]'s files (relative to `base`); a mistake
 /// names its field through `e`.
 pub(crate) fn connection(
@@ -56,13 +71,7 @@ pub(crate) fn connection(
     base: &Path,
     e: &dyn Fn(&str, String) -> ConfigError,
 ) -> Result<(Option<Tls>, Option<Credentials>), ConfigError> {
-    let read = |field: &str, p: &Option<PathBuf>| -> Result<Option<Vec<u8>>, ConfigError> {
-        let Some(p) = p else { return Ok(None) };
-        let p = base.join(p);
-        std::fs::read(&p)
-            .map(Some)
-            .map_err(|err| e(field, format!("cannot read {}: {err}", p.display())))
-    };
+    let read = |field: &str, p: &Option<PathBuf>| read_file(base, field, p, e);
     let ca = read("ca", c.ca)?;
     let cert = read("cert", c.cert)?;
     let key = read("key", c.key)?;

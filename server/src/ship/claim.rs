@@ -22,7 +22,6 @@
 //! a clock (the caller passes `claimed_at` and `now`).
 
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutMode, PutPayload};
 use serde::{Deserialize, Serialize};
@@ -98,12 +97,7 @@ pub async fn read(store: &Store, key: &str) -> Result<ClaimBody, ShipError> {
 /// Every claim of `cluster`: (key, slot), sorted by slot.
 pub async fn list(store: &Store, cluster: &str) -> Result<Vec<(String, DateTime<Utc>)>, ShipError> {
     let folder = store.claims_prefix(cluster);
-    let listed: Vec<object_store::ObjectMeta> = store
-        .inner
-        .list(Some(&ObjectPath::from(folder.as_str())))
-        .try_collect()
-        .await
-        .map_err(|e| store.err("listing", &folder, e))?;
+    let listed = store.list_folder(&folder).await?;
     let mut out: Vec<(String, DateTime<Utc>)> = listed
         .into_iter()
         .filter_map(|m| {

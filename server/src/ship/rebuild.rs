@@ -40,12 +40,7 @@ pub async fn read_back(
     verify_sha256: bool,
 ) -> Result<ReadBack, ShipError> {
     let folder = store.cluster_prefix(cluster);
-    let listed: Vec<object_store::ObjectMeta> = store
-        .inner
-        .list(Some(&ObjectPath::from(folder.as_str())))
-        .try_collect()
-        .await
-        .map_err(|e| store.err("listing", &folder, e))?;
+    let listed = store.list_folder(&folder).await?;
     // Only the folder's own objects (list is recursive).
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
     for m in listed {

@@ -121,6 +121,19 @@ impl Store {
         claim_key(&self.prefix, cluster, slot)
     }
 
+    /// Every object under `folder` (recursively).
+    pub(crate) async fn list_folder(
+        &self,
+        folder: &str,
+    ) -> Result<Vec<object_store::ObjectMeta>, ShipError> {
+        use futures::TryStreamExt;
+        self.inner
+            .list(Some(&object_store::path::Path::from(folder)))
+            .try_collect()
+            .await
+            .map_err(|e| self.err("listing", folder, e))
+    }
+
     pub(crate) fn err(&self, op: &'static str, key: &str, e: object_store::Error) -> ShipError {
         let key = key.to_string();
         let store = self.name.clone();
