@@ -37,7 +37,7 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config::check_addr(args.addr, args.allow_remote)?;
     // A configuration mistake stops start-up before anything listens.
-    let clusters = args.targets.load()?;
+    let (clusters, coordination) = args.targets.load_settings()?;
     let data_dir = args.data_dir.unwrap_or_else(config::default_data_dir);
     std::fs::create_dir_all(&data_dir)?;
     let token = match (args.insecure_no_token, args.token) {
@@ -69,6 +69,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         token,
         metrics_token,
         clusters,
+        coordination,
     };
     tokio::runtime::Runtime::new()?.block_on(crate::http::server::serve(cfg))?;
     Ok(ExitCode::SUCCESS)

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use etcd_lens_core::age::Recipient;
 
-use crate::config::ClusterConfig;
 use crate::config::clusters::{self, check_endpoints};
+use crate::config::{ClusterConfig, CoordinationConfig};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
@@ -27,12 +27,23 @@ pub struct TargetArgs {
 impl TargetArgs {
     /// Every configured cluster (none when neither flag is given).
     pub fn load(&self) -> anyhow::Result<Vec<Arc<ClusterConfig>>> {
+        self.load_settings().map(|(all, _)| all)
+    }
+
+    /// Every configured cluster and the file's `[coordination]` (the
+    /// server's; `--endpoints` has none).
+    pub fn load_settings(
+        &self,
+    ) -> anyhow::Result<(Vec<Arc<ClusterConfig>>, Option<Arc<CoordinationConfig>>)> {
         if let Some(path) = &self.config {
-            let all = clusters::load(path)?;
-            return Ok(all.into_iter().map(Arc::new).collect());
+            let s = clusters::load_settings(path)?;
+            return Ok((
+                s.clusters.into_iter().map(Arc::new).collect(),
+                s.coordination,
+            ));
         }
         if self.endpoints.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         check_endpoints(&self.endpoints).map_err(|e| anyhow::anyhow!("--endpoints: {e}"))?;
         if self.endpoints.iter().any(|e| e.starts_with("https://")) {
@@ -46,10 +57,13 @@ impl TargetArgs {
             .enumerate()
             .map(|(i, r)| Recipient::parse(r).with_context(|| format!("--recipient #{}", i + 1)))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(vec![Arc::new(ClusterConfig::from_endpoints(
-            self.endpoints.clone(),
-            recipients,
-        ))])
+        Ok((
+            vec![Arc::new(ClusterConfig::from_endpoints(
+                self.endpoints.clone(),
+                recipients,
+            ))],
+            None,
+        ))
     }
 
     /// The one cluster a command is about: `--cluster NAME`, or the only one.

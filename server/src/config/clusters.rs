@@ -151,10 +151,6 @@ pub struct ClusterConfig {
     pub store: Option<StoreConfig>,
     /// Restore drills (opt-in).
     pub drill: Option<DrillConfig>,
-    /// The file's `[coordination]`, shared by all its clusters: with it,
-    /// only the elected server applies retention (`None`: this server
-    /// alone decides, as a single server always did).
-    pub coordination: Option<Arc<CoordinationConfig>>,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -224,14 +220,28 @@ impl ClusterConfig {
             webhook: None,
             store: None,
             drill: None,
-            coordination: None,
         }
     }
 }
 
-/// Read and check a configuration file. Each cluster carries the file's
-/// `[coordination]` (see [`ClusterConfig::coordination`]).
+/// A configuration file's clusters and what they share.
+#[derive(Debug, Default)]
+pub struct Settings {
+    pub clusters: Vec<ClusterConfig>,
+    /// `[coordination]`, shared by every cluster of the file: with it, only
+    /// the elected server applies retention (`None`: this server alone
+    /// decides, as a single server always did).
+    pub coordination: Option<Arc<CoordinationConfig>>,
+}
+
+/// Read and check a configuration file's clusters (the commands that act
+/// on one cluster need nothing else).
 pub fn load(path: &Path) -> Result<Vec<ClusterConfig>, ConfigError> {
+    load_settings(path).map(|s| s.clusters)
+}
+
+/// Read and check a configuration file: its clusters and `[coordination]`.
+pub fn load_settings(path: &Path) -> Result<Settings, ConfigError> {
     let file = path.display().to_string();
     let err = |cluster: Option<&str>, field: Option<&str>, message: String| ConfigError {
         file: file.clone(),
@@ -257,11 +267,12 @@ pub fn load(path: &Path) -> Result<Vec<ClusterConfig>, ConfigError> {
         if out.iter().any(|o| o.name == c.name) {
             return Err(e("name", "a second cluster has this name".into()));
         }
-        let mut resolved = resolve(c, base, &e)?;
-        resolved.coordination = coordination.clone();
-        out.push(resolved);
+        out.push(resolve(c, base, &e)?);
     }
-    Ok(out)
+    Ok(Settings {
+        clusters: out,
+        coordination,
+    })
 }
 
 fn resolve(
@@ -446,7 +457,6 @@ fn resolve(
         snapshot_dir: c.snapshot_dir.map(|d| base.join(d)),
         metrics_urls: c.metrics_urls,
         snapshot_member: c.snapshot_member,
-        coordination: None,
     })
 }
 

@@ -13,6 +13,7 @@
 //! server_id = "backup-a"                   # default: hostname:port
 //! election = "etcd-lens/retention"         # the election's name (key prefix)
 //! timeout_seconds = 3                      # per call
+//! catalog_sync_seconds = 30                # how often the catalog follows the store
 //! ```
 //!
 //! Without the table a server is alone: it applies retention after each of
@@ -21,6 +22,10 @@
 //! prunes. The coordination etcd should be a different one from the managed
 //! cluster: the election writes to it, and writes stall without quorum
 //! while snapshots (a read from one member) do not.
+//!
+//! With the table, each server's catalog also follows each cluster's store
+//! (`ops::sync`): every `catalog_sync_seconds`, at start, and before the
+//! leader applies retention.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -41,6 +46,8 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(10);
 const MIN_LEASE_TTL_SECONDS: u64 = 2;
 const MAX_LEASE_TTL_SECONDS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_ELECTION: &str = "etcd-lens/retention";
+/// How often a server's catalog follows the store, unless the file says otherwise.
+pub const DEFAULT_CATALOG_SYNC: Duration = Duration::from_secs(30);
 
 /// The table as written.
 #[derive(Debug, Deserialize)]
@@ -57,6 +64,7 @@ pub(crate) struct CoordinationFile {
     server_id: Option<String>,
     election: Option<String>,
     timeout_seconds: Option<u64>,
+    catalog_sync_seconds: Option<u64>,
 }
 
 /// A checked `[coordination]`, every file read.
@@ -71,6 +79,8 @@ pub struct CoordinationConfig {
     pub election: String,
     /// Per call (connect, grant, revoke).
     pub timeout: Duration,
+    /// How often each cluster's catalog follows its store (`ops::sync`).
+    pub catalog_sync: Duration,
 }
 
 impl std::fmt::Debug for CoordinationConfig {
@@ -139,6 +149,11 @@ impl CoordinationFile {
             Some(0) => return Err(e("timeout_seconds", "must be at least 1".into())),
             Some(s) => Duration::from_secs(s),
         };
+        let catalog_sync = match self.catalog_sync_seconds {
+            None => DEFAULT_CATALOG_SYNC,
+            Some(0) => return Err(e("catalog_sync_seconds", "must be at least 1".into())),
+            Some(s) => Duration::from_secs(s),
+        };
         Ok(CoordinationConfig {
             endpoints: self.endpoints.clone(),
             tls,
@@ -147,6 +162,7 @@ impl CoordinationFile {
             server_id: self.server_id.clone(),
             election,
             timeout,
+            catalog_sync,
         })
     }
 }
@@ -196,7 +212,7 @@ fn check_server_id(id: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::clusters::load;
+    use super::super::clusters::{load, load_settings};
     use super::*;
 
     #[test]
@@ -209,20 +225,24 @@ mod tests {
             format!("[coordination]\nendpoints = [\"http://127.0.0.1:2\"]\n{cluster}"),
         )
         .unwrap();
-        let all = load(&p).unwrap();
-        let c = all[0]
-            .coordination
-            .clone()
-            .expect("shared with the cluster");
+        let settings = load_settings(&p).unwrap();
+        assert_eq!(settings.clusters.len(), 1);
+        let c = settings.coordination.expect("read with the clusters");
         assert_eq!(c.lease_ttl, DEFAULT_LEASE_TTL);
+        assert_eq!(c.catalog_sync, DEFAULT_CATALOG_SYNC);
         assert_eq!(c.election, DEFAULT_ELECTION);
         let id = c.server_id_for("127.0.0.1:8080".parse().unwrap());
         assert!(id.ends_with(":8080") && id.len() > 5, "{id}");
 
         std::fs::write(&p, cluster).unwrap();
-        assert!(load(&p).unwrap()[0].coordination.is_none());
+        assert!(load_settings(&p).unwrap().coordination.is_none());
+        assert_eq!(load(&p).unwrap().len(), 1);
 
         for (table, want) in [
+            (
+                "endpoints = [\"http://127.0.0.1:2\"]\ncatalog_sync_seconds = 0\n",
+                "field `coordination.catalog_sync_seconds`: must be at least 1",
+            ),
             (
                 "endpoints = [\"http://127.0.0.1:2\"]\nlease_ttl_seconds = 1\n",
                 "field `coordination.lease_ttl_seconds`: 1 is outside",

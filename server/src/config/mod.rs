@@ -30,6 +30,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// The clusters to watch and snapshot (none: the server only serves the app).
     pub clusters: Vec<Arc<ClusterConfig>>,
+    /// The file's `[coordination]` (`None`: this server alone decides).
+    pub coordination: Option<Arc<CoordinationConfig>>,
 }
 
 /// `$XDG_DATA_HOME/etcd-lens`, else `~/.local/share/etcd-lens`, else `./data`.

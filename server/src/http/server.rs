@@ -82,9 +82,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     )?
     .with_clusters(config.clusters.clone())
     .with_metrics_token(config.metrics_token.clone());
-    // The retention election: with `[coordination]` (shared by the file's
-    // clusters) this server campaigns; without it, it is alone.
-    let coordination = config.clusters.iter().find_map(|c| c.coordination.clone());
+    // The retention election: with `[coordination]` this server
+    // campaigns; without it, it is alone.
+    let coordination = config.coordination.clone();
     let leadership = match &coordination {
         Some(c) => {
             let id = c.server_id_for(config.addr);
@@ -105,6 +105,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             c.clone(),
             state.services.clone(),
         ));
+    }
+    // Servers sharing a store: each catalog follows it (`ops::sync`).
+    if let Some(c) = &coordination {
+        for cluster in config.clusters.iter().filter(|c| c.store.is_some()) {
+            tokio::spawn(crate::ops::sync::follow_every(
+                cluster.clone(),
+                state.services.clone(),
+                c.catalog_sync,
+            ));
+        }
     }
     // Every cluster gets a scheduler: one without schedules waits for an
     // edit from the page.

@@ -14,6 +14,7 @@ pub mod scheduler;
 pub mod scorecard;
 pub mod ship;
 pub mod snapshots;
+pub mod sync;
 
 pub use run::Services;
 pub use snapshots::{Jobs, SnapshotView};

@@ -30,6 +30,8 @@ pub struct Services {
     pub censuses: Arc<super::scorecard::Censuses>,
     /// This server's role in the retention election (alone by default).
     pub leadership: Arc<Leadership>,
+    /// Each cluster's last pass over its store (`ops::sync`; with `[coordination]`).
+    pub follows: Arc<super::sync::Follows>,
 }
 
 impl Services {
@@ -44,6 +46,7 @@ impl Services {
             leadership: Arc::new(Leadership::alone(
                 &crate::config::coordination::cli_server_id(),
             )),
+            follows: Arc::default(),
         }
     }
 
@@ -97,6 +100,14 @@ impl Services {
                 self.metrics.snapshot_succeeded(record);
                 // Shipped before retention, so retention sees its state.
                 *record = ship::ship_taken(cluster, self, record, actor).await;
+                // Servers sharing the store: the leader plans over every
+                // server's snapshots, so its catalog follows the store first.
+                let now = std::time::Instant::now();
+                if self.leadership.view(now).coordinated
+                    && self.leadership.may_apply_retention(now).is_ok()
+                {
+                    super::sync::follow(cluster, self, Utc::now(), actor).await;
+                }
                 match retention::after_snapshot(
                     cluster,
                     &self.data_dir,

@@ -14,7 +14,9 @@
 //!   retention run or an API delete, and retried on every run until gone.
 //! - A scheduled run claims its slot (`ship::claim`) before it snapshots
 //!   ([`claim_slot`]); whoever applies retention also deletes claims older
-//!   than [`CLAIMS_KEPT`].
+//!   than [`CLAIMS_KEPT`], and tombstones as old.
+//! - Before deleting a snapshot's objects it writes its tombstone
+//!   (`ship::tombstone`), so servers sharing the store follow (`ops::sync`).
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ use super::snapshots::file_of;
 use crate::catalog::{RemoteDelete, SnapshotRecord};
 use crate::config::ClusterConfig;
 use crate::ship::claim::{self, ClaimBody, Claimed};
+use crate::ship::tombstone::{self, Tombstone};
 use crate::ship::{Store, upload};
 
 /// Claims older than this are deleted (by the server that applies
@@ -38,7 +41,7 @@ pub const CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
 const RETRIES_PER_RUN: usize = 4;
 
 /// The cluster's store, when it has one; an open failure is logged.
-fn open(cluster: &ClusterConfig) -> Option<Store> {
+pub(crate) fn open(cluster: &ClusterConfig) -> Option<Store> {
     let cfg = cluster.store.as_ref()?;
     match Store::open(cfg) {
         Ok(s) => Some(s),
@@ -213,7 +216,19 @@ pub async fn drain_deletes(
                 store.name()
             ))
         } else {
-            store.delete_keys(&p.keys).await.map_err(|e| e.to_string())
+            // The tombstone first: servers sharing the store delete their
+            // copies when they find it (`ops::sync`).
+            let t = Tombstone {
+                cluster: p.cluster.clone(),
+                snapshot_id: p.snapshot_id.clone(),
+                deleted_by: services.leadership.server_id(),
+                actor: actor.to_string(),
+                deleted_at: p.queued_at,
+            };
+            match tombstone::write(store, &t).await {
+                Ok(()) => store.delete_keys(&p.keys).await.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("writing its tombstone first: {e}")),
+            }
         };
         let recorded = match &result {
             Ok(()) => services
@@ -349,10 +364,24 @@ pub async fn claim_slot(
     }
 }
 
-/// Delete the cluster's claims older than [`CLAIMS_KEPT`]; failures are
-/// logged and retried on the next run.
+/// Delete the cluster's claims and tombstones older than [`CLAIMS_KEPT`];
+/// failures are logged and retried on the next run.
 pub async fn prune_claims(cluster: &ClusterConfig, now: chrono::DateTime<Utc>) {
     let Some(store) = open(cluster) else { return };
+    match tombstone::list(&store, &cluster.name).await {
+        Ok(all) => {
+            if let Err(e) = store
+                .delete_keys(&tombstone::expired(&all, now, CLAIMS_KEPT))
+                .await
+            {
+                tracing::warn!(
+                    "cluster {:?}: deleting old tombstones (retried on the next run): {e}",
+                    cluster.name
+                );
+            }
+        }
+        Err(e) => tracing::warn!("cluster {:?}: listing tombstones: {e}", cluster.name),
+    }
     let old = match claim::list(&store, &cluster.name).await {
         Ok(all) => claim::expired(&all, now, CLAIMS_KEPT),
         Err(e) => {

@@ -9,6 +9,7 @@
 //! <prefix>/<cluster>/<id>.db.age   the stored file, byte for byte (data object)
 //! <prefix>/<cluster>/<id>.json     its catalog record as JSON (metadata object)
 //! <prefix>/claims/<cluster>/<slot>  who takes a scheduled run's slot (`claim`)
+//! <prefix>/deleted/<cluster>/<id>.json  who deleted a snapshot, and why (`tombstone`)
 //! ```
 //!
 //! Invariants:
@@ -17,7 +18,8 @@
 //!   hashed to the record's `stored_sha256`. A snapshot counts as in the
 //!   store only when its metadata object exists, so a half-uploaded one is
 //!   never taken for complete (`rebuild` ignores data without metadata).
-//! - Deletes go the other way: the metadata object first, then the data.
+//! - Deletes go the other way: a tombstone first (so servers sharing the
+//!   bucket delete their copies too), then the metadata object, then the data.
 //! - The store's word on a size is checked against the record's; its own
 //!   multipart checksums (SHA-256 per part on S3) are checked by the store
 //!   itself; the whole file's SHA-256 is ours, in the metadata object.
@@ -34,6 +36,7 @@ pub mod config;
 pub mod download;
 pub mod rebuild;
 pub mod store;
+pub mod tombstone;
 pub mod upload;
 
 pub use config::{Backend, StoreConfig, StoreFile};

@@ -3,7 +3,7 @@
 //! returned only when its data object is there with the size it records
 //! (and, when asked, the SHA-256). Everything else is a [`Problem`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
@@ -22,6 +22,9 @@ pub struct ReadBack {
     pub records: Vec<SnapshotRecord>,
     /// Sorted by key.
     pub problems: Vec<Problem>,
+    /// Every snapshot id with a metadata object, complete or not (those
+    /// skipped as known included).
+    pub listed: BTreeSet<String>,
 }
 
 /// An object that does not make a complete snapshot.
@@ -38,6 +41,18 @@ pub async fn read_back(
     store: &Store,
     cluster: &str,
     verify_sha256: bool,
+) -> Result<ReadBack, ShipError> {
+    read_back_except(store, cluster, verify_sha256, &BTreeSet::new()).await
+}
+
+/// [`read_back`], but the metadata objects of `known` ids (a catalog has
+/// them already) are only listed, not read or checked: their data objects
+/// are not reported as lacking metadata either.
+pub async fn read_back_except(
+    store: &Store,
+    cluster: &str,
+    verify_sha256: bool,
+    known: &BTreeSet<String>,
 ) -> Result<ReadBack, ShipError> {
     let folder = store.cluster_prefix(cluster);
     let listed = store.list_folder(&folder).await?;
@@ -56,6 +71,20 @@ pub async fn read_back(
     let mut described: Vec<String> = Vec::new();
     for key in sizes.keys().filter(|k| k.ends_with(".json")) {
         let id = key[folder.len()..key.len() - ".json".len()].to_string();
+        out.listed.insert(id.clone());
+        if known.contains(&id) {
+            described.extend(
+                sizes
+                    .keys()
+                    .filter(|k| {
+                        k[folder.len()..]
+                            .strip_prefix(id.as_str())
+                            .is_some_and(|rest| rest.starts_with('.') && *k != key)
+                    })
+                    .cloned(),
+            );
+            continue;
+        }
         let problem = |p: String| Problem {
             key: key.clone(),
             snapshot_id: Some(id.clone()),

@@ -92,6 +92,11 @@ impl Store {
         &self.name
     }
 
+    /// The prefix all its keys start with (no slashes at its ends; may be empty).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// `<prefix>/<cluster>/` (the folder of a cluster's objects).
     pub fn cluster_prefix(&self, cluster: &str) -> String {
         if self.prefix.is_empty() {

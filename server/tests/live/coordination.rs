@@ -7,7 +7,9 @@
 //! stops) while snapshots go on, and leadership comes back with it. Across
 //! the bucket and both catalogs: no slot was snapshotted twice, every
 //! scheduled snapshot has exactly one claim, naming it and its server, and
-//! retention ran only where the server led.
+//! retention ran only where the server led. Each catalog follows the
+//! bucket: both list every snapshot in it, and a snapshot of the follower's
+//! pruned by the leader's retention goes from the follower's disk too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -203,7 +205,7 @@ fn two_servers_one_schedule_and_a_failover() {
         std::fs::write(
             &path,
             format!(
-                "[coordination]\nendpoints = [\"{}\"]\nlease_ttl_seconds = {LEASE_TTL_SECONDS}\nserver_id = \"{id}\"\n\n\
+                "[coordination]\nendpoints = [\"{}\"]\nlease_ttl_seconds = {LEASE_TTL_SECONDS}\ncatalog_sync_seconds = 1\nserver_id = \"{id}\"\n\n\
                  [[cluster]]\nname = \"main\"\nendpoints = [\"{}\"]\nrecipients = [\"{}\"]\n\
                  [[cluster.schedule]]\nname = \"every-2s\"\ncron = \"*/2 * * * * *\"\n\
                  [cluster.retention]\nkeep_last = 1\n\
@@ -265,18 +267,92 @@ fn two_servers_one_schedule_and_a_failover() {
                 .then_some(())
         },
     );
-    // A follower keeps what it took: retention is the leader's.
+    // Retention is the leader's: the follower's scheduled snapshots so far.
     let f_creates = scheduled_creates(&audit_via_api(follower));
-    let f_held = follower.get("/api/v1/snapshots")["snapshots"]
-        .as_array()
+
+    // Each catalog follows the bucket (`catalog_sync_seconds = 1`). An
+    // on-demand snapshot on the follower (it takes no claim) is catalogued
+    // by the leader, pruned by the leader's retention (keep_last = 1) with a
+    // tombstone, and the follower then deletes its own copy, file and entry.
+    let (st, body) = http(&follower.addr, "POST", "/api/v1/clusters/main/snapshots");
+    assert_eq!(st, 202, "{body}");
+    let manual = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
         .unwrap()
-        .iter()
-        .filter(|s| s["status"] == "done")
-        .count();
-    assert!(
-        f_held >= f_creates,
-        "no deletions on the follower: {f_held} of {f_creates}"
+        .to_string();
+    let manual_file = etcd_lens_testkit::wait_for(
+        "the follower's on-demand snapshot, shipped",
+        Duration::from_secs(20),
+        || {
+            let v = follower.get(&format!("/api/v1/snapshots/{manual}"));
+            (v["status"] == "done" && !v["shipped"]["at"].is_null()).then_some(v)
+        },
     );
+    let manual_path = follower
+        .data
+        .join(manual_file["path"].as_str().expect("a stored path"));
+    assert!(manual_path.is_file(), "{}", manual_path.display());
+    let ids = |s: &Server| -> Vec<String> {
+        s.get("/api/v1/snapshots")["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["status"] == "done")
+            .map(|v| v["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    etcd_lens_testkit::wait_for(
+        "the leader to catalog the follower's snapshot",
+        Duration::from_secs(10),
+        || ids(leader).contains(&manual).then_some(()),
+    );
+    // The leader's copy of the record points at no file of its own.
+    let in_leader = leader.get(&format!("/api/v1/snapshots/{manual}"));
+    assert!(
+        in_leader["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("in-store/main/")),
+        "{in_leader}"
+    );
+    etcd_lens_testkit::wait_for(
+        "the leader's retention to prune it, and the follower to follow",
+        Duration::from_secs(20),
+        || (!ids(follower).contains(&manual) && !manual_path.exists()).then_some(()),
+    );
+    let tombstone: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(bucket.join(format!("deleted/main/{manual}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(tombstone["deleted_by"], leader.id, "{tombstone}");
+    assert!(!bucket.join(format!("main/{manual}.json")).exists());
+    let f_audit = audit_via_api(follower);
+    assert!(
+        f_audit.iter().any(|e| e["action"] == "sync.delete"
+            && e["snapshot_id"] == manual.as_str()
+            && e["result"] == "ok"),
+        "{f_audit:?}"
+    );
+    // Every snapshot in the bucket is in both catalogs, whoever took it.
+    let in_bucket = || -> Vec<String> {
+        files_under(&bucket.join("main"))
+            .iter()
+            .filter_map(|p| {
+                let name = p.file_name()?.to_str()?;
+                name.strip_suffix(".json").map(str::to_string)
+            })
+            .collect()
+    };
+    etcd_lens_testkit::wait_for(
+        "both catalogs to list every snapshot of the bucket",
+        Duration::from_secs(15),
+        || {
+            let b = in_bucket();
+            let (l, f) = (ids(leader), ids(follower));
+            (!b.is_empty() && b.iter().all(|id| l.contains(id) && f.contains(id))).then_some(())
+        },
+    );
+    let sync = follower.get("/api/v1/clusters/main/status")["catalog_sync"].clone();
+    assert!(sync["error"].is_null() && !sync["at"].is_null(), "{sync}");
 
     // SIGKILL the leader: the follower leads within the TTL (+ margin).
     leader.kill();

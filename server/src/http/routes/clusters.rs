@@ -45,10 +45,18 @@ pub async fn status(
     Ok(Json(with_coordination(&state, &cached)))
 }
 
+/// The status, with this server's role and the cluster's last pass over
+/// its store (`catalog_sync`, `ops::sync`; null when the catalog does not
+/// follow it).
 fn with_coordination(state: &AppState, cached: &Cached) -> serde_json::Value {
     let mut v = serde_json::to_value(cached).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
         o.insert("coordination".into(), coordination(state));
+        let followed = state.services.follows.of(&cached.status.cluster);
+        o.insert(
+            "catalog_sync".into(),
+            serde_json::to_value(followed).unwrap_or_default(),
+        );
     }
     v
 }
