@@ -96,10 +96,32 @@ fn local_folder_upload_delete_and_read_back() {
         assert_eq!(pending.len(), 1, "{pending:?}");
         etcd_lens_server::ops::ship::drain_deletes(&cfg, &store, &s.services, "test").await;
         assert!(s.services.catalog.remote_deletes().unwrap().is_empty());
+        // What is left: one tombstone per deleted snapshot (servers sharing
+        // the store delete their copies when they find it), nothing else.
+        let mut left = files_under(target.path());
+        left.sort();
+        let mut want: Vec<_> = [&a.id, &b.id]
+            .iter()
+            .map(|id| {
+                target
+                    .path()
+                    .join(PREFIX)
+                    .join("deleted/folder")
+                    .join(format!("{id}.json"))
+            })
+            .collect();
+        want.sort();
+        assert_eq!(left, want);
+        let t: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&want[0]).unwrap()).unwrap();
+        assert_eq!(t["cluster"], "folder", "{t}");
         assert!(
-            files_under(target.path()).is_empty(),
-            "{:?}",
-            files_under(target.path())
+            t["snapshot_id"] == a.id.as_str() || t["snapshot_id"] == b.id.as_str(),
+            "{t}"
+        );
+        assert!(
+            t["deleted_by"].as_str().is_some_and(|s| !s.is_empty()),
+            "{t}"
         );
     });
 }
