@@ -73,7 +73,7 @@ fn assert_first_numbers(name: &str, db: &Db<impl ReadAt + Sync>) {
 /// one walk's, numbers and errors alike, in both conventions; `true` when the
 /// file was split (the parallel walk, not its fallback, gave the numbers).
 fn assert_threads_same(name: &str, db: &Db<impl ReadAt + Sync>) -> bool {
-    let mut split = false;
+    let mut split = assert_parts_through_bytes_same(name, db);
     for compat in [Compat::V35, Compat::V36] {
         let want = status::status(db, compat);
         for n in [2, 3, 4, 8] {
@@ -87,6 +87,59 @@ fn assert_threads_same(name: &str, db: &Db<impl ReadAt + Sync>) -> bool {
                 "{name}: {n} threads or their fallback, {compat:?}"
             );
         }
+    }
+    split
+}
+
+/// What the page's worker does with other workers: each part walked apart,
+/// sent as bytes and read back (`Part::to_bytes`/`from_bytes`), combined by
+/// `finish_parts_and_check`; it must give `status_and_check`'s two statuses
+/// and its check report (as JSON: every problem, warning and count), or
+/// `None` (the page then walks once). `true` when the file was split.
+fn assert_parts_through_bytes_same(name: &str, db: &Db<impl ReadAt>) -> bool {
+    use status::parallel::{
+        Part, PartBytesError, finish_parts_and_check, plan, walk_part, walk_rest,
+    };
+    let want = status::status_and_check(db);
+    let json = |r: &etcd_lens_core::bolt::CheckReport| serde_json::to_string(r).unwrap();
+    let mut split = false;
+    for n in [2, 3, 4, 8] {
+        let Some(plan) = plan(db, n) else { continue };
+        let fl = etcd_lens_core::bolt::check::Freelist::read(db);
+        let rest = walk_rest(db, &fl, &plan);
+        let mut parts = Vec::new();
+        for i in 0..plan.parts.len() {
+            // Each part as another worker walks it: its own freelist and plan.
+            let own = etcd_lens_core::bolt::check::Freelist::read(db);
+            let own_plan = status::parallel::plan(db, n).expect("the same plan");
+            let bytes = walk_part(db, &own, &own_plan, i, true).to_bytes(db.hwm());
+            if n == 2 && i == 0 {
+                // Cut anywhere: an error, never a panic or a part.
+                for len in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
+                    assert!(
+                        Part::from_bytes(&bytes[..len], db.hwm()).is_err(),
+                        "{name}: cut at {len}"
+                    );
+                }
+            }
+            match Part::from_bytes(&bytes, db.hwm()) {
+                Ok(p) => parts.push(p),
+                Err(PartBytesError::Refused) => {}
+                Err(e) => panic!("{name}: part {i} of {n} does not read back: {e}"),
+            }
+        }
+        let Some(got) = finish_parts_and_check(db, fl, &plan, rest, parts) else {
+            continue;
+        };
+        split = true;
+        assert_eq!(got.v35, want.v35, "{name}: {n} parts through bytes, 3.5");
+        assert_eq!(got.v36, want.v36, "{name}: {n} parts through bytes, 3.6");
+        assert_eq!(got.follows, want.follows, "{name}: {n} parts, follows");
+        assert_eq!(
+            json(&got.check),
+            json(&want.check),
+            "{name}: {n} parts, check"
+        );
     }
     split
 }
@@ -407,6 +460,10 @@ fn real_etcd_snapshot_with_branches_overwrites_and_compaction() {
         assert_threads_same("real etcd snapshot", &db),
         "a key bucket with a branch root is split"
     );
+    assert!(
+        assert_parts_through_bytes_same("real etcd snapshot", &db),
+        "its parts are combined after a trip through bytes"
+    );
     // Flipped bytes anywhere in the database: the threads give the one
     // walk's numbers or its very errors (a page reached twice across parts,
     // keys out of order across parts, a bad key in any part).
@@ -416,6 +473,7 @@ fn real_etcd_snapshot_with_branches_overwrites_and_compaction() {
         b[at] ^= 0x10;
         let src = MemSource(&b);
         let Ok(db) = Db::open(&src) else { continue };
+        assert_parts_through_bytes_same(&format!("byte {at} flipped"), &db);
         for compat in [Compat::V35, Compat::V36] {
             let want = status::status(&db, compat);
             for n in [2, 3] {

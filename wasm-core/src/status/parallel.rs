@@ -17,15 +17,24 @@
 //! out of order across two parts, a subtree met other than where the plan
 //! put it — and the numbers come from the one sequential walk instead, so a
 //! broken file gets exactly the errors [`super::status`] gives.
+//!
+//! The walks may run in other workers that share no memory with the caller
+//! (a browser's Web Workers): each plans for itself ([`plan`] depends on the
+//! file only, so every worker gets the same plan) and sends its [`Part`] back
+//! as bytes ([`Part::to_bytes`], [`Part::from_bytes`]);
+//! [`finish_parts_and_check`] then gives what [`super::status_and_check`] gives.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::{ControlFlow, Range};
 
 use super::tally::{Live, Tally};
-use super::{Compat, Status, StatusError, Walk, finish, status};
+use super::{Compat, Status, StatusAndCheck, StatusError, Walk, finish, status};
 use crate::ReadAt;
 use crate::bolt::check::{Freelist, PartWalk};
 use crate::bolt::{BucketStats, CheckReport, Db, Loc, PageId, PageSet, PageView};
+
+mod wire;
+pub use wire::PartBytesError;
 
 /// Subtrees of the `key` bucket to walk apart, in key order.
 pub struct Plan {
@@ -217,6 +226,26 @@ pub fn finish_parts(
     Some(finish(db, &w, compat))
 }
 
+/// Both conventions' status and bbolt's check, as
+/// [`super::status_and_check`] gives them, from the rest's and the parts'
+/// walks (the parts walked with `v36`); `None` when anything calls for the
+/// one walk instead.
+pub fn finish_parts_and_check(
+    db: &Db<impl ReadAt>,
+    fl: Freelist,
+    plan: &Plan,
+    rest: Rest,
+    parts: Vec<Part>,
+) -> Option<StatusAndCheck> {
+    let w = combine(db, fl, plan, rest, parts, true)?;
+    Some(StatusAndCheck {
+        v35: finish(db, &w, Compat::V35),
+        v36: finish(db, &w, Compat::V36),
+        follows: Compat::of_file(db).unwrap_or_default(),
+        check: w.report,
+    })
+}
+
 /// The walk's numbers and check, or `None` when anything calls for the
 /// sequential walk.
 fn combine(
@@ -228,6 +257,7 @@ fn combine(
     v36: bool,
 ) -> Option<Walk> {
     if rest.strays
+        || parts.len() != plan.parts.len()
         || rest.skipped != plan.units.len() as u64
         || !rest.walk.problems.is_empty()
         || rest.before.failure.is_some()
@@ -239,6 +269,11 @@ fn combine(
     for p in &parts {
         if p.tally.failure.is_some() || p.tally.v36_failure.is_some() || !p.walk.problems.is_empty()
         {
+            return None;
+        }
+        // 3.6's count needs every part's user keys (a part walked without
+        // them, as another worker might send, would count none).
+        if v36 && !matches!(p.tally.live, Live::Last(_)) {
             return None;
         }
         if let Some(first) = &p.first_key {
