@@ -24,6 +24,9 @@ pub struct TargetArgs {
     pub recipients: Vec<String>,
 }
 
+/// The clusters a command works on and the server's `[coordination]`.
+pub type Targets = (Vec<Arc<ClusterConfig>>, Option<Arc<CoordinationConfig>>);
+
 impl TargetArgs {
     /// Every configured cluster (none when neither flag is given).
     pub fn load(&self) -> anyhow::Result<Vec<Arc<ClusterConfig>>> {
@@ -32,9 +35,7 @@ impl TargetArgs {
 
     /// Every configured cluster and the file's `[coordination]` (the
     /// server's; `--endpoints` has none).
-    pub fn load_settings(
-        &self,
-    ) -> anyhow::Result<(Vec<Arc<ClusterConfig>>, Option<Arc<CoordinationConfig>>)> {
+    pub fn load_settings(&self) -> anyhow::Result<Targets> {
         if let Some(path) = &self.config {
             let s = clusters::load_settings(path)?;
             return Ok((
