@@ -115,6 +115,106 @@ pub struct ClusterStatus {
     pub checked_at: String,
     /// How old the server's cached answer was when served.
     pub age_ms: i64,
+    /// This server's part in the retention election.
+    pub coordination: Option<Coordination>,
+    /// The catalog's last pass over the cluster's store (servers sharing a
+    /// bucket); `None` when the catalog does not follow it.
+    pub catalog_sync: Option<CatalogSync>,
+}
+
+/// `coordination` of a status: this server's role among the servers that
+/// share the bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Coordination {
+    /// `leader`, `follower` or `none`.
+    pub role: String,
+    pub coordinated: bool,
+    pub server_id: String,
+    pub leader_id: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Coordination {
+    /// One sentence on who applies retention; `None` for a server alone.
+    pub fn sentence(&self) -> Option<String> {
+        if !self.coordinated {
+            return None;
+        }
+        Some(match self.role.as_str() {
+            "leader" => format!(
+                "This server ({}) leads the retention election: it applies retention for every server sharing the bucket.",
+                self.server_id
+            ),
+            "follower" => format!(
+                "This server ({}) follows {}: the leader applies retention; this server snapshots the slots it claims.",
+                self.server_id,
+                self.leader_id
+                    .as_deref()
+                    .unwrap_or("a leader not known yet")
+            ),
+            _ => format!(
+                "This server ({}) is in no election ({}): nobody here applies retention until it is back.",
+                self.server_id,
+                self.error.as_deref().unwrap_or("not connected")
+            ),
+        })
+    }
+}
+
+/// `catalog_sync` of a status (`ops::sync` on the server).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct CatalogSync {
+    /// RFC 3339, UTC.
+    pub at: Option<String>,
+    pub imported: Vec<String>,
+    pub deleted: Vec<String>,
+    pub missing: Vec<String>,
+    pub kept_pinned: Vec<String>,
+    pub problems: Vec<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+impl CatalogSync {
+    /// What the last pass did, in one sentence; `bad` when it failed or
+    /// found snapshots missing from the store.
+    pub fn sentence(&self) -> (String, bool) {
+        let at = self.at.as_deref().unwrap_or("not yet");
+        if let Some(e) = &self.error {
+            return (
+                format!("The catalog could not follow the store at {at}: {e}"),
+                true,
+            );
+        }
+        let mut s = format!(
+            "The catalog follows the store (last pass {at}): {} catalogued from other servers, {} deleted here after another server deleted them",
+            self.imported.len(),
+            self.deleted.len()
+        );
+        if !self.missing.is_empty() {
+            s.push_str(&format!(
+                "; {} shipped from here but gone from the store without a tombstone, kept: {}",
+                self.missing.len(),
+                self.missing.join(", ")
+            ));
+        }
+        if !self.kept_pinned.is_empty() {
+            s.push_str(&format!(
+                "; {} pinned here but deleted from the store, kept: {}",
+                self.kept_pinned.len(),
+                self.kept_pinned.join(", ")
+            ));
+        }
+        if !self.problems.is_empty() {
+            s.push_str(&format!(
+                "; {} object(s) in the store make no complete snapshot",
+                self.problems.len()
+            ));
+        }
+        s.push('.');
+        (s, !self.missing.is_empty() || !self.problems.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

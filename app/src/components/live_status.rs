@@ -1,5 +1,6 @@
 //! A cluster's live status: the verdict in one line, quorum, alarms,
-//! warnings, and the member table (leader marked; db size and in-use as
+//! warnings, this server's part among servers sharing a bucket (its
+//! retention role, the catalog's last pass over the store), and the member table (leader marked; db size and in-use as
 //! bars against the quota; latency and disk p99, or why there is none;
 //! an unreachable member's error).
 
@@ -69,6 +70,17 @@ fn render(s: ClusterStatus) -> impl IntoView {
             </ul>
         }
     });
+    let coordination = s.coordination.as_ref().and_then(|c| {
+        let role = c.role.clone();
+        c.sentence().map(|t| {
+            let class = if role == "none" { "bad" } else { "hint" };
+            view! { <p class=class data-testid="live-coordination" data-role=role>{t}</p> }
+        })
+    });
+    let catalog_sync = s.catalog_sync.as_ref().map(|c| {
+        let (text, bad) = c.sentence();
+        view! { <p class=if bad { "bad" } else { "hint" } data-testid="live-catalog-sync">{text}</p> }
+    });
     view! {
         <p class=format!("verdict {class}") data-testid="live-verdict" data-verdict=class>
             <strong>{s.verdict.label()}</strong>
@@ -77,6 +89,8 @@ fn render(s: ClusterStatus) -> impl IntoView {
         <p data-testid="live-quorum">{quorum}</p>
         {alarms}
         {warnings}
+        {coordination}
+        {catalog_sync}
         <table class="grid members-live" data-testid="live-members">
             <thead>
                 <tr>

@@ -245,3 +245,47 @@ fn schedule_drafts_become_specs() {
     });
     assert_eq!((back.name.as_str(), back.time_zone.as_str()), ("", ""));
 }
+
+/// The role and the catalog's pass, as the server's status sends them.
+#[test]
+fn coordination_and_catalog_sync() {
+    let s: ClusterStatus = serde_json::from_value(serde_json::json!({
+        "cluster": "main",
+        "coordination": {"role": "follower", "coordinated": true, "server_id": "lens-b",
+                         "leader_id": "lens-a", "election": "etcd-lens/retention", "error": null},
+        "catalog_sync": {"at": "2026-12-02T18:00:00Z", "imported": ["main-1"], "deleted": [],
+                         "missing": ["main-0"], "kept_pinned": [], "problems": [], "error": null}
+    }))
+    .unwrap();
+    let c = s.coordination.unwrap();
+    assert_eq!(
+        c.sentence().unwrap(),
+        "This server (lens-b) follows lens-a: the leader applies retention; this server snapshots the slots it claims."
+    );
+    let (text, bad) = s.catalog_sync.unwrap().sentence();
+    assert!(bad, "a snapshot missing from the store is a problem");
+    assert_eq!(
+        text,
+        "The catalog follows the store (last pass 2026-12-02T18:00:00Z): 1 catalogued from other servers, 0 deleted here after another server deleted them; 1 shipped from here but gone from the store without a tombstone, kept: main-0."
+    );
+    // A server alone says nothing of an election; a failed pass says why.
+    let alone: ClusterStatus = serde_json::from_value(serde_json::json!({
+        "coordination": {"role": "none", "coordinated": false, "server_id": "x"},
+        "catalog_sync": null
+    }))
+    .unwrap();
+    assert_eq!(alone.coordination.unwrap().sentence(), None);
+    assert!(alone.catalog_sync.is_none());
+    let failed = CatalogSync {
+        at: Some("t".into()),
+        error: Some("listing: refused".into()),
+        ..CatalogSync::default()
+    };
+    assert_eq!(
+        failed.sentence(),
+        (
+            "The catalog could not follow the store at t: listing: refused".into(),
+            true
+        )
+    );
+}

@@ -98,6 +98,42 @@ async fn live_status_marks_the_leader_draws_bars_and_says_why_a_member_is_down()
     );
     assert!(text(root, "live-quorum").starts_with("Quorum NOT held"));
     assert!(text(root, "live-alarms").starts_with("No alarms"));
+    // A server alone: no word of an election or of following a store.
+    assert!(by_id_opt(root, "live-coordination").is_none());
+    assert!(by_id_opt(root, "live-catalog-sync").is_none());
+
+    // Servers sharing a bucket: this one's role, and the catalog's last pass.
+    status.set(Some(live_status(json!({
+        "verdict": "healthy",
+        "coordination": {"role": "follower", "coordinated": true, "server_id": "lens-b",
+                         "leader_id": "lens-a"},
+        "catalog_sync": {"at": "2026-12-02T18:00:00Z", "imported": ["a-1", "a-2"],
+                         "deleted": ["b-1"], "missing": [], "kept_pinned": [], "problems": []}
+    }))));
+    settle().await;
+    let c = by_id(root, "live-coordination");
+    assert_eq!(attr(&c, "data-role"), "follower");
+    assert!(
+        text(root, "live-coordination").starts_with("This server (lens-b) follows lens-a"),
+        "{}",
+        text(root, "live-coordination")
+    );
+    assert!(
+        text(root, "live-catalog-sync").contains("2 catalogued from other servers, 1 deleted here"),
+        "{}",
+        text(root, "live-catalog-sync")
+    );
+    assert!(!attr(&by_id(root, "live-catalog-sync"), "class").contains("bad"));
+    // Out of the election: said, and marked.
+    status.set(Some(live_status(json!({
+        "coordination": {"role": "none", "coordinated": true, "server_id": "lens-b",
+                         "error": "connection refused"},
+        "catalog_sync": {"at": "2026-12-02T18:00:01Z", "error": "listing: refused"}
+    }))));
+    settle().await;
+    assert!(attr(&by_id(root, "live-coordination"), "class").contains("bad"));
+    assert!(text(root, "live-coordination").contains("(connection refused)"));
+    assert!(attr(&by_id(root, "live-catalog-sync"), "class").contains("bad"));
 }
 
 #[wasm_bindgen_test]
