@@ -31,12 +31,11 @@ pub mod parallel;
 pub mod stream;
 mod tally;
 
-use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use serde::Serialize;
 
-use tally::{Live, Tally};
+use tally::{KeySet, Live, Tally};
 
 use crate::ReadAt;
 use crate::bolt::{BoltError, Db, Loc, Problem, check_with};
@@ -241,7 +240,7 @@ struct Walk {
 
 fn walk(db: &Db<impl ReadAt>, v36: bool) -> Walk {
     let mut t = Tally::new(if v36 {
-        Live::Set(HashSet::new())
+        Live::Set(KeySet::default())
     } else {
         Live::Off
     });

@@ -24,10 +24,9 @@
 //! as bytes ([`Part::to_bytes`], [`Part::from_bytes`]);
 //! [`finish_parts_and_check`] then gives what [`super::status_and_check`] gives.
 
-use std::collections::{HashMap, HashSet};
 use std::ops::{ControlFlow, Range};
 
-use super::tally::{Live, Tally};
+use super::tally::{KeySet, KeyStates, Live, Tally};
 use super::{Compat, Status, StatusAndCheck, StatusError, Walk, finish, status};
 use crate::ReadAt;
 use crate::bolt::check::{Freelist, PartWalk};
@@ -138,7 +137,7 @@ enum Phase {
 
 fn live(v36: bool) -> Live {
     if v36 {
-        Live::Last(HashMap::new())
+        Live::Last(KeyStates::default())
     } else {
         Live::Off
     }
@@ -286,7 +285,7 @@ fn combine(
     let mut hash = rest.before.hash;
     let mut total_key = rest.before.total_key + rest.after.total_key;
     let mut revision = 0;
-    let mut live_keys: Option<HashSet<Vec<u8>>> = v36.then(HashSet::new);
+    let mut live_keys: Option<KeySet> = v36.then(KeySet::default);
     let mut walks = Vec::with_capacity(parts.len() + 1);
     let Rest { after, walk, .. } = rest;
     let mut main = walk;

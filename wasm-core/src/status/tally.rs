@@ -4,6 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 
+use foldhash::fast::RandomState;
+
 use prost::Message;
 
 use super::StatusError;
@@ -11,31 +13,41 @@ use crate::bolt::Entry;
 use crate::mvcc::KeyValue;
 use crate::mvcc::revision::{Revision, RevisionKey};
 
+/// A set of user keys. foldhash, not SipHash: a walk inserts one key per
+/// revision (a million and more), and the hasher was most of its time in
+/// the browser's worker.
+pub(super) type KeySet = HashSet<Vec<u8>, RandomState>;
+/// Each user key's last state (live or deleted).
+pub(super) type KeyStates = HashMap<Vec<u8>, bool, RandomState>;
+
 /// The user keys etcdutl 3.6 counts: replayed in revision order.
 pub(super) enum Live {
     /// Not asked for (3.4/3.5 numbers only).
     Off,
     /// The live keys of a walk from the first revision.
-    Set(HashSet<Vec<u8>>),
+    Set(KeySet),
     /// Each user key's last state in one part of the key bucket, to replay
     /// over the parts before it.
-    Last(HashMap<Vec<u8>, bool>),
+    Last(KeyStates),
 }
 
 impl Live {
-    fn put(&mut self, key: Vec<u8>, live: bool) {
+    fn put(&mut self, key: &[u8], live: bool) {
         match self {
             Live::Off => {}
             Live::Set(s) => {
-                if live {
-                    s.insert(key);
-                } else {
-                    s.remove(&key);
+                if !live {
+                    s.remove(key);
+                } else if !s.contains(key) {
+                    s.insert(key.to_vec());
                 }
             }
-            Live::Last(m) => {
-                m.insert(key, live);
-            }
+            Live::Last(m) => match m.get_mut(key) {
+                Some(l) => *l = live,
+                None => {
+                    m.insert(key.to_vec(), live);
+                }
+            },
         }
     }
 
@@ -58,6 +70,9 @@ pub(super) struct Tally {
     pub failure: Option<StatusError>,
     /// A key etcd 3.6+ rejects but 3.4/3.5 accept: fails the 3.6 status only.
     pub v36_failure: Option<StatusError>,
+    /// The last value decoded, reused: decoding into it keeps its buffers
+    /// instead of allocating a key and a value per entry.
+    kv: KeyValue,
 }
 
 impl Tally {
@@ -70,6 +85,7 @@ impl Tally {
             live,
             failure: None,
             v36_failure: None,
+            kv: KeyValue::default(),
         }
     }
 
@@ -119,8 +135,10 @@ impl Tally {
                 });
             }
         }
-        let kv = match KeyValue::decode(e.value.unwrap_or_default()) {
-            Ok(kv) => kv,
+        // `clear` then `merge` is `decode` into buffers kept from the last entry.
+        self.kv.clear();
+        match self.kv.merge(e.value.unwrap_or_default()) {
+            Ok(()) => {}
             Err(err) => {
                 self.failure = Some(StatusError::KeyValue {
                     at: e.loc,
@@ -132,7 +150,7 @@ impl Tally {
         };
         // etcd's IsTombstone: an 18-byte key ending in 't'.
         let tombstone = RevisionKey::parse(e.key).is_ok_and(|k| k.tombstone);
-        self.live.put(kv.key, !tombstone);
+        self.live.put(&self.kv.key, !tombstone);
         ControlFlow::Continue(())
     }
 

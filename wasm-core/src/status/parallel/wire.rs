@@ -27,12 +27,10 @@
 //! (every length is checked against what is left); the bytes come from our
 //! own worker, but a bug there must not become a wrong number here.
 
-use std::collections::HashMap;
-
 use super::Part;
 use crate::bolt::check::PartWalk;
 use crate::bolt::{BucketStats, PageId, PageSet, Problem};
-use crate::status::tally::{Live, Tally};
+use crate::status::tally::{KeyStates, Live, Tally};
 
 const MAGIC: &[u8; 4] = b"ELP1";
 const KIND_REFUSED: u8 = 0;
@@ -167,7 +165,10 @@ impl Part {
                         format!("{n} keys in {} bytes", r.left()),
                     ));
                 }
-                let mut m = HashMap::with_capacity(usize::try_from(n).unwrap_or(0));
+                let mut m = KeyStates::with_capacity_and_hasher(
+                    usize::try_from(n).unwrap_or(0),
+                    Default::default(),
+                );
                 for _ in 0..n {
                     let k = r.bytes("live key")?.to_vec();
                     let live = match r.u8("live flag")? {
