@@ -226,6 +226,9 @@ pub enum FromWorker {
     PhaseDone {
         phase: Phase,
         elapsed_ms: f64,
+        /// Workers that read the file for it at once (1 but for a status
+        /// walked in parts).
+        readers: u32,
     },
     /// The key index is built: the key list, tree and history can be asked for.
     Indexed {
@@ -698,4 +701,33 @@ impl ExportFormat {
             ExportFormat::Html => "text/html",
         }
     }
+}
+
+/// The worker → a part walker it started (the same worker program, started
+/// under the name [`PART_WALKER_NAME`]): walk part `part` of `parts` of the
+/// status walk over the `Blob` sent beside this message
+/// (`etcd_lens_core::status::parallel`). Not seen by the page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToPartWalker {
+    pub part: usize,
+    pub parts: usize,
+}
+
+/// The worker name a part walker is started with: it then walks one part
+/// and touches nothing else (no private storage, no page).
+pub const PART_WALKER_NAME: &str = "etcd-lens-part-walker";
+
+/// A part walker → the worker that started it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromPartWalker {
+    /// Listening: the request can be sent.
+    Ready,
+    /// Bytes read from the file so far.
+    Progress { read_bytes: u64 },
+    /// The part walked: its bytes (`Part::to_bytes`) travel beside this
+    /// message as a transferred `ArrayBuffer`.
+    Done { read_bytes: u64, elapsed_ms: f64 },
+    /// No part: the worker walks the file once itself.
+    Failed { message: String },
 }

@@ -88,8 +88,9 @@ pub struct Inspection {
     pub space: Option<SpaceUsage>,
     /// The pass running now.
     pub progress: Option<PassProgress>,
-    /// Passes over, with their time in milliseconds.
-    pub phases_done: Vec<(Phase, f64)>,
+    /// Passes over, with their time in milliseconds and how many workers
+    /// read the file for them.
+    pub phases_done: Vec<(Phase, f64, u32)>,
     /// Passes that failed, and why.
     pub phase_errors: Vec<(Phase, String)>,
     /// (done, total) bytes of the SHA-256 pass while it runs.
@@ -272,11 +273,15 @@ impl Inspection {
                     elapsed_ms,
                 });
             }
-            FromWorker::PhaseDone { phase, elapsed_ms } => {
+            FromWorker::PhaseDone {
+                phase,
+                elapsed_ms,
+                readers,
+            } => {
                 if self.progress.is_some_and(|p| p.phase == phase) {
                     self.progress = None;
                 }
-                self.phases_done.push((phase, elapsed_ms));
+                self.phases_done.push((phase, elapsed_ms, readers));
             }
             FromWorker::PhaseFailed { phase, message } => {
                 if phase == Phase::Hashing {

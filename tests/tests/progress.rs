@@ -69,6 +69,13 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
     assert_eq!(b.text("status-hash").await, expected["hash"].to_string());
     b.wait_attr("pass-status", "data-state", |s| s == "done")
         .await;
+    // A file this large is walked in parts by several workers (their parts
+    // combine into the hash above); one reader here means the parts failed.
+    let readers = b.wait_attr("pass-status", "data-readers", |_| true).await;
+    assert!(
+        readers.parse::<u32>().is_ok_and(|n| n >= 2),
+        "status walked by {readers} worker(s)"
+    );
     b.wait_attr("pass-hashing", "data-state", |s| s == "running")
         .await;
     let running = b

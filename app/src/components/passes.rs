@@ -17,12 +17,19 @@ pub fn Passes(state: RwSignal<Inspection>) -> impl IntoView {
             Phase::ALL
                 .iter()
                 .map(|&phase| {
-                    let done = s.phases_done.iter().find(|(p, _)| *p == phase).map(|(_, ms)| *ms);
+                    let done = s.phases_done.iter().find(|(p, ..)| *p == phase).map(|&(_, ms, readers)| (ms, readers));
                     let failed = s.phase_errors.iter().find(|(p, _)| *p == phase).map(|(_, m)| m.clone());
                     let running = s.progress.filter(|p| p.phase == phase);
                     let (st, text) = match (failed, done, running) {
                         (Some(m), _, _) => ("failed", format!("failed: {m}")),
-                        (None, Some(ms), _) => ("done", format!("done in {}", if ms < 1000.0 { format!("{} ms", ms.max(0.0).round()) } else { human_duration(ms) })),
+                        (None, Some((ms, readers)), _) => (
+                            "done",
+                            format!(
+                                "done in {}{}",
+                                if ms < 1000.0 { format!("{} ms", ms.max(0.0).round()) } else { human_duration(ms) },
+                                if readers > 1 { format!(", by {readers} workers at once") } else { String::new() }
+                            ),
+                        ),
                         (None, None, Some(p)) => (
                             "running",
                             format!(
@@ -44,8 +51,9 @@ pub fn Passes(state: RwSignal<Inspection>) -> impl IntoView {
                         view! { <progress max=p.total_bytes.to_string() value=p.done_bytes.to_string()></progress> }
                     });
                     let id = format!("pass-{}", serde_json::to_value(phase).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
+                    let readers = done.map(|(_, r)| r.to_string());
                     view! {
-                        <li data-testid=id data-state=st>
+                        <li data-testid=id data-state=st data-readers=readers>
                             <span class="pass-name">{phase.label()}</span>": "
                             <span class="pass-text">{text}</span>
                             {bar}

@@ -181,13 +181,14 @@ fn passes_are_recorded_in_order_and_failures_kept() {
     s.apply(FromWorker::PhaseDone {
         phase: Phase::Check,
         elapsed_ms: 12.0,
+        readers: 1,
     });
     assert!(s.progress.is_none());
     s.apply(FromWorker::PhaseFailed {
         phase: Phase::Index,
         message: "bad key".into(),
     });
-    assert_eq!(s.phases_done, vec![(Phase::Check, 12.0)]);
+    assert_eq!(s.phases_done, vec![(Phase::Check, 12.0, 1)]);
     assert_eq!(s.phase_errors.len(), 1);
     assert!(
         s.error.as_deref().unwrap().contains("failed: bad key"),

@@ -110,6 +110,12 @@ pub fn open(src: Src) -> Result<Opened, WorkerError> {
 /// tools' conventions and bbolt's consistency check, into the overview.
 pub fn walk(o: &mut Opened) {
     let walked = status::status_and_check(o.snap.db());
+    apply_walk(o, walked);
+}
+
+/// The status walk's results into the overview, however they were walked
+/// (once here, or in parts by other workers: the same numbers).
+pub fn apply_walk(o: &mut Opened, walked: status::StatusAndCheck) {
     // The file's own convention first (etcdutl 3.6's when it has a storage
     // version), the other tool's count beside it (none when only that tool
     // refuses the file, as 3.6 refuses a negative revision that 3.5 reads).

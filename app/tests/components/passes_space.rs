@@ -20,6 +20,7 @@ async fn passes_show_done_running_with_time_left_pending_and_failed() {
         s.apply(FromWorker::PhaseDone {
             phase: Phase::Status,
             elapsed_ms: 1500.0,
+            readers: 2,
         });
         s.apply(FromWorker::Progress {
             phase: Phase::Index,
@@ -36,10 +37,14 @@ async fn passes_show_done_running_with_time_left_pending_and_failed() {
     let status = by_id(root, "pass-status");
     assert_eq!(attr(&status, "data-state"), "done");
     assert!(
-        status.text_content().unwrap().contains("done in 2 s"),
+        status
+            .text_content()
+            .unwrap()
+            .contains("done in 2 s, by 2 workers at once"),
         "{}",
         root.inner_html()
     );
+    assert_eq!(attr(&status, "data-readers"), "2");
     let index = by_id(root, "pass-index");
     assert_eq!(attr(&index, "data-state"), "running");
     let t = index.text_content().unwrap();

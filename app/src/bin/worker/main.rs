@@ -8,18 +8,23 @@
 //! counts and the SHA-256 then run as background jobs, one `setTimeout` task
 //! each (the hash in 16 MiB steps), so list, tree and key requests are
 //! answered in between, and the overview is posted again with the walk's numbers.
+//! A large plain file's status walk is split into parts walked by other
+//! workers (`parts`): this same program, started as a part walker
+//! (`part_walker`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use etcd_lens_app::protocol::{FromWorker, Phase, SecretPrompt, ToWorker};
+use etcd_lens_app::protocol::{FromWorker, PART_WALKER_NAME, Phase, SecretPrompt, ToWorker};
 use etcd_lens_app::web::blob_source::BlobSource;
 use etcd_lens_app::web::opfs::{self, SpoolFile};
 use etcd_lens_app::worker::{self as worker_model, Opened, Peeled, Src, WorkerError};
 use etcd_lens_core::trailer::TrailerVerifier;
 
 mod meter;
+mod part_walker;
+mod parts;
 mod scope;
 
 use etcd_lens_core::{BlockCache, ReadAt, SourceError, inspect};
@@ -86,6 +91,8 @@ struct Session {
     state: State,
     /// Decompressed layers in private storage: deleted when the last holder goes.
     spools: Vec<Rc<SpoolFile>>,
+    /// The user's file as given, for part walkers (when it is the snapshot itself).
+    blob: Option<Blob>,
 }
 
 enum State {
@@ -153,6 +160,11 @@ struct OpenFile {
     jobs: VecDeque<Job>,
     /// Counts the bytes the engine reads during a pass, for its progress.
     meter: Rc<Meter>,
+    /// The user's file when it is the snapshot itself (no layer peeled):
+    /// other workers can then read it too.
+    blob: Option<Blob>,
+    /// The status walk in parts, under way: the jobs wait for it.
+    parts: Option<parts::PartsWalk>,
 }
 
 thread_local! {
@@ -177,12 +189,13 @@ fn start(slot: Slot, parts: &js_sys::Array) {
         .get(1)
         .dyn_into::<Blob>()
         .map_err(|_| "internal error: no file sent".to_string())
-        .and_then(BlobSource::new)
-        .and_then(|src| {
+        .and_then(|blob| BlobSource::new(blob.clone()).map(|src| (blob, src)))
+        .and_then(|(blob, src)| {
             slot.with(|s| {
                 *s = Some(Session {
                     state: State::Spooling,
                     spools: Vec::new(),
+                    blob: Some(blob),
                 });
             });
             let src: Src = Rc::new(BlockCache::new(src, BLOCK_BYTES, CACHED_BLOCKS));
@@ -222,6 +235,9 @@ fn unlock(slot: Slot, secret: &etcd_lens_app::protocol::UnlockSecret) {
 
 fn main() {
     console_error_panic_hook::set_once();
+    if SCOPE.with(|s| s.name()) == PART_WALKER_NAME {
+        return part_walker::run();
+    }
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| handle(&ev));
     SCOPE.with(|s| s.set_onmessage(Some(on_message.as_ref().unchecked_ref())));
     on_message.forget();
@@ -490,8 +506,9 @@ fn peel_and_open(
         }
         Peeled::Ready(src) => match slot {
             Slot::Main => {
+                let plain = layers.is_empty() && !with_age;
                 post(&FromWorker::Layers { layers });
-                open(src, with_age)
+                open(src, with_age, plain)
             }
             Slot::Compare => open_compare(src),
         },
@@ -549,7 +566,8 @@ fn peel_and_open(
 }
 
 /// Read the header, walk for the status and post the overview; queue the rest.
-fn open(src: Src, with_age: bool) -> Result<(), String> {
+/// `plain`: `src` reads the user's file as given (no layer peeled).
+fn open(src: Src, with_age: bool, plain: bool) -> Result<(), String> {
     let header = inspect::open(&*src).map_err(|e| e.to_string())?;
     post(&FromWorker::Header {
         header: Box::new(header),
@@ -561,7 +579,7 @@ fn open(src: Src, with_age: bool) -> Result<(), String> {
         started: Cell::new(now_ms()),
         last_report: Cell::new(now_ms()),
         active: Cell::new(false),
-        unclocked: Cell::new(0),
+        unclocked_bytes: Cell::new(0),
     });
     let metered: Src = meter.clone();
     let mut opened = worker_model::open(metered).map_err(|e| e.to_string())?;
@@ -581,12 +599,19 @@ fn open(src: Src, with_age: bool) -> Result<(), String> {
             started: 0.0,
         })),
     ]);
+    let blob = if plain {
+        Slot::Main.with(|s| s.as_ref().and_then(|s| s.blob.clone()))
+    } else {
+        None
+    };
     set_state(
         Slot::Main,
         State::Open(Box::new(OpenFile {
             opened,
             jobs,
             meter,
+            blob,
+            parts: None,
         })),
     );
     schedule();
@@ -607,10 +632,13 @@ fn schedule() {
     });
 }
 
-/// The open file's next job and its meter; `None` when there is none.
+/// The open file's next job and its meter; `None` when there is none, or
+/// the status walk in parts is still under way (the jobs wait for it).
 fn next_job() -> Option<(Job, Rc<Meter>)> {
     SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
-        Some(State::Open(o)) => o.jobs.pop_front().map(|j| (j, o.meter.clone())),
+        Some(State::Open(o)) if o.parts.is_none() => {
+            o.jobs.pop_front().map(|j| (j, o.meter.clone()))
+        }
         _ => None,
     })
 }
@@ -643,31 +671,25 @@ fn run_next_job() {
         post(&FromWorker::PhaseDone {
             phase,
             elapsed_ms: now_ms() - started,
+            readers: 1,
         });
     };
     match job {
         Job::Status => {
             // One walk is both passes: the status and bbolt's check.
             meter.begin(Phase::Status);
-            let overview = with_open(|o| {
-                worker_model::walk(o);
-                Ok((o.overview.clone(), o.check.clone()))
-            });
-            let walked_ms = meter.end();
-            if let Ok((overview, check)) = overview {
-                for phase in [Phase::Status, Phase::Check] {
-                    post(&FromWorker::PhaseDone {
-                        phase,
-                        elapsed_ms: walked_ms,
-                    });
-                }
-                post(&FromWorker::Overview {
-                    overview: Box::new(overview),
+            if start_parts() {
+                // The walkers' last message finishes the pass.
+                meter.end();
+            } else {
+                let started = now_ms();
+                let walked = with_open(|o| {
+                    worker_model::walk(o);
+                    Ok(())
                 });
-                if let Some(check) = check {
-                    post(&FromWorker::Checked {
-                        check: Box::new(check),
-                    });
+                meter.end();
+                if walked.is_ok() {
+                    post_walked(now_ms() - started, 1);
                 }
             }
         }
@@ -698,6 +720,7 @@ fn run_next_job() {
                     post(&FromWorker::PhaseDone {
                         phase: Phase::Hashing,
                         elapsed_ms: now_ms() - h.started,
+                        readers: 1,
                     });
                     match h.verifier.finish() {
                         Some(status) => post(&FromWorker::Trailer { status }),
@@ -730,6 +753,176 @@ fn run_next_job() {
         });
     }
     if more {
+        schedule();
+    }
+}
+
+/// Post the status walk's results (done here or in parts): both passes
+/// done, the overview with its final numbers, the check.
+fn post_walked(walked_ms: f64, readers: u32) {
+    let Ok((overview, check)) = with_open(|o| Ok((o.overview.clone(), o.check.clone()))) else {
+        return;
+    };
+    for phase in [Phase::Status, Phase::Check] {
+        post(&FromWorker::PhaseDone {
+            phase,
+            elapsed_ms: walked_ms,
+            readers,
+        });
+    }
+    post(&FromWorker::Overview {
+        overview: Box::new(overview),
+    });
+    if let Some(check) = check {
+        post(&FromWorker::Checked {
+            check: Box::new(check),
+        });
+    }
+}
+
+thread_local! {
+    /// The last walk in parts started: a late event of an earlier one (a file
+    /// closed since) is ignored.
+    static PARTS_WALK_ID: Cell<u32> = const { Cell::new(0) };
+}
+
+/// How often the walkers' silence is looked at.
+const WATCHDOG_MS: i32 = 5_000;
+
+/// Start the status walk in parts when the open file is plain and large
+/// enough to split; `false` when it is to be walked here at once instead.
+fn start_parts() -> bool {
+    let id = PARTS_WALK_ID.with(|c| {
+        c.set(c.get().wrapping_add(1));
+        c.get()
+    });
+    let started = SESSION.with_borrow_mut(|s| {
+        let Some(State::Open(o)) = s.as_mut().map(|s| &mut s.state) else {
+            return Ok(false);
+        };
+        let Some(blob) = o.blob.clone() else {
+            return Ok(false);
+        };
+        if o.meter.len() < parts::MIN_FILE_BYTES {
+            return Ok(false);
+        }
+        let n = parts::walkers_wanted();
+        match parts::PartsWalk::start(id, o.opened.snap.db(), blob, n, part_event) {
+            Ok(Some(p)) => {
+                o.parts = Some(p);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        }
+    });
+    match started {
+        Ok(true) => {
+            arm_watchdog(id);
+            true
+        }
+        Ok(false) => false,
+        Err(why) => {
+            leptos::logging::warn!("etcd-lens worker: no part walkers ({why}); walking once");
+            false
+        }
+    }
+}
+
+/// An event of walker `i` of walk `id`.
+fn part_event(id: u32, i: usize, ev: parts::Event) {
+    let step = SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(State::Open(o)) => {
+            let db = o.opened.snap.db();
+            match o.parts.as_mut() {
+                Some(p) if p.id == id => Some((p.on_event(i, ev, db), p.started_ms, o.meter.len())),
+                _ => None,
+            }
+        }
+        _ => None,
+    });
+    match step {
+        None | Some((parts::Step::Wait, ..)) => {}
+        Some((parts::Step::Progress(read), started, total)) => post(&FromWorker::Progress {
+            phase: Phase::Status,
+            done_bytes: read.min(total),
+            total_bytes: total,
+            elapsed_ms: now_ms() - started,
+        }),
+        Some((parts::Step::Finish, ..)) => end_parts(None),
+        Some((parts::Step::Fallback(why), ..)) => end_parts(Some(why)),
+    }
+}
+
+/// Look at the walkers every [`WATCHDOG_MS`] while walk `id` runs.
+fn arm_watchdog(id: u32) {
+    let check = Closure::once_into_js(move || {
+        let stalled = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
+            Some(State::Open(o)) => o.parts.as_ref().filter(|p| p.id == id).map(|p| p.stalled()),
+            _ => None,
+        });
+        match stalled {
+            Some(true) => end_parts(Some(format!(
+                "a part walker was silent for {} s",
+                parts::SILENCE_MS / 1000.0
+            ))),
+            Some(false) => arm_watchdog(id),
+            None => {}
+        }
+    });
+    SCOPE.with(|s| {
+        // Without the watchdog a silent walker stalls the passes: walk now.
+        if s.set_timeout_with_callback_and_timeout_and_arguments_0(
+            check.unchecked_ref(),
+            WATCHDOG_MS,
+        )
+        .is_err()
+        {
+            end_parts(Some("no watchdog timer".into()));
+        }
+    });
+}
+
+/// End the walk in parts: combine the parts, or (`why`, or the core refuses
+/// the combination) walk the file once here. Then post the results and go
+/// on with the jobs.
+fn end_parts(why: Option<String>) {
+    let done = SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(State::Open(o)) => {
+            let p = o.parts.take()?;
+            let started = p.started_ms;
+            let readers = u32::try_from(p.walkers()).unwrap_or(u32::MAX);
+            let walked = match &why {
+                None => p.finish(o.opened.snap.db()),
+                Some(_) => {
+                    // Its walkers stop now, not after the walk below.
+                    drop(p);
+                    None
+                }
+            };
+            match walked {
+                Some(w) => {
+                    worker_model::apply_walk(&mut o.opened, w);
+                    Some((started, readers))
+                }
+                None => {
+                    let why = why.unwrap_or_else(|| "the parts do not combine".into());
+                    leptos::logging::warn!("etcd-lens worker: the status is walked once: {why}");
+                    o.meter.begin(Phase::Status);
+                    worker_model::walk(&mut o.opened);
+                    o.meter.end();
+                    Some((started, 1))
+                }
+            }
+        }
+        _ => None,
+    });
+    if let Some((started, readers)) = done {
+        leptos::logging::log!(
+            "etcd-lens worker: status walked in {:.0} ms by {readers} worker(s)",
+            now_ms() - started
+        );
+        post_walked(now_ms() - started, readers);
         schedule();
     }
 }

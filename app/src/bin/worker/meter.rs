@@ -11,10 +11,10 @@ use super::scope::{now_ms, post};
 
 /// Least time between two progress messages.
 const PROGRESS_EVERY_MS: f64 = 100.0;
-/// Reads between two looks at the clock: a walk reads one page at a time,
-/// and each look is a call out of WebAssembly (reads of 1 MiB or more look
-/// every time).
-const READS_PER_CLOCK: u32 = 256;
+/// Bytes read between two looks at the clock: a walk reads one 4 KiB page
+/// at a time, and each look is a call out of WebAssembly, so it looks once
+/// per MiB (a read of 1 MiB or more looks every time).
+const BYTES_PER_CLOCK: u64 = 1 << 20;
 
 /// A source that counts the bytes the engine reads, for progress reports.
 pub struct Meter {
@@ -26,8 +26,8 @@ pub struct Meter {
     /// A pass is running: reads between passes (a key's detail, the audit)
     /// report no progress, or the page would show a finished pass as running.
     pub active: Cell<bool>,
-    /// Reads since the clock was last looked at.
-    pub unclocked: Cell<u32>,
+    /// Bytes read since the clock was last looked at.
+    pub unclocked_bytes: Cell<u64>,
 }
 
 impl Meter {
@@ -53,13 +53,12 @@ impl ReadAt for Meter {
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
         let read = self.read.get() + buf.len() as u64;
         self.read.set(read);
-        let unclocked = self.unclocked.get() + 1;
-        self.unclocked.set(unclocked % READS_PER_CLOCK);
-        // A large read (an overflow run) is worth a look on its own.
-        let large = buf.len() >= 1 << 20;
-        if !self.active.get() || (unclocked < READS_PER_CLOCK && !large) {
+        let unclocked = self.unclocked_bytes.get() + buf.len() as u64;
+        if !self.active.get() || unclocked < BYTES_PER_CLOCK {
+            self.unclocked_bytes.set(unclocked);
             return self.inner.read_exact_at(offset, buf);
         }
+        self.unclocked_bytes.set(0);
         let now = now_ms();
         if now - self.last_report.get() >= PROGRESS_EVERY_MS {
             self.last_report.set(now);

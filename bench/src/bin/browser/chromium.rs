@@ -38,18 +38,24 @@ impl Browser {
             std::env::temp_dir().join(format!("etcd-lens-bench-profile-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).unwrap();
+        let mut args: Vec<String> = [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-quic", "--window-size=1280,900",
+            // A reloaded page must not stay alive (with its worker's memory) in the bfcache.
+            "--disable-features=BackForwardCache",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        // BENCH_CHROMIUM_LOG=FILE: Chromium's log, the page's and workers' console included.
+        if let Ok(file) = std::env::var("BENCH_CHROMIUM_LOG") {
+            args.push("--enable-logging".into());
+            args.push(format!("--log-file={file}"));
+        }
         let caps = json!({
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-quic", "--window-size=1280,900",
-                    // A reloaded page must not stay alive (with its worker's memory) in the bfcache.
-                    "--disable-features=BackForwardCache",
-                    format!("--user-data-dir={}", profile.display()),
-                ]
-            }
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
         });
         let Value::Object(caps) = caps else {
             unreachable!()

@@ -1,0 +1,137 @@
+//! The worker started as a part walker (named [`PART_WALKER_NAME`] by the
+//! worker that starts it): it reads the `Blob` it is sent through its own
+//! reader, plans the status walk's parts as that worker did (the plan depends
+//! on the file only), walks the one part it is asked for and sends it back
+//! as bytes. It touches nothing else: no private storage, no page.
+//!
+//! [`PART_WALKER_NAME`]: etcd_lens_app::protocol::PART_WALKER_NAME
+
+use std::cell::Cell;
+
+use etcd_lens_app::protocol::{FromPartWalker, ToPartWalker};
+use etcd_lens_app::web::blob_source::BlobSource;
+use etcd_lens_core::bolt::Db;
+use etcd_lens_core::bolt::check::Freelist;
+use etcd_lens_core::status::parallel;
+use etcd_lens_core::{BlockCache, ReadAt, SourceError};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{Blob, MessageEvent};
+
+use super::scope::{SCOPE, now_ms};
+
+/// Bytes per `FileReaderSync` read: a part is a long, mostly sequential run
+/// of the file, and large slices read fastest (bench/README.md: one worker
+/// 323 / 419 / 554 MiB/s at 4 / 16 / 64 MiB). 16 MiB, not 64: a page far
+/// from the run (a reused page) costs one whole block.
+const BLOCK_BYTES: usize = 16 << 20;
+/// Blocks kept: the block being walked, the one a page spills into, and two
+/// for pages a little behind.
+const CACHED_BLOCKS: usize = 4;
+/// Least time between two progress messages.
+const PROGRESS_EVERY_MS: f64 = 100.0;
+
+/// Install the part walker's handler and say it listens.
+pub fn run() {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let reply = walk(&ev).unwrap_or_else(|message| FromPartWalker::Failed { message });
+        if let FromPartWalker::Failed { .. } = reply {
+            send(&reply, None);
+        }
+    });
+    SCOPE.with(|s| s.set_onmessage(Some(on_message.as_ref().unchecked_ref())));
+    on_message.forget();
+    send(&FromPartWalker::Ready, None);
+}
+
+/// Walk the part asked for and send it (`Done` is sent here; a `Failed`
+/// returned is sent by the caller).
+fn walk(ev: &MessageEvent) -> Result<FromPartWalker, String> {
+    let parts = ev
+        .data()
+        .dyn_into::<js_sys::Array>()
+        .map_err(|_| "internal error: malformed part request".to_string())?;
+    let request: ToPartWalker = parts
+        .get(0)
+        .as_string()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .ok_or("internal error: malformed part request")?;
+    let blob = parts
+        .get(1)
+        .dyn_into::<Blob>()
+        .map_err(|_| "internal error: no file sent".to_string())?;
+    let started = now_ms();
+    let src = Counted {
+        inner: BlockCache::new(BlobSource::new(blob)?, BLOCK_BYTES, CACHED_BLOCKS),
+        read: Cell::new(0),
+        last_report: Cell::new(started),
+    };
+    let db = Db::open(&src).map_err(|e| e.to_string())?;
+    let plan = parallel::plan(&db, request.parts)
+        .filter(|p| request.part < p.parts.len())
+        .ok_or("the file does not split into this part")?;
+    let fl = Freelist::read(&db);
+    let part = parallel::walk_part(&db, &fl, &plan, request.part, true);
+    let bytes = part.to_bytes(db.hwm());
+    let done = FromPartWalker::Done {
+        read_bytes: src.read.get(),
+        elapsed_ms: now_ms() - started,
+    };
+    send(&done, Some(&bytes));
+    Ok(done)
+}
+
+/// Post `msg` (and `bytes` as a transferred `ArrayBuffer`) to the worker
+/// that started this one.
+fn send(msg: &FromPartWalker, bytes: Option<&[u8]>) {
+    let text = serde_json::to_string(msg).unwrap_or_default();
+    let sent = SCOPE.with(|s| match bytes {
+        None => s.post_message(&text.into()),
+        Some(b) => {
+            let arr = js_sys::Uint8Array::from(b);
+            let buffer = arr.buffer();
+            let msg = js_sys::Array::of2(&text.into(), &buffer);
+            s.post_message_with_transfer(&msg, &js_sys::Array::of1(&buffer))
+        }
+    });
+    if let Err(e) = sent {
+        leptos::logging::error!(
+            "etcd-lens part walker: a message failed: {}",
+            etcd_lens_app::web::js_error(&e)
+        );
+    }
+}
+
+/// The block reader, counting the bytes it fetches and saying how far it is
+/// (one look at the clock per block, not per page).
+struct Counted {
+    inner: BlockCache<BlobSource>,
+    read: Cell<u64>,
+    last_report: Cell<f64>,
+}
+
+impl ReadAt for Counted {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
+        let before = self.inner.fetched_bytes();
+        self.inner.read_exact_at(offset, buf)?;
+        let fetched = self.inner.fetched_bytes();
+        if fetched != before {
+            self.read.set(fetched);
+            let now = now_ms();
+            if now - self.last_report.get() >= PROGRESS_EVERY_MS {
+                self.last_report.set(now);
+                send(
+                    &FromPartWalker::Progress {
+                        read_bytes: fetched,
+                    },
+                    None,
+                );
+            }
+        }
+        Ok(())
+    }
+}
