@@ -717,6 +717,26 @@ pub struct ToPartWalker {
 /// and touches nothing else (no private storage, no page).
 pub const PART_WALKER_NAME: &str = "etcd-lens-part-walker";
 
+/// The worker name a hasher is started with (the same worker program): it
+/// computes the SHA-256 of the `Blob` sent to it, beside the worker's
+/// passes, and touches nothing else.
+pub const HASHER_NAME: &str = "etcd-lens-hasher";
+
+/// A hasher → the worker that started it. The worker sends it the `Blob`
+/// alone once it is `Ready`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromHasher {
+    /// Listening: the file can be sent.
+    Ready,
+    /// Bytes hashed so far.
+    Progress { hashed_bytes: u64 },
+    /// The verdict on the file's SHA-256 trailer.
+    Done { status: TrailerStatus },
+    /// No verdict (the file could not be read): the worker hashes it itself.
+    Failed { message: String },
+}
+
 /// A part walker → the worker that started it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

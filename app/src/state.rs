@@ -265,6 +265,11 @@ impl Inspection {
             } => {
                 if phase == Phase::Hashing {
                     self.hashing = Some((done_bytes, total_bytes));
+                    // Hashed beside another pass (in a worker of its own):
+                    // that pass keeps the progress, the hash shows its bytes.
+                    if self.progress.is_some_and(|p| p.phase != Phase::Hashing) {
+                        return;
+                    }
                 }
                 self.progress = Some(PassProgress {
                     phase,

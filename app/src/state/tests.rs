@@ -337,3 +337,36 @@ fn stale_replies_are_dropped() {
     });
     assert_eq!(s.keys.unwrap().total, 3);
 }
+
+#[test]
+fn a_hash_beside_another_pass_leaves_that_pass_its_progress() {
+    let mut s = Inspection::default().opening("a.db".into(), 100);
+    let progress = |phase, done_bytes| FromWorker::Progress {
+        phase,
+        done_bytes,
+        total_bytes: 100,
+        elapsed_ms: 10.0,
+    };
+    s.apply(progress(Phase::Index, 20));
+    s.apply(progress(Phase::Hashing, 50));
+    assert_eq!(
+        s.progress.map(|p| (p.phase, p.done_bytes)),
+        Some((Phase::Index, 20))
+    );
+    assert_eq!(
+        s.hashing,
+        Some((50, 100)),
+        "the hash's bytes are kept apart"
+    );
+    s.apply(FromWorker::PhaseDone {
+        phase: Phase::Index,
+        elapsed_ms: 30.0,
+        readers: 1,
+    });
+    s.apply(progress(Phase::Hashing, 60));
+    assert_eq!(
+        s.progress.map(|p| (p.phase, p.done_bytes)),
+        Some((Phase::Hashing, 60)),
+        "alone, the hash has the progress again"
+    );
+}

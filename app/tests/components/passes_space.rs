@@ -56,6 +56,28 @@ async fn passes_show_done_running_with_time_left_pending_and_failed() {
     assert_eq!(attr(&space, "data-state"), "failed");
     assert!(space.text_content().unwrap().contains("no key bucket"));
     assert_eq!(attr(&by_id(root, "pass-hashing"), "data-state"), "pending");
+    // The hash, in a worker of its own, runs beside the index.
+    state.update(|s| {
+        s.apply(FromWorker::Progress {
+            phase: Phase::Hashing,
+            done_bytes: 2 << 20,
+            total_bytes: 8 << 20,
+            elapsed_ms: 2000.0,
+        })
+    });
+    settle().await;
+    let hashing = by_id(root, "pass-hashing");
+    assert_eq!(attr(&hashing, "data-state"), "running");
+    assert!(hashing.text_content().unwrap().contains("(25%)"));
+    assert!(hashing.query_selector("progress").unwrap().is_some());
+    let index = by_id(root, "pass-index");
+    assert_eq!(
+        attr(&index, "data-state"),
+        "running",
+        "{}",
+        root.inner_html()
+    );
+    assert!(index.text_content().unwrap().contains("about 6 s left"));
 }
 
 #[wasm_bindgen_test]

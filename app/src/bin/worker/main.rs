@@ -16,15 +16,19 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use etcd_lens_app::protocol::{FromWorker, PART_WALKER_NAME, Phase, SecretPrompt, ToWorker};
+use etcd_lens_app::protocol::{
+    FromWorker, HASHER_NAME, PART_WALKER_NAME, Phase, SecretPrompt, ToWorker,
+};
 use etcd_lens_app::web::blob_source::BlobSource;
 use etcd_lens_app::web::opfs::{self, SpoolFile};
 use etcd_lens_app::worker::{self as worker_model, Opened, Peeled, Src, WorkerError};
-use etcd_lens_core::trailer::TrailerVerifier;
+use etcd_lens_core::trailer::{TrailerStatus, TrailerVerifier};
 
+mod hasher;
 mod meter;
 mod part_walker;
 mod parts;
+mod remote_hash;
 mod scope;
 
 use etcd_lens_core::{BlockCache, ReadAt, SourceError, inspect};
@@ -165,6 +169,9 @@ struct OpenFile {
     blob: Option<Blob>,
     /// The status walk in parts, under way: the jobs wait for it.
     parts: Option<parts::PartsWalk>,
+    /// The SHA-256 pass in a worker of its own, under way: the hash job
+    /// waits for it (and runs here if it fails).
+    hash: Option<remote_hash::RemoteHash>,
 }
 
 thread_local! {
@@ -235,8 +242,12 @@ fn unlock(slot: Slot, secret: &etcd_lens_app::protocol::UnlockSecret) {
 
 fn main() {
     console_error_panic_hook::set_once();
-    if SCOPE.with(|s| s.name()) == PART_WALKER_NAME {
+    let name = SCOPE.with(|s| s.name());
+    if name == PART_WALKER_NAME {
         return part_walker::run();
+    }
+    if name == HASHER_NAME {
+        return hasher::run();
     }
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| handle(&ev));
     SCOPE.with(|s| s.set_onmessage(Some(on_message.as_ref().unchecked_ref())));
@@ -604,6 +615,8 @@ fn open(src: Src, with_age: bool, plain: bool) -> Result<(), String> {
     } else {
         None
     };
+    let hash = start_remote_hash(blob.as_ref(), meter.len());
+    let hash_id = hash.as_ref().map(|h| h.id);
     set_state(
         Slot::Main,
         State::Open(Box::new(OpenFile {
@@ -612,8 +625,12 @@ fn open(src: Src, with_age: bool, plain: bool) -> Result<(), String> {
             meter,
             blob,
             parts: None,
+            hash,
         })),
     );
+    if let Some(id) = hash_id {
+        arm_hash_watchdog(id);
+    }
     schedule();
     Ok(())
 }
@@ -636,7 +653,10 @@ fn schedule() {
 /// the status walk in parts is still under way (the jobs wait for it).
 fn next_job() -> Option<(Job, Rc<Meter>)> {
     SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
-        Some(State::Open(o)) if o.parts.is_none() => {
+        Some(State::Open(o))
+            if o.parts.is_none()
+                && !(o.hash.is_some() && matches!(o.jobs.front(), Some(Job::Hash(_)))) =>
+        {
             o.jobs.pop_front().map(|j| (j, o.meter.clone()))
         }
         _ => None,
@@ -690,6 +710,7 @@ fn run_next_job() {
                 meter.end();
                 if walked.is_ok() {
                     post_walked(now_ms() - started, 1);
+                    hash_beside();
                 }
             }
         }
@@ -923,6 +944,145 @@ fn end_parts(why: Option<String>) {
             now_ms() - started
         );
         post_walked(now_ms() - started, readers);
+        hash_beside();
+        schedule();
+    }
+}
+
+thread_local! {
+    /// The last hasher started: a late event of an earlier one is ignored.
+    static HASH_ID: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A hasher for the open file when it is plain and large enough, started
+/// now (it loads meanwhile) to hash once the status is walked
+/// ([`hash_beside`]); `None` when none starts (said in the console), and
+/// the hash job runs here.
+fn start_remote_hash(blob: Option<&Blob>, len: u64) -> Option<remote_hash::RemoteHash> {
+    let blob = blob.filter(|_| len >= parts::MIN_FILE_BYTES)?.clone();
+    let id = HASH_ID.with(|c| {
+        c.set(c.get().wrapping_add(1));
+        c.get()
+    });
+    remote_hash::RemoteHash::start(id, blob, hash_event)
+        .map_err(|why| {
+            leptos::logging::warn!("etcd-lens worker: no hasher ({why}); hashing here");
+        })
+        .ok()
+}
+
+/// The status is walked: the hasher begins, beside the index and space
+/// passes. Not sooner: beside the walk, on two cores, it slowed the final
+/// status by a quarter (bench/README.md).
+fn hash_beside() {
+    let step = SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(State::Open(o)) => o.hash.as_mut().map(remote_hash::RemoteHash::begin),
+        _ => None,
+    });
+    if let Some(remote_hash::Step::Fallback(why)) = step {
+        end_remote_hash(Err(why));
+    }
+}
+
+/// An event of hasher `id`.
+fn hash_event(id: u32, ev: parts::Event) {
+    let step = SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(State::Open(o)) => match o.hash.as_mut() {
+            Some(h) if h.id == id => Some((h.on_event(ev), h.started_ms, o.meter.len())),
+            _ => None,
+        },
+        _ => None,
+    });
+    match step {
+        None | Some((remote_hash::Step::Wait, ..)) => {}
+        Some((remote_hash::Step::Progress(done), started, total)) => post(&FromWorker::Progress {
+            phase: Phase::Hashing,
+            done_bytes: done.min(total),
+            total_bytes: total,
+            elapsed_ms: now_ms() - started,
+        }),
+        Some((remote_hash::Step::Done(status), started, _)) => {
+            end_remote_hash(Ok((status, now_ms() - started)));
+        }
+        Some((remote_hash::Step::Fallback(why), ..)) => end_remote_hash(Err(why)),
+    }
+}
+
+/// Look at the hasher every [`WATCHDOG_MS`] while hasher `id` runs.
+fn arm_hash_watchdog(id: u32) {
+    let armed = now_ms();
+    let check = Closure::once_into_js(move || {
+        // Late: this worker was busy with a long pass, and the hasher's
+        // messages may be waiting behind this timer. Judge next time.
+        let late = now_ms() - armed > 2.0 * f64::from(WATCHDOG_MS);
+        let stalled = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
+            Some(State::Open(o)) => o
+                .hash
+                .as_ref()
+                .filter(|h| h.id == id)
+                .map(|h| !late && h.stalled()),
+            _ => None,
+        });
+        match stalled {
+            Some(true) => end_remote_hash(Err(format!(
+                "the hasher was silent for {} s",
+                remote_hash::SILENCE_MS / 1000.0
+            ))),
+            Some(false) => arm_hash_watchdog(id),
+            None => {}
+        }
+    });
+    SCOPE.with(|s| {
+        if s.set_timeout_with_callback_and_timeout_and_arguments_0(
+            check.unchecked_ref(),
+            WATCHDOG_MS,
+        )
+        .is_err()
+        {
+            end_remote_hash(Err("no watchdog timer".into()));
+        }
+    });
+}
+
+/// The hasher is done (its verdict and time), or failed (why: the hash job
+/// then runs here). Stops it, and goes on with the jobs if they waited.
+fn end_remote_hash(result: Result<(TrailerStatus, f64), String>) {
+    let left = SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(State::Open(o)) => {
+            drop(o.hash.take()?);
+            let at = o.jobs.iter().position(|j| matches!(j, Job::Hash(_)));
+            if result.is_ok()
+                && let Some(i) = at
+            {
+                o.jobs.remove(i);
+            }
+            // The jobs stopped at the hash job: they go on from here.
+            let waited = at == Some(0) && o.parts.is_none();
+            Some((waited, !o.jobs.is_empty(), o.jobs.iter().any(Job::is_pass)))
+        }
+        _ => None,
+    });
+    let Some((waited, more, passes_left)) = left else {
+        return;
+    };
+    match result {
+        Ok((status, elapsed_ms)) => {
+            post(&FromWorker::PhaseDone {
+                phase: Phase::Hashing,
+                elapsed_ms,
+                readers: 1,
+            });
+            post(&FromWorker::Trailer { status });
+            if waited && !passes_left {
+                post(&FromWorker::Finished);
+                post(&FromWorker::Memory {
+                    bytes: wasm_memory_bytes(),
+                });
+            }
+        }
+        Err(why) => leptos::logging::warn!("etcd-lens worker: {why}; hashing here"),
+    }
+    if waited && more {
         schedule();
     }
 }
