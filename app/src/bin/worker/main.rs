@@ -875,33 +875,55 @@ fn part_event(id: u32, i: usize, ev: parts::Event) {
     }
 }
 
-/// Look at the walkers every [`WATCHDOG_MS`] while walk `id` runs.
-fn arm_watchdog(id: u32) {
+/// Look at a helper worker every [`WATCHDOG_MS`] while `stalled(open file,
+/// id)` says `Some(false)`; on `Some(true)` (silent for longer than
+/// `silence_ms`) hand `give_up` the reason; `None`: it is over, stop looking.
+fn watch(
+    id: u32,
+    what: &'static str,
+    silence_ms: f64,
+    stalled: fn(&OpenFile, u32) -> Option<bool>,
+    give_up: fn(String),
+) {
+    let armed = now_ms();
     let check = Closure::once_into_js(move || {
-        let stalled = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
-            Some(State::Open(o)) => o.parts.as_ref().filter(|p| p.id == id).map(|p| p.stalled()),
+        // Late: this worker was busy with a long pass, and the helper's
+        // messages may be waiting behind this timer. Judge next time.
+        let late = now_ms() - armed > 2.0 * f64::from(WATCHDOG_MS);
+        let verdict = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
+            Some(State::Open(o)) => stalled(o, id),
             _ => None,
         });
-        match stalled {
-            Some(true) => end_parts(Some(format!(
-                "a part walker was silent for {} s",
-                parts::SILENCE_MS / 1000.0
-            ))),
-            Some(false) => arm_watchdog(id),
+        match verdict {
+            Some(true) if !late => {
+                give_up(format!("{what} was silent for {} s", silence_ms / 1000.0))
+            }
+            Some(_) => watch(id, what, silence_ms, stalled, give_up),
             None => {}
         }
     });
     SCOPE.with(|s| {
-        // Without the watchdog a silent walker stalls the passes: walk now.
+        // Without the watchdog a silent helper stalls the passes: give up now.
         if s.set_timeout_with_callback_and_timeout_and_arguments_0(
             check.unchecked_ref(),
             WATCHDOG_MS,
         )
         .is_err()
         {
-            end_parts(Some("no watchdog timer".into()));
+            give_up("no watchdog timer".into());
         }
     });
+}
+
+/// Watch walk `id`'s part walkers.
+fn arm_watchdog(id: u32) {
+    watch(
+        id,
+        "a part walker",
+        parts::SILENCE_MS,
+        |o, id| o.parts.as_ref().filter(|p| p.id == id).map(|p| p.stalled()),
+        |why| end_parts(Some(why)),
+    );
 }
 
 /// End the walk in parts: combine the parts, or (`why`, or the core refuses
@@ -1008,40 +1030,15 @@ fn hash_event(id: u32, ev: parts::Event) {
     }
 }
 
-/// Look at the hasher every [`WATCHDOG_MS`] while hasher `id` runs.
+/// Watch hasher `id`.
 fn arm_hash_watchdog(id: u32) {
-    let armed = now_ms();
-    let check = Closure::once_into_js(move || {
-        // Late: this worker was busy with a long pass, and the hasher's
-        // messages may be waiting behind this timer. Judge next time.
-        let late = now_ms() - armed > 2.0 * f64::from(WATCHDOG_MS);
-        let stalled = SESSION.with_borrow(|s| match s.as_ref().map(|s| &s.state) {
-            Some(State::Open(o)) => o
-                .hash
-                .as_ref()
-                .filter(|h| h.id == id)
-                .map(|h| !late && h.stalled()),
-            _ => None,
-        });
-        match stalled {
-            Some(true) => end_remote_hash(Err(format!(
-                "the hasher was silent for {} s",
-                remote_hash::SILENCE_MS / 1000.0
-            ))),
-            Some(false) => arm_hash_watchdog(id),
-            None => {}
-        }
-    });
-    SCOPE.with(|s| {
-        if s.set_timeout_with_callback_and_timeout_and_arguments_0(
-            check.unchecked_ref(),
-            WATCHDOG_MS,
-        )
-        .is_err()
-        {
-            end_remote_hash(Err("no watchdog timer".into()));
-        }
-    });
+    watch(
+        id,
+        "the hasher",
+        remote_hash::SILENCE_MS,
+        |o, id| o.hash.as_ref().filter(|h| h.id == id).map(|h| h.stalled()),
+        |why| end_remote_hash(Err(why)),
+    );
 }
 
 /// The hasher is done (its verdict and time), or failed (why: the hash job
