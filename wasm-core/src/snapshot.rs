@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::bolt::{BoltError, Bucket, Db, Loc};
 use crate::mvcc::proto::{AlarmMember, Lease, Role, User};
 use crate::mvcc::revision::{Revision, RevisionError, RevisionKey};
-use crate::mvcc::{KeyIndex, KeyValue};
+use crate::mvcc::{IndexBuilder, KeyIndex, KeyValue};
 use crate::source::ReadAt;
 
 /// Every bucket etcd 3.4–3.6 writes.
@@ -410,11 +410,13 @@ impl<S: ReadAt> Snapshot<S> {
 
     /// Scan the `key` bucket into an index (one pass over its pages).
     pub fn key_index(&self) -> Result<KeyIndex, SnapshotError> {
-        let mut ix = KeyIndex::new();
+        let mut ix = IndexBuilder::default();
         let Some(kb) = &self.key_bucket else {
-            return Ok(ix);
+            return Ok(ix.finish());
         };
         let mut failure = None;
+        // One message decoded into for every entry: no allocation per revision.
+        let mut kv = KeyValue::default();
         self.db.for_each(kb, None, |e| {
             let Some(v) = e.value else {
                 return ControlFlow::Continue(());
@@ -430,8 +432,9 @@ impl<S: ReadAt> Snapshot<S> {
                     return ControlFlow::Break(());
                 }
             };
-            match KeyValue::decode(v) {
-                Ok(kv) => ix.add(rk, &kv),
+            kv.clear();
+            match kv.merge(v) {
+                Ok(()) => ix.add(rk, &kv),
                 Err(err) => {
                     failure = Some(SnapshotError::KeyValue {
                         at: e.loc,
@@ -445,7 +448,7 @@ impl<S: ReadAt> Snapshot<S> {
         })?;
         match failure {
             Some(f) => Err(f),
-            None => Ok(ix),
+            None => Ok(ix.finish()),
         }
     }
 
@@ -473,7 +476,7 @@ impl<S: ReadAt> Snapshot<S> {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(h.revisions.len());
-        for rk in &h.revisions {
+        for rk in h.revisions {
             let kv = self.value(*rk)?.unwrap_or_default();
             out.push(HistoryEntry {
                 rev: rk.rev,

@@ -73,7 +73,7 @@ fn assert_first_numbers(name: &str, db: &Db<impl ReadAt + Sync>) {
 /// one walk's, numbers and errors alike, in both conventions; `true` when the
 /// file was split (the parallel walk, not its fallback, gave the numbers).
 fn assert_threads_same(name: &str, db: &Db<impl ReadAt + Sync>) -> bool {
-    let mut split = assert_parts_through_bytes_same(name, db);
+    let mut split = assert_parts_through_bytes_same(name, db, true);
     for compat in [Compat::V35, Compat::V36] {
         let want = status::status(db, compat);
         for n in [2, 3, 4, 8] {
@@ -96,9 +96,13 @@ fn assert_threads_same(name: &str, db: &Db<impl ReadAt + Sync>) -> bool {
 /// `finish_parts_and_check`; it must give `status_and_check`'s two statuses
 /// and its check report (as JSON: every problem, warning and count), or
 /// `None` (the page then walks once). `true` when the file was split.
-fn assert_parts_through_bytes_same(name: &str, db: &Db<impl ReadAt>) -> bool {
+/// The parts' key indexes (`walk_part_and_index`), sent as bytes and appended
+/// in order, must be the index pass's (`Snapshot::key_index`), or missing.
+fn assert_parts_through_bytes_same(name: &str, db: &Db<impl ReadAt>, with_index: bool) -> bool {
+    use etcd_lens_core::mvcc::IndexBuilder;
     use status::parallel::{
-        Part, PartBytesError, finish_parts_and_check, plan, walk_part, walk_rest,
+        Part, PartBytesError, finish_parts_and_check, plan, walk_part, walk_part_and_index,
+        walk_rest,
     };
     let want = status::status_and_check(db);
     let json = |r: &etcd_lens_core::bolt::CheckReport| serde_json::to_string(r).unwrap();
@@ -108,11 +112,23 @@ fn assert_parts_through_bytes_same(name: &str, db: &Db<impl ReadAt>) -> bool {
         let fl = etcd_lens_core::bolt::check::Freelist::read(db);
         let rest = walk_rest(db, &fl, &plan);
         let mut parts = Vec::new();
+        let mut index = with_index.then(IndexBuilder::default);
         for i in 0..plan.parts.len() {
             // Each part as another worker walks it: its own freelist and plan.
             let own = etcd_lens_core::bolt::check::Freelist::read(db);
             let own_plan = status::parallel::plan(db, n).expect("the same plan");
-            let bytes = walk_part(db, &own, &own_plan, i, true).to_bytes(db.hwm());
+            let (part, part_index) = if with_index {
+                walk_part_and_index(db, &own, &own_plan, i)
+            } else {
+                (walk_part(db, &own, &own_plan, i, true), None)
+            };
+            let bytes = part.to_bytes(db.hwm());
+            match (part_index, &mut index) {
+                (Some(p), Some(ix)) => ix
+                    .append_bytes(&p.to_bytes())
+                    .unwrap_or_else(|e| panic!("{name}: part {i} index: {e}")),
+                _ => index = None,
+            }
             if n == 2 && i == 0 {
                 // Cut anywhere: an error, never a panic or a part.
                 for len in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
@@ -132,6 +148,15 @@ fn assert_parts_through_bytes_same(name: &str, db: &Db<impl ReadAt>) -> bool {
             continue;
         };
         split = true;
+        let snap = etcd_lens_core::snapshot::Snapshot::open(db.source());
+        match (index, snap.map(|s| s.key_index())) {
+            (Some(ix), Ok(Ok(whole))) => {
+                assert!(ix.finish() == whole, "{name}: {n} parts' index");
+                INDEXED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            (Some(_), Ok(Err(e))) => panic!("{name}: {n} parts indexed what the pass refuses: {e}"),
+            _ => {}
+        }
         assert_eq!(got.v35, want.v35, "{name}: {n} parts through bytes, 3.5");
         assert_eq!(got.v36, want.v36, "{name}: {n} parts through bytes, 3.6");
         assert_eq!(got.follows, want.follows, "{name}: {n} parts, follows");
@@ -143,6 +168,9 @@ fn assert_parts_through_bytes_same(name: &str, db: &Db<impl ReadAt>) -> bool {
     }
     split
 }
+
+/// Splits whose parts' key indexes were compared with the index pass's.
+static INDEXED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// `status::status` must succeed; every chunking must give its numbers.
 fn assert_parity(name: &str, bytes: &[u8]) -> Status {
@@ -443,6 +471,26 @@ fn real_etcd_snapshot_with_branches_overwrites_and_compaction() {
     assert_eq!(theirs["totalSize"], got.status.total_size);
     assert_eq!(want.revision, etcd.revision());
 
+    // The space counts from the index alone (the page's Space pass) equal a
+    // walk over every value, with the index and without (the CLI's `stats`):
+    // this file has overwrites, deletions and a compaction.
+    {
+        use etcd_lens_core::k8s::stats;
+        let src = MemSource(&bytes);
+        let snap = etcd_lens_core::snapshot::Snapshot::open(&src).unwrap();
+        let ix = snap.key_index().unwrap();
+        let walked = stats::scan(snap.db(), "/registry/", 5, None).unwrap();
+        assert_eq!(
+            stats::scan(snap.db(), "/registry/", 5, Some(&ix)).unwrap(),
+            walked
+        );
+        assert_eq!(stats::of_index(&ix, "/registry/", 5), walked);
+        // `big` written again after the compaction; 2502 keys live.
+        assert_eq!(walked.total.history_revisions, 1, "{:?}", walked.total);
+        assert_eq!(walked.total.objects, ix.live_count());
+        assert_eq!(walked.largest.len(), 5);
+    }
+
     // Corruptions of this file: each a specific error, never a panic.
     let src = MemSource(&bytes);
     let db = Db::open(&src).unwrap();
@@ -460,9 +508,14 @@ fn real_etcd_snapshot_with_branches_overwrites_and_compaction() {
         assert_threads_same("real etcd snapshot", &db),
         "a key bucket with a branch root is split"
     );
+    let indexed = INDEXED.load(std::sync::atomic::Ordering::Relaxed);
     assert!(
-        assert_parts_through_bytes_same("real etcd snapshot", &db),
+        assert_parts_through_bytes_same("real etcd snapshot", &db, true),
         "its parts are combined after a trip through bytes"
+    );
+    assert!(
+        INDEXED.load(std::sync::atomic::Ordering::Relaxed) > indexed,
+        "its parts' key indexes are the index pass's"
     );
     // Flipped bytes anywhere in the database: the threads give the one
     // walk's numbers or its very errors (a page reached twice across parts,
@@ -473,7 +526,9 @@ fn real_etcd_snapshot_with_branches_overwrites_and_compaction() {
         b[at] ^= 0x10;
         let src = MemSource(&b);
         let Ok(db) = Db::open(&src) else { continue };
-        assert_parts_through_bytes_same(&format!("byte {at} flipped"), &db);
+        // The parts' indexes on a tenth of them (an index pass each).
+        let with_index = at % (10 * (hwm_bytes / 400)) == 0;
+        assert_parts_through_bytes_same(&format!("byte {at} flipped"), &db, with_index);
         for compat in [Compat::V35, Compat::V36] {
             let want = status::status(&db, compat);
             for n in [2, 3] {

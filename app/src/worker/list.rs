@@ -153,7 +153,7 @@ fn build_list_cache(index: &KeyIndex, q: &KeyQuery) -> ListCache {
             checkpoints.push(key.to_vec());
         }
         if q.sort != SortBy::Key {
-            values.push((sort_value(q.sort, live), total as u32));
+            values.push((sort_value(q.sort, &live), total as u32));
         }
         total += 1;
     }
@@ -200,7 +200,7 @@ fn rows_at(index: &KeyIndex, c: &ListCache, q: &KeyQuery, places: &[u32]) -> Vec
                 if u64::from(p) != place {
                     break;
                 }
-                out[at] = Some(row(key, live, resource.clone(), namespace.clone()));
+                out[at] = Some(row(key, &live, resource.clone(), namespace.clone()));
                 next.next();
             }
             place += 1;
@@ -279,7 +279,7 @@ pub(crate) fn list_in(
             skip -= 1;
             continue;
         }
-        page.rows.push(row(key, live, resource, namespace));
+        page.rows.push(row(key, &live, resource, namespace));
         if page.rows.len() >= limit {
             break;
         }

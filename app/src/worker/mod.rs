@@ -66,7 +66,7 @@ pub use compare::{Other, compare, compare_key, open_other};
 pub use detail::key_detail;
 pub use layers::{MAX_IN_MEMORY_BYTES, MAX_SPOOL_BYTES, Peeled, peel, spool_in_memory, unlock};
 pub use list::{MAX_PAGE_ROWS, list, tree};
-pub use open::{apply_walk, index, open, space, walk};
+pub use open::{apply_walk, index, index_with, open, space, walk};
 pub use restore::restore_facts;
 
 /// A layer of the open file, shared by the layers above it and owned by the

@@ -148,6 +148,12 @@ const MOST_REVISIONS: usize = 10;
 /// Scan the `key` bucket into the index the key list, tree and history use.
 pub fn index(o: &mut Opened) -> Result<IndexView, WorkerError> {
     let index = o.snap.key_index()?;
+    index_with(o, index)
+}
+
+/// The key index built elsewhere (appended from the part walkers' entries)
+/// into the open file, with what the page learns from it.
+pub fn index_with(o: &mut Opened, index: KeyIndex) -> Result<IndexView, WorkerError> {
     let mut view = index_view(&index);
     let last = index.last.map_or(0, |rk| rk.rev.main);
     let report = o.check_report.as_ref().ok_or(WorkerError::NotWalked)?;
@@ -218,7 +224,8 @@ fn check_view(report: &bolt::CheckReport) -> CheckView {
 /// Bytes per resource and per namespace, live and retained history.
 pub fn space(o: &Opened) -> Result<SpaceUsage, WorkerError> {
     let index = o.index()?;
-    let s = k8s::stats::scan(o.snap.db(), DEFAULT_PREFIX, 20, Some(index))?;
+    // From the index: no value is read again.
+    let s = k8s::stats::of_index(index, DEFAULT_PREFIX, 20);
     let row = |name: String, u: &k8s::stats::Usage| SpaceRow {
         name,
         objects: u.objects,

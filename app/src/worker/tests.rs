@@ -1,7 +1,7 @@
 //! The worker model on real files (the auger fixture).
 
 use etcd_lens_core::MemSource;
-use etcd_lens_core::mvcc::KeyValue;
+use etcd_lens_core::mvcc::{IndexBuilder, KeyValue};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -111,7 +111,7 @@ fn tree_groups_keys_by_segment() {
 
 #[test]
 fn pages_resumed_from_checkpoints_equal_a_plain_filter() {
-    let mut ix = KeyIndex::new();
+    let mut b = IndexBuilder::default();
     let mut rev = 1;
     let mut keys = Vec::new();
     for i in 0..3000 {
@@ -133,8 +133,9 @@ fn pages_resumed_from_checkpoints_equal_a_plain_filter() {
             value: b"v".to_vec(),
             lease: 0,
         };
-        ix.add(rk, &kv);
+        b.add(rk, &kv);
     }
+    let ix = b.finish();
     let cache = RefCell::new(None);
     for q in [
         KeyQuery {
@@ -192,7 +193,7 @@ fn pages_resumed_from_checkpoints_equal_a_plain_filter() {
 
 #[test]
 fn histogram_bins_count_revisions_per_key() {
-    let mut ix = KeyIndex::new();
+    let mut b = IndexBuilder::default();
     let kv = |k: &str| KeyValue {
         key: k.into(),
         create_revision: 2,
@@ -209,9 +210,10 @@ fn histogram_bins_count_revisions_per_key() {
                 rev: etcd_lens_core::mvcc::revision::Revision { main: rev, sub: 0 },
                 tombstone: false,
             };
-            ix.add(rk, &kv(k));
+            b.add(rk, &kv(k));
         }
     }
+    let ix = b.finish();
     let v = index_view(&ix);
     let bins: Vec<_> = v
         .revisions_histogram
@@ -366,7 +368,8 @@ fn key_detail_decodes_the_pod() {
 #[test]
 fn sorted_pages_equal_a_plain_sort_of_the_matches() {
     use crate::protocol::SortBy;
-    let mut ix = KeyIndex::new();
+    let mut b = IndexBuilder::default();
+    let mut versions = std::collections::HashMap::new();
     // Keys written out of key order, some twice, with sizes that repeat
     // (ties keep key order) and a few deleted.
     let n = 2600u64;
@@ -380,9 +383,9 @@ fn sorted_pages_equal_a_plain_sort_of_the_matches() {
             },
             tombstone: step % 97 == 0,
         };
-        let version = ix
-            .history(k.as_bytes())
-            .map_or(1, |h| h.revisions.len() as i64 + 1);
+        let seen = versions.entry(k.clone()).or_insert(0i64);
+        *seen += 1;
+        let version = *seen;
         let kv = KeyValue {
             key: k.into_bytes(),
             create_revision: 2,
@@ -391,8 +394,9 @@ fn sorted_pages_equal_a_plain_sort_of_the_matches() {
             value: vec![b'v'; (i % 13) as usize * 10],
             lease: 0,
         };
-        ix.add(rk, &kv);
+        b.add(rk, &kv);
     }
+    let ix = b.finish();
     let cache = RefCell::new(None);
     for sort in SortBy::ALL {
         for descending in [false, true] {

@@ -65,7 +65,7 @@ impl<'a, S: ReadAt> Context<'a, S> {
     }
 
     /// Every key of this pass with a retained revision, in key order.
-    pub fn histories(&self) -> impl Iterator<Item = (&'a [u8], &'a crate::mvcc::KeyHistory)> {
+    pub fn histories(&self) -> impl Iterator<Item = (&'a [u8], crate::mvcc::KeyHistory<'a>)> {
         self.ix.histories_in(self.keys.0, self.keys.1)
     }
 
@@ -79,7 +79,7 @@ impl<'a, S: ReadAt> Context<'a, S> {
     ) -> impl Iterator<Item = Result<Live<'a>, SnapshotError>> {
         let (snap, prefix) = (self.snap, self.opts.prefix.as_str());
         self.histories().filter_map(move |(key, h)| {
-            let live = h.live.as_ref()?;
+            let live = h.live?;
             let info = parse_key(key, prefix)?;
             let resource = info.qualified_resource();
             if !want(&resource) {

@@ -247,10 +247,10 @@ fn member_ids<S>(s: &Snapshot<S>) -> BTreeSet<&str> {
     s.info.members.iter().map(|m| m.id.as_str()).collect()
 }
 
-type Live<'a> = Peekable<Box<dyn Iterator<Item = (&'a [u8], &'a LiveKey)> + 'a>>;
+type Live<'a> = Peekable<Box<dyn Iterator<Item = (&'a [u8], LiveKey)> + 'a>>;
 
 fn live<'a>(ix: &'a KeyIndex, prefix: &'a [u8]) -> Live<'a> {
-    let it: Box<dyn Iterator<Item = (&'a [u8], &'a LiveKey)> + 'a> =
+    let it: Box<dyn Iterator<Item = (&'a [u8], LiveKey)> + 'a> =
         Box::new(ix.live_with_prefix(prefix));
     it.peekable()
 }
@@ -280,19 +280,19 @@ pub fn diff<A: ReadAt, B: ReadAt>(
         let change = match order {
             std::cmp::Ordering::Less => {
                 let Some((k, l)) = a.next() else { break };
-                let value = read_value(old.snap, l)?;
-                one_sided(k, Change::Removed, Some(l.into()), None, &value, opts)
+                let value = read_value(old.snap, &l)?;
+                one_sided(k, Change::Removed, Some((&l).into()), None, &value, opts)
             }
             std::cmp::Ordering::Greater => {
                 let Some((k, l)) = b.next() else { break };
-                let value = read_value(new.snap, l)?;
-                one_sided(k, Change::Added, None, Some(l.into()), &value, opts)
+                let value = read_value(new.snap, &l)?;
+                one_sided(k, Change::Added, None, Some((&l).into()), &value, opts)
             }
             std::cmp::Ordering::Equal => {
                 let (Some((k, la)), Some((_, lb))) = (a.next(), b.next()) else {
                     break;
                 };
-                match both(k, la, lb, &old, &new, opts, &mut out)? {
+                match both(k, &la, &lb, &old, &new, opts, &mut out)? {
                     Some(c) => c,
                     None => continue,
                 }

@@ -161,6 +161,17 @@ pub fn scan(
     Ok(s)
 }
 
+/// What fills the database, from the index alone: the same counts as
+/// [`scan`] with that index (the index holds every revision's value size),
+/// without reading a value again, each key's path parsed once.
+pub fn of_index(index: &KeyIndex, prefix: &str, top_n: usize) -> DbStats {
+    let mut stats = StatsBuilder::new(prefix, top_n);
+    for (key, h) in index.histories() {
+        stats.add_revisions(key, h.value_sizes, h.live.is_some());
+    }
+    stats.finish()
+}
+
 /// Accumulates [`DbStats`] one key/value at a time.
 #[derive(Debug)]
 pub struct StatsBuilder {
@@ -208,6 +219,43 @@ impl StatsBuilder {
             // Ties keep the smaller key: Reverse(key) makes the larger key "smaller".
             self.largest
                 .push(Reverse((value_bytes, Reverse(key.to_vec()))));
+            if self.largest.len() > self.top_n {
+                self.largest.pop();
+            }
+        }
+    }
+
+    /// Adds every retained revision of one key, oldest first, given their
+    /// value sizes: all history, but the last when `last_live`. As many
+    /// [`Self::add`]s, with the key's path parsed once.
+    pub fn add_revisions(&mut self, key: &[u8], value_sizes: &[u32], last_live: bool) {
+        let Some((&last, older)) = value_sizes.split_last() else {
+            return;
+        };
+        let info = parse_key(key, &self.prefix);
+        let resource = info
+            .as_ref()
+            .map_or_else(|| NON_KUBERNETES.to_string(), |k| k.qualified_resource());
+        let namespace = info.and_then(|k| k.namespace);
+        let r = self.resources.entry(resource).or_default();
+        let n = self.namespaces.entry(namespace).or_default();
+        for (i, &bytes) in older.iter().chain([&last]).enumerate() {
+            let live = last_live && i == older.len();
+            let bytes = u64::from(bytes);
+            self.total.add(bytes, live);
+            r.add(bytes, live);
+            n.add(bytes, live);
+        }
+        let size = u64::from(last);
+        // Bigger than the smallest kept (ties: the smaller key), or room left.
+        let kept = |&Reverse((s, Reverse(ref k))): &Reverse<(u64, Reverse<Vec<u8>>)>| {
+            size > s || (size == s && key < k.as_slice())
+        };
+        if last_live
+            && self.top_n > 0
+            && (self.largest.len() < self.top_n || self.largest.peek().is_some_and(kept))
+        {
+            self.largest.push(Reverse((size, Reverse(key.to_vec()))));
             if self.largest.len() > self.top_n {
                 self.largest.pop();
             }

@@ -301,11 +301,11 @@ fn hash_by_rev<S: ReadAt>(
     let keep: HashSet<Revision> = match code {
         Code::V34 => ix
             .histories()
-            .filter_map(|(_, h)| keep_v34(&generations(&h.revisions), rev))
+            .filter_map(|(_, h)| keep_v34(&generations(h.revisions), rev))
             .collect(),
         Code::V36 => ix
             .histories()
-            .filter_map(|(_, h)| keep_v36(&generations_v36(&h.revisions), rev))
+            .filter_map(|(_, h)| keep_v36(&generations_v36(h.revisions), rev))
             .collect(),
     };
     // Go's int64 arithmetic wraps; so does this (only a hostile file gets there).

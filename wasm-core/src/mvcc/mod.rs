@@ -11,6 +11,6 @@ pub mod revision;
 
 pub use digest::{LiveDigest, LiveDigestBuilder, live_digest};
 pub use hashkv::{HashFamily, HashKv, hash_kv};
-pub use index::{KeyHistory, KeyIndex, LiveKey, Presence};
+pub use index::{IndexBuilder, IndexBytesError, KeyHistory, KeyIndex, LiveKey, Presence};
 pub use proto::KeyValue;
 pub use revision::{Revision, RevisionError, RevisionKey};

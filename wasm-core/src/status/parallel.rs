@@ -31,6 +31,8 @@ use super::{Compat, Status, StatusAndCheck, StatusError, Walk, finish, status};
 use crate::ReadAt;
 use crate::bolt::check::{Freelist, PartWalk};
 use crate::bolt::{BucketStats, CheckReport, Db, Loc, PageId, PageSet, PageView};
+use crate::mvcc::IndexBuilder;
+use crate::mvcc::revision::RevisionKey;
 
 mod wire;
 pub use wire::PartBytesError;
@@ -185,6 +187,34 @@ pub fn walk_rest(db: &Db<impl ReadAt>, fl: &Freelist, plan: &Plan) -> Rest {
 
 /// Walk part `i` of the plan (`v36`: keep the user keys' states too).
 pub fn walk_part(db: &Db<impl ReadAt>, fl: &Freelist, plan: &Plan, i: usize, v36: bool) -> Part {
+    walk_part_into(db, fl, plan, i, v36, None)
+}
+
+/// Walk part `i` of the plan with the user keys' states, and add its
+/// entries to a key index as [`crate::snapshot::Snapshot::key_index`] would
+/// (the page's index pass, done in the same walk): appended in part order
+/// ([`IndexBuilder::append_bytes`]) the parts are that index. `None` for the
+/// index when an entry is not a revision key with a `KeyValue`, which only
+/// the index pass reports.
+pub fn walk_part_and_index(
+    db: &Db<impl ReadAt>,
+    fl: &Freelist,
+    plan: &Plan,
+    i: usize,
+) -> (Part, Option<IndexBuilder>) {
+    let mut index = Some(IndexBuilder::default());
+    let part = walk_part_into(db, fl, plan, i, true, Some(&mut index));
+    (part, index)
+}
+
+fn walk_part_into(
+    db: &Db<impl ReadAt>,
+    fl: &Freelist,
+    plan: &Plan,
+    i: usize,
+    v36: bool,
+    mut index: Option<&mut Option<IndexBuilder>>,
+) -> Part {
     let mut tally = Tally::new(live(v36));
     let mut first_key: Option<Vec<u8>> = None;
     let mut last_key = Vec::new();
@@ -200,7 +230,17 @@ pub fn walk_part(db: &Db<impl ReadAt>, fl: &Freelist, plan: &Plan, i: usize, v36
         }
         last_key.clear();
         last_key.extend_from_slice(e.key);
-        tally.entry(e, true)
+        let flow = tally.entry(e, true);
+        if let Some(slot) = index.as_deref_mut() {
+            // Entries without a value (a nested bucket) are not in the index.
+            if let (Some(ix), Some(_)) = (slot.as_mut(), e.value) {
+                match (RevisionKey::parse(e.key), tally.decoded()) {
+                    (Ok(rk), Some(kv)) if flow.is_continue() => ix.add(rk, kv),
+                    _ => *slot = None,
+                }
+            }
+        }
+        flow
     });
     Part {
         tally,

@@ -73,6 +73,8 @@ pub(super) struct Tally {
     /// The last value decoded, reused: decoding into it keeps its buffers
     /// instead of allocating a key and a value per entry.
     kv: KeyValue,
+    /// `kv` is the last entry's.
+    decoded: bool,
 }
 
 impl Tally {
@@ -86,6 +88,7 @@ impl Tally {
             failure: None,
             v36_failure: None,
             kv: KeyValue::default(),
+            decoded: false,
         }
     }
 
@@ -101,6 +104,7 @@ impl Tally {
 
     /// An entry of a top-level bucket (`in_key`: of the `key` bucket).
     pub fn entry(&mut self, e: &Entry<'_>, in_key: bool) -> ControlFlow<()> {
+        self.decoded = false;
         self.hash(e.key);
         if let Some(v) = e.value {
             self.hash(v);
@@ -138,7 +142,7 @@ impl Tally {
         // `clear` then `merge` is `decode` into buffers kept from the last entry.
         self.kv.clear();
         match self.kv.merge(e.value.unwrap_or_default()) {
-            Ok(()) => {}
+            Ok(()) => self.decoded = true,
             Err(err) => {
                 self.failure = Some(StatusError::KeyValue {
                     at: e.loc,
@@ -152,6 +156,12 @@ impl Tally {
         let tombstone = RevisionKey::parse(e.key).is_ok_and(|k| k.tombstone);
         self.live.put(&self.kv.key, !tombstone);
         ControlFlow::Continue(())
+    }
+
+    /// The `key`-bucket entry just passed to [`Self::entry`], decoded, when
+    /// the user keys are kept (otherwise nothing is decoded).
+    pub fn decoded(&self) -> Option<&KeyValue> {
+        self.decoded.then_some(&self.kv)
     }
 
     /// The live keys counted, when asked for.

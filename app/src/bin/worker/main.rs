@@ -172,6 +172,9 @@ struct OpenFile {
     /// The SHA-256 pass in a worker of its own, under way: the hash job
     /// waits for it (and runs here if it fails).
     hash: Option<remote_hash::RemoteHash>,
+    /// The key index's entries from the part walkers: the index job appends
+    /// them instead of reading the file again.
+    index_parts: Option<parts::IndexParts>,
 }
 
 thread_local! {
@@ -626,6 +629,7 @@ fn open(src: Src, with_age: bool, plain: bool) -> Result<(), String> {
             blob,
             parts: None,
             hash,
+            index_parts: None,
         })),
     );
     if let Some(id) = hash_id {
@@ -659,6 +663,14 @@ fn next_job() -> Option<(Job, Rc<Meter>)> {
         {
             o.jobs.pop_front().map(|j| (j, o.meter.clone()))
         }
+        _ => None,
+    })
+}
+
+/// The part walkers' key-index entries of the open file, once.
+fn take_index_parts() -> Option<parts::IndexParts> {
+    SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
+        Some(State::Open(o)) => o.index_parts.take(),
         _ => None,
     })
 }
@@ -714,9 +726,27 @@ fn run_next_job() {
                 }
             }
         }
-        Job::Index => pass(Phase::Index, &mut |o| {
-            worker_model::index(o).map(|v| FromWorker::Indexed { index: Box::new(v) })
-        }),
+        Job::Index => {
+            let mut from_parts = take_index_parts();
+            pass(Phase::Index, &mut |o| {
+                // The part walkers' entries when they sent them; the file
+                // is read again only when they did not, or do not append.
+                let built = from_parts.take().and_then(|p| {
+                    p.index()
+                        .map_err(|e| {
+                            leptos::logging::warn!(
+                                "etcd-lens worker: the parts' key index is refused ({e}); indexing here"
+                            );
+                        })
+                        .ok()
+                });
+                let view = match built {
+                    Some(ix) => worker_model::index_with(o, ix),
+                    None => worker_model::index(o),
+                };
+                view.map(|v| FromWorker::Indexed { index: Box::new(v) })
+            })
+        }
         Job::Space => pass(Phase::Space, &mut |o| {
             worker_model::space(o).map(|s| FromWorker::Space { space: Box::new(s) })
         }),
@@ -944,8 +974,9 @@ fn end_parts(why: Option<String>) {
                 }
             };
             match walked {
-                Some(w) => {
+                Some((w, index)) => {
                     worker_model::apply_walk(&mut o.opened, w);
+                    o.index_parts = index;
                     Some((started, readers))
                 }
                 None => {

@@ -36,12 +36,12 @@ pub fn run() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let reply = walk(&ev).unwrap_or_else(|message| FromPartWalker::Failed { message });
         if let FromPartWalker::Failed { .. } = reply {
-            send(&reply, None);
+            send(&reply, &[]);
         }
     });
     SCOPE.with(|s| s.set_onmessage(Some(on_message.as_ref().unchecked_ref())));
     on_message.forget();
-    send(&FromPartWalker::Ready, None);
+    send(&FromPartWalker::Ready, &[]);
 }
 
 /// Walk the part asked for and send it (`Done` is sent here; a `Failed`
@@ -71,28 +71,38 @@ fn walk(ev: &MessageEvent) -> Result<FromPartWalker, String> {
         .filter(|p| request.part < p.parts.len())
         .ok_or("the file does not split into this part")?;
     let fl = Freelist::read(&db);
-    let part = parallel::walk_part(&db, &fl, &plan, request.part, true);
+    // The key index's entries of this part too, from the same decoding: the
+    // worker then needs no index pass of its own.
+    let (part, index) = parallel::walk_part_and_index(&db, &fl, &plan, request.part);
     let bytes = part.to_bytes(db.hwm());
+    drop(part);
+    let index = index.map(|ix| ix.to_bytes());
     let done = FromPartWalker::Done {
         read_bytes: src.read.get(),
         elapsed_ms: now_ms() - started,
     };
-    send(&done, Some(&bytes));
+    let mut sent = vec![bytes.as_slice()];
+    sent.extend(index.as_deref());
+    send(&done, &sent);
     Ok(done)
 }
 
-/// Post `msg` (and `bytes` as a transferred `ArrayBuffer`) to the worker
-/// that started this one.
-fn send(msg: &FromPartWalker, bytes: Option<&[u8]>) {
+/// Post `msg` (and each of `bytes` as a transferred `ArrayBuffer`) to the
+/// worker that started this one.
+fn send(msg: &FromPartWalker, bytes: &[&[u8]]) {
     let text = serde_json::to_string(msg).unwrap_or_default();
-    let sent = SCOPE.with(|s| match bytes {
-        None => s.post_message(&text.into()),
-        Some(b) => {
-            let arr = js_sys::Uint8Array::from(b);
-            let buffer = arr.buffer();
-            let msg = js_sys::Array::of2(&text.into(), &buffer);
-            s.post_message_with_transfer(&msg, &js_sys::Array::of1(&buffer))
+    let sent = SCOPE.with(|s| {
+        if bytes.is_empty() {
+            return s.post_message(&text.into());
         }
+        let msg = js_sys::Array::of1(&text.into());
+        let transfer = js_sys::Array::new();
+        for b in bytes {
+            let buffer = js_sys::Uint8Array::from(*b).buffer();
+            msg.push(&buffer);
+            transfer.push(&buffer);
+        }
+        s.post_message_with_transfer(&msg, &transfer)
     });
     if let Err(e) = sent {
         leptos::logging::error!(
@@ -128,7 +138,7 @@ impl ReadAt for Counted {
                     &FromPartWalker::Progress {
                         read_bytes: fetched,
                     },
-                    None,
+                    &[],
                 );
             }
         }

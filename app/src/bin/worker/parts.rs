@@ -17,6 +17,7 @@ use etcd_lens_app::protocol::{FromPartWalker, PART_WALKER_NAME, ToPartWalker};
 use etcd_lens_core::ReadAt;
 use etcd_lens_core::bolt::Db;
 use etcd_lens_core::bolt::check::Freelist;
+use etcd_lens_core::mvcc::{IndexBuilder, IndexBytesError, KeyIndex};
 use etcd_lens_core::status::StatusAndCheck;
 use etcd_lens_core::status::parallel::{self, Part, Plan, Rest};
 use wasm_bindgen::JsCast;
@@ -79,6 +80,9 @@ pub struct PartsWalk {
 struct PartWalker {
     worker: Worker,
     part: Option<Part>,
+    /// Its part's key-index entries (`IndexBuilder::to_bytes`), kept outside
+    /// this worker's memory until they are appended; `None` when it sent none.
+    index: Option<js_sys::ArrayBuffer>,
     read_bytes: u64,
     heard_ms: f64,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -133,6 +137,7 @@ impl PartsWalk {
             walkers.push(PartWalker {
                 worker,
                 part: None,
+                index: None,
                 read_bytes: 0,
                 heard_ms: now,
                 _on_message: on_message,
@@ -171,9 +176,9 @@ impl PartsWalk {
             Event::Error(e) => return Step::Fallback(format!("part walker {i} failed: {e}")),
             Event::Message(m) => m.data(),
         };
-        let (text, bytes) = match data.dyn_into::<js_sys::Array>() {
-            Ok(a) => (a.get(0).as_string(), Some(a.get(1))),
-            Err(d) => (d.as_string(), None),
+        let (text, bytes, index) = match data.dyn_into::<js_sys::Array>() {
+            Ok(a) => (a.get(0).as_string(), Some(a.get(1)), Some(a.get(2))),
+            Err(d) => (d.as_string(), None, None),
         };
         let Some(msg) = text.and_then(|t| serde_json::from_str::<FromPartWalker>(&t).ok()) else {
             return Step::Fallback(format!("part walker {i}: a malformed message"));
@@ -221,6 +226,7 @@ impl PartsWalk {
                     Ok(p) => w.part = Some(p),
                     Err(e) => return Step::Fallback(format!("part walker {i}: {e}")),
                 }
+                w.index = index.and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok());
                 // Its work is done: free its memory now.
                 w.worker.terminate();
                 if self.walkers.iter().all(|w| w.part.is_some()) {
@@ -245,11 +251,30 @@ impl PartsWalk {
             .any(|w| w.part.is_none() && now - w.heard_ms > SILENCE_MS)
     }
 
-    /// The combined status and check; `None` when the core refuses the
-    /// combination (the file is then walked once).
-    pub fn finish(mut self, db: &Db<impl ReadAt>) -> Option<StatusAndCheck> {
+    /// The combined status and check, and the parts' key-index entries in
+    /// part order (when every walker sent them); `None` when the core
+    /// refuses the combination (the file is then walked once).
+    pub fn finish(mut self, db: &Db<impl ReadAt>) -> Option<(StatusAndCheck, Option<IndexParts>)> {
         let parts: Option<Vec<Part>> = self.walkers.iter_mut().map(|w| w.part.take()).collect();
+        let index: Option<Vec<js_sys::ArrayBuffer>> =
+            self.walkers.iter_mut().map(|w| w.index.take()).collect();
         let Self { plan, fl, rest, .. } = self;
-        parallel::finish_parts_and_check(db, fl, &plan, rest, parts?)
+        let walked = parallel::finish_parts_and_check(db, fl, &plan, rest, parts?)?;
+        Some((walked, index.map(IndexParts)))
+    }
+}
+
+/// The key-index entries of every part, in part order, as the walkers sent them.
+pub struct IndexParts(Vec<js_sys::ArrayBuffer>);
+
+impl IndexParts {
+    /// The key index they make, appended in order (each copied in and
+    /// dropped in turn): the index pass's, without reading the file again.
+    pub fn index(self) -> Result<KeyIndex, IndexBytesError> {
+        let mut b = IndexBuilder::default();
+        for buffer in self.0 {
+            b.append_bytes(&js_sys::Uint8Array::new(&buffer).to_vec())?;
+        }
+        Ok(b.finish())
     }
 }

@@ -75,6 +75,10 @@ pub(crate) struct AppRun {
     /// Peak minus baseline, bytes: all Chromium processes, renderers.
     pub(crate) mem_all: u64,
     pub(crate) mem_renderer: u64,
+    /// The worker's wasm linear memory once its passes are done (it never
+    /// shrinks, so this is its peak): the share of the renderers' growth
+    /// that is the engine's own heap (key index, caches) in the main worker.
+    pub(crate) worker_wasm: u64,
     /// Wall time of the whole run (page load to done).
     wall: Duration,
 }
@@ -126,6 +130,20 @@ pub(crate) async fn app_run(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // The worker says its memory when its last pass is done (after the index
+    // and space passes, which may end after the markers above).
+    let wasm_at = Instant::now();
+    let worker_wasm = loop {
+        let v = b
+            .js(r#"const e = document.querySelector('[data-testid="worker-memory"]'); return e ? Number(e.getAttribute("data-bytes")) : 0;"#)
+            .await
+            .as_u64()
+            .unwrap_or(0);
+        if v > 0 || wasm_at.elapsed() > Duration::from_secs(120) {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let (peak_all, peak_r) = sampler.finish();
     let zero = m["t0"].as_f64().unwrap_or(0.0);
     let at = |k: &str| m["marks"][k].as_f64().map(|t| t - zero);
@@ -145,6 +163,7 @@ pub(crate) async fn app_run(
         status_fields: m["texts"]["status"].clone(),
         mem_all: peak_all.saturating_sub(base_all),
         mem_renderer: peak_r.saturating_sub(base_r),
+        worker_wasm,
         wall: wall.elapsed(),
     }
 }
@@ -155,7 +174,7 @@ pub(crate) fn ms(v: Option<f64>) -> String {
 
 pub(crate) fn log_run(label: &str, r: &AppRun) {
     eprintln!(
-        "  {label} ({:.1} s with page load): change {} header {} first numbers {} status {} hash-start {} SHA-256 {} ({}) keys {}; mem +{} MiB (renderers +{} MiB){}",
+        "  {label} ({:.1} s with page load): change {} header {} first numbers {} status {} hash-start {} SHA-256 {} ({}) keys {}; mem +{} MiB (renderers +{} MiB; the worker's wasm memory {} MiB){}",
         r.wall.as_secs_f64(),
         ms(r.change),
         ms(r.header),
@@ -167,6 +186,7 @@ pub(crate) fn log_run(label: &str, r: &AppRun) {
         ms(r.keys),
         r.mem_all >> 20,
         r.mem_renderer >> 20,
+        r.worker_wasm >> 20,
         r.error
             .as_ref()
             .map(|e| format!("; ERROR {e}"))

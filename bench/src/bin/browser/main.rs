@@ -185,8 +185,8 @@ async fn main() {
         let theirs = [etcdctl.as_str(), "snapshot", "status", s, "-w", "json"];
         let mut section = format!(
             "\n### The app vs `etcdctl snapshot status` (median of {runs} run(s){}; memory: worst run)\n\n\
-             | mode | overview, first numbers | first ÷ etcdctl | overview, final status | final ÷ etcdctl | first key list | SHA-256 verified | etcdctl | peak memory, Chromium (renderers) | etcdctl peak RSS |\n\
-             |---|---|---|---|---|---|---|---|---|---|\n",
+             | mode | overview, first numbers | first ÷ etcdctl | overview, final status | final ÷ etcdctl | first key list | SHA-256 verified | etcdctl | peak memory, Chromium (renderers) | the worker's wasm memory | etcdctl peak RSS |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n",
             if no_discard {
                 ", no discarded app run"
             } else {
@@ -232,8 +232,9 @@ async fn main() {
             let first = med_opt(&apps, |r| r.first);
             let mem_all = apps.iter().map(|r| r.mem_all).max().unwrap_or(0);
             let mem_r = apps.iter().map(|r| r.mem_renderer).max().unwrap_or(0);
+            let wasm = apps.iter().map(|r| r.worker_wasm).max().unwrap_or(0);
             section += &format!(
-                "| {mode} | {} | {} | {} | {} | {} | {} | {:.2} s | +{} MiB (+{} MiB) | {} MiB |\n",
+                "| {mode} | {} | {} | {} | {} | {} | {} | {:.2} s | +{} MiB (+{} MiB) | {} MiB | {} MiB |\n",
                 ms(first),
                 first.map_or("—".into(), |s| format!("{:.2}", s / 1000.0 / ctl_med)),
                 ms(st),
@@ -243,6 +244,7 @@ async fn main() {
                 ctl_med,
                 mem_all >> 20,
                 mem_r >> 20,
+                wasm >> 20,
                 ctl_rss >> 10,
             );
         }
