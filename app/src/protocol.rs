@@ -227,7 +227,7 @@ pub enum FromWorker {
         phase: Phase,
         elapsed_ms: f64,
         /// Workers that read the file for it at once (1 but for a status
-        /// walked in parts).
+        /// walked in parts, and the key index built from those parts).
         readers: u32,
     },
     /// The key index is built: the key list, tree and history can be asked for.

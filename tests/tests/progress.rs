@@ -93,6 +93,15 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
         "running",
         "the hash finished before the list could be shown: make the padding larger"
     );
+    // The key index came from the part walkers' entries (no second read of
+    // the file), and lists every key (the count above).
+    b.wait_attr("pass-index", "data-state", |s| s == "done")
+        .await;
+    let readers = b.wait_attr("pass-index", "data-readers", |_| true).await;
+    assert!(
+        readers.parse::<u32>().is_ok_and(|n| n >= 2),
+        "index from {readers} part(s)"
+    );
     // Cancel stops the work and says so; the next file opens normally.
     b.click_css("[data-testid=cancel]").await;
     b.wait_text("error", |t| t.starts_with("Cancelled")).await;

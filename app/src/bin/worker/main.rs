@@ -688,22 +688,30 @@ fn run_next_job() {
         return;
     };
     let was_pass = job.is_pass();
-    let pass = |phase: Phase, f: &mut dyn FnMut(&mut Opened) -> Result<FromWorker, WorkerError>| {
+    // A pass: its message, and how many workers read the file for it.
+    type PassFn<'a> = &'a mut dyn FnMut(&mut Opened) -> Result<(FromWorker, u32), WorkerError>;
+    let pass = |phase: Phase, f: PassFn<'_>| {
         meter.begin(phase);
         let started = now_ms();
         let result = with_open(|o| f(o));
         meter.end();
-        match result {
-            Ok(msg) => post(&msg),
-            Err(e) => post(&FromWorker::PhaseFailed {
-                phase,
-                message: e.to_string(),
-            }),
-        }
+        let readers = match result {
+            Ok((msg, readers)) => {
+                post(&msg);
+                readers
+            }
+            Err(e) => {
+                post(&FromWorker::PhaseFailed {
+                    phase,
+                    message: e.to_string(),
+                });
+                1
+            }
+        };
         post(&FromWorker::PhaseDone {
             phase,
             elapsed_ms: now_ms() - started,
-            readers: 1,
+            readers,
         });
     };
     match job {
@@ -732,7 +740,9 @@ fn run_next_job() {
                 // The part walkers' entries when they sent them; the file
                 // is read again only when they did not, or do not append.
                 let built = from_parts.take().and_then(|p| {
+                    let parts = p.len();
                     p.index()
+                        .map(|ix| (ix, parts))
                         .map_err(|e| {
                             leptos::logging::warn!(
                                 "etcd-lens worker: the parts' key index is refused ({e}); indexing here"
@@ -740,15 +750,15 @@ fn run_next_job() {
                         })
                         .ok()
                 });
-                let view = match built {
-                    Some(ix) => worker_model::index_with(o, ix),
-                    None => worker_model::index(o),
+                let (view, readers) = match built {
+                    Some((ix, parts)) => (worker_model::index_with(o, ix), parts),
+                    None => (worker_model::index(o), 1),
                 };
-                view.map(|v| FromWorker::Indexed { index: Box::new(v) })
+                view.map(|v| (FromWorker::Indexed { index: Box::new(v) }, readers))
             })
         }
         Job::Space => pass(Phase::Space, &mut |o| {
-            worker_model::space(o).map(|s| FromWorker::Space { space: Box::new(s) })
+            worker_model::space(o).map(|s| (FromWorker::Space { space: Box::new(s) }, 1))
         }),
         Job::Audit(a) => audit_task(a),
         Job::Hash(mut h) => {

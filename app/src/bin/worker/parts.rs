@@ -268,6 +268,11 @@ impl PartsWalk {
 pub struct IndexParts(Vec<js_sys::ArrayBuffer>);
 
 impl IndexParts {
+    /// How many parts (one walker each).
+    pub fn len(&self) -> u32 {
+        u32::try_from(self.0.len()).unwrap_or(u32::MAX)
+    }
+
     /// The key index they make, appended in order (each copied in and
     /// dropped in turn): the index pass's, without reading the file again.
     pub fn index(self) -> Result<KeyIndex, IndexBytesError> {
