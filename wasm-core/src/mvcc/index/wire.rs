@@ -188,6 +188,18 @@ impl IndexBuilder {
             entries.rev()?;
             entries.u32();
         }
+        // Room for all of it at once: no array grows by doubling (a wasm
+        // heap keeps its peak), at most `n` keys new.
+        self.arena.reserve(arena);
+        self.ends.reserve(n);
+        self.latest.reserve(n);
+        self.ids.reserve(n, |&id| {
+            use std::hash::BuildHasher;
+            self.hasher.hash_one(super::key_of(&self.arena, &self.ends, id))
+        });
+        self.entry_ids.reserve(m);
+        self.entry_revs.reserve(m);
+        self.entry_sizes.reserve(m);
         let mut ids = Vec::with_capacity(n);
         let mut at = 0;
         let mut latest = Reader { bytes: latest };
