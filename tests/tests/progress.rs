@@ -67,6 +67,13 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
 
     // The overview is up while the SHA-256 pass still runs.
     assert_eq!(b.text("status-hash").await, expected["hash"].to_string());
+    assert_eq!(
+        b.text("status-total-key").await,
+        expected["totalKey"].to_string()
+    );
+    // etcdutl 3.6's count (the live keys), from the parts' key index.
+    let tool = b.text("status-tool").await;
+    assert!(tool.ends_with(&format!("counts {})", KEYS + 1)), "{tool}");
     b.wait_attr("pass-status", "data-state", |s| s == "done")
         .await;
     // A file this large is walked in parts by several workers (their parts

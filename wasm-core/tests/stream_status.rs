@@ -96,39 +96,41 @@ fn assert_threads_same(name: &str, db: &Db<impl ReadAt + Sync>) -> bool {
 /// `finish_parts_and_check`; it must give `status_and_check`'s two statuses
 /// and its check report (as JSON: every problem, warning and count), or
 /// `None` (the page then walks once). `true` when the file was split.
-/// The parts' key indexes (`walk_part_and_index`), sent as bytes and appended
-/// in order, must be the index pass's (`Snapshot::key_index`), or missing.
+/// The parts walked with their key index (`walk_part_and_index`, as the
+/// page's part walkers do), sent as bytes and appended in order, must be the
+/// index pass's (`Snapshot::key_index`) or missing; combined with the index's
+/// live count (`finish_parts_and_check_counted`) they must give the same.
 fn assert_parts_through_bytes_same(name: &str, db: &Db<impl ReadAt>, with_index: bool) -> bool {
+    use etcd_lens_core::bolt::check::Freelist;
     use etcd_lens_core::mvcc::IndexBuilder;
     use status::parallel::{
-        Part, PartBytesError, finish_parts_and_check, plan, walk_part, walk_part_and_index,
-        walk_rest,
+        Part, PartBytesError, finish_parts_and_check, finish_parts_and_check_counted, plan,
+        walk_part, walk_part_and_index, walk_rest,
     };
     let want = status::status_and_check(db);
     let json = |r: &etcd_lens_core::bolt::CheckReport| serde_json::to_string(r).unwrap();
+    let same = |got: &status::StatusAndCheck, how: &str| {
+        assert_eq!(got.v35, want.v35, "{name}: {how}, 3.5");
+        assert_eq!(got.v36, want.v36, "{name}: {how}, 3.6");
+        assert_eq!(got.follows, want.follows, "{name}: {how}, follows");
+        assert_eq!(json(&got.check), json(&want.check), "{name}: {how}, check");
+    };
+    let read_back = |bytes: &[u8], i: usize, n: usize| match Part::from_bytes(bytes, db.hwm()) {
+        Ok(p) => Some(p),
+        Err(PartBytesError::Refused) => None,
+        Err(e) => panic!("{name}: part {i} of {n} does not read back: {e}"),
+    };
     let mut split = false;
     for n in [2, 3, 4, 8] {
         let Some(plan) = plan(db, n) else { continue };
-        let fl = etcd_lens_core::bolt::check::Freelist::read(db);
-        let rest = walk_rest(db, &fl, &plan);
         let mut parts = Vec::new();
+        let mut counted_parts = Vec::new();
         let mut index = with_index.then(IndexBuilder::default);
         for i in 0..plan.parts.len() {
             // Each part as another worker walks it: its own freelist and plan.
-            let own = etcd_lens_core::bolt::check::Freelist::read(db);
+            let own = Freelist::read(db);
             let own_plan = status::parallel::plan(db, n).expect("the same plan");
-            let (part, part_index) = if with_index {
-                walk_part_and_index(db, &own, &own_plan, i)
-            } else {
-                (walk_part(db, &own, &own_plan, i, true), None)
-            };
-            let bytes = part.to_bytes(db.hwm());
-            match (part_index, &mut index) {
-                (Some(p), Some(ix)) => ix
-                    .append_bytes(&p.to_bytes())
-                    .unwrap_or_else(|e| panic!("{name}: part {i} index: {e}")),
-                _ => index = None,
-            }
+            let bytes = walk_part(db, &own, &own_plan, i, true).to_bytes(db.hwm());
             if n == 2 && i == 0 {
                 // Cut anywhere: an error, never a panic or a part.
                 for len in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
@@ -138,33 +140,41 @@ fn assert_parts_through_bytes_same(name: &str, db: &Db<impl ReadAt>, with_index:
                     );
                 }
             }
-            match Part::from_bytes(&bytes, db.hwm()) {
-                Ok(p) => parts.push(p),
-                Err(PartBytesError::Refused) => {}
-                Err(e) => panic!("{name}: part {i} of {n} does not read back: {e}"),
+            parts.extend(read_back(&bytes, i, n));
+            if let Some(ix) = &mut index {
+                let (part, part_index) = walk_part_and_index(db, &Freelist::read(db), &own_plan, i);
+                counted_parts.extend(read_back(&part.to_bytes(db.hwm()), i, n));
+                match part_index {
+                    Some(p) => ix
+                        .append_bytes(&p.to_bytes())
+                        .unwrap_or_else(|e| panic!("{name}: part {i} index: {e}")),
+                    None => index = None,
+                }
             }
         }
+        let fl = Freelist::read(db);
+        let rest = walk_rest(db, &fl, &plan);
         let Some(got) = finish_parts_and_check(db, fl, &plan, rest, parts) else {
             continue;
         };
         split = true;
+        same(&got, &format!("{n} parts through bytes"));
+        let Some(ix) = index else { continue };
+        let fl = Freelist::read(db);
+        let rest = walk_rest(db, &fl, &plan);
+        let got =
+            finish_parts_and_check_counted(db, fl, &plan, rest, counted_parts, ix.live_count())
+                .unwrap_or_else(|| panic!("{name}: {n} parts with their index do not combine"));
+        same(&got, &format!("{n} parts counted by their index"));
         let snap = etcd_lens_core::snapshot::Snapshot::open(db.source());
-        match (index, snap.map(|s| s.key_index())) {
-            (Some(ix), Ok(Ok(whole))) => {
+        match snap.map(|s| s.key_index()) {
+            Ok(Ok(whole)) => {
                 assert!(ix.finish() == whole, "{name}: {n} parts' index");
                 INDEXED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-            (Some(_), Ok(Err(e))) => panic!("{name}: {n} parts indexed what the pass refuses: {e}"),
-            _ => {}
+            Ok(Err(e)) => panic!("{name}: {n} parts indexed what the pass refuses: {e}"),
+            Err(e) => panic!("{name}: the parts combine, the snapshot does not open: {e}"),
         }
-        assert_eq!(got.v35, want.v35, "{name}: {n} parts through bytes, 3.5");
-        assert_eq!(got.v36, want.v36, "{name}: {n} parts through bytes, 3.6");
-        assert_eq!(got.follows, want.follows, "{name}: {n} parts, follows");
-        assert_eq!(
-            json(&got.check),
-            json(&want.check),
-            "{name}: {n} parts, check"
-        );
     }
     split
 }

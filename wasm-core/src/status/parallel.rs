@@ -187,15 +187,17 @@ pub fn walk_rest(db: &Db<impl ReadAt>, fl: &Freelist, plan: &Plan) -> Rest {
 
 /// Walk part `i` of the plan (`v36`: keep the user keys' states too).
 pub fn walk_part(db: &Db<impl ReadAt>, fl: &Freelist, plan: &Plan, i: usize, v36: bool) -> Part {
-    walk_part_into(db, fl, plan, i, v36, None)
+    walk_part_into(db, fl, plan, i, live(v36), None)
 }
 
-/// Walk part `i` of the plan with the user keys' states, and add its
-/// entries to a key index as [`crate::snapshot::Snapshot::key_index`] would
-/// (the page's index pass, done in the same walk): appended in part order
-/// ([`IndexBuilder::append_bytes`]) the parts are that index. `None` for the
-/// index when an entry is not a revision key with a `KeyValue`, which only
-/// the index pass reports.
+/// Walk part `i` of the plan and add its entries to a key index as
+/// [`crate::snapshot::Snapshot::key_index`] would (the page's index pass,
+/// done in the same walk): appended in part order
+/// ([`IndexBuilder::append_bytes`]) the parts are that index, and its live
+/// keys are etcdutl 3.6's count ([`finish_parts_and_check_counted`]), so the
+/// part keeps no user-key states of its own. `None` for the index when an
+/// entry is not a revision key with a `KeyValue` (the index pass reports it;
+/// the part then combines only by the one walk).
 pub fn walk_part_and_index(
     db: &Db<impl ReadAt>,
     fl: &Freelist,
@@ -203,7 +205,7 @@ pub fn walk_part_and_index(
     i: usize,
 ) -> (Part, Option<IndexBuilder>) {
     let mut index = Some(IndexBuilder::default());
-    let part = walk_part_into(db, fl, plan, i, true, Some(&mut index));
+    let part = walk_part_into(db, fl, plan, i, Live::Checked, Some(&mut index));
     (part, index)
 }
 
@@ -212,10 +214,10 @@ fn walk_part_into(
     fl: &Freelist,
     plan: &Plan,
     i: usize,
-    v36: bool,
+    live: Live,
     mut index: Option<&mut Option<IndexBuilder>>,
 ) -> Part {
-    let mut tally = Tally::new(live(v36));
+    let mut tally = Tally::new(live);
     let mut first_key: Option<Vec<u8>> = None;
     let mut last_key = Vec::new();
     let mut w = fl.walker(db);
@@ -232,10 +234,11 @@ fn walk_part_into(
         last_key.extend_from_slice(e.key);
         let flow = tally.entry(e, true);
         if let Some(slot) = index.as_deref_mut() {
-            // Entries without a value (a nested bucket) are not in the index.
-            if let (Some(ix), Some(_)) = (slot.as_mut(), e.value) {
-                match (RevisionKey::parse(e.key), tally.decoded()) {
-                    (Ok(rk), Some(kv)) if flow.is_continue() => ix.add(rk, kv),
+            // An entry without a value (a bucket nested in `key`) is in no
+            // index but in 3.6's count: refused, as a key that does not parse.
+            if let Some(ix) = slot.as_mut() {
+                match (RevisionKey::parse(e.key), tally.decoded(), e.value) {
+                    (Ok(rk), Some(kv), Some(_)) if flow.is_continue() => ix.add(rk, kv),
                     _ => *slot = None,
                 }
             }
@@ -261,7 +264,7 @@ pub fn finish_parts(
     parts: Vec<Part>,
     compat: Compat,
 ) -> Option<Result<Status, StatusError>> {
-    let w = combine(db, fl, plan, rest, parts, compat == Compat::V36)?;
+    let w = combine(db, fl, plan, rest, parts, compat == Compat::V36, None)?;
     Some(finish(db, &w, compat))
 }
 
@@ -276,7 +279,28 @@ pub fn finish_parts_and_check(
     rest: Rest,
     parts: Vec<Part>,
 ) -> Option<StatusAndCheck> {
-    let w = combine(db, fl, plan, rest, parts, true)?;
+    let w = combine(db, fl, plan, rest, parts, true, None)?;
+    Some(StatusAndCheck {
+        v35: finish(db, &w, Compat::V35),
+        v36: finish(db, &w, Compat::V36),
+        follows: Compat::of_file(db).unwrap_or_default(),
+        check: w.report,
+    })
+}
+
+/// [`finish_parts_and_check`] for parts walked with their key index
+/// ([`walk_part_and_index`]), given the appended index's live keys
+/// ([`IndexBuilder::live_count`]): etcdutl 3.6's count without replaying
+/// user-key states.
+pub fn finish_parts_and_check_counted(
+    db: &Db<impl ReadAt>,
+    fl: Freelist,
+    plan: &Plan,
+    rest: Rest,
+    parts: Vec<Part>,
+    live_keys: u64,
+) -> Option<StatusAndCheck> {
+    let w = combine(db, fl, plan, rest, parts, true, Some(live_keys))?;
     Some(StatusAndCheck {
         v35: finish(db, &w, Compat::V35),
         v36: finish(db, &w, Compat::V36),
@@ -286,7 +310,8 @@ pub fn finish_parts_and_check(
 }
 
 /// The walk's numbers and check, or `None` when anything calls for the
-/// sequential walk.
+/// sequential walk. `counted`: 3.6's live keys, counted by the parts' key
+/// index (the parts then keep no states).
 fn combine(
     db: &Db<impl ReadAt>,
     fl: Freelist,
@@ -294,6 +319,7 @@ fn combine(
     rest: Rest,
     parts: Vec<Part>,
     v36: bool,
+    counted: Option<u64>,
 ) -> Option<Walk> {
     if rest.strays
         || parts.len() != plan.parts.len()
@@ -311,8 +337,13 @@ fn combine(
             return None;
         }
         // 3.6's count needs every part's user keys (a part walked without
-        // them, as another worker might send, would count none).
-        if v36 && !matches!(p.tally.live, Live::Last(_)) {
+        // them, as another worker might send, would count none), or every
+        // part checked and the count from their index.
+        let counts = matches!(
+            (&p.tally.live, counted),
+            (Live::Last(_), None) | (Live::Checked, Some(_))
+        );
+        if v36 && !counts {
             return None;
         }
         if let Some(first) = &p.first_key {
@@ -325,7 +356,7 @@ fn combine(
     let mut hash = rest.before.hash;
     let mut total_key = rest.before.total_key + rest.after.total_key;
     let mut revision = 0;
-    let mut live_keys: Option<KeySet> = v36.then(KeySet::default);
+    let mut live_keys: Option<KeySet> = (v36 && counted.is_none()).then(KeySet::default);
     let mut walks = Vec::with_capacity(parts.len() + 1);
     let Rest { after, walk, .. } = rest;
     let mut main = walk;
@@ -360,7 +391,9 @@ fn combine(
         hash,
         revision,
         total_key,
-        live_keys: live_keys.map(|s| s.len() as u64),
+        live_keys: counted
+            .filter(|_| v36)
+            .or(live_keys.map(|s| s.len() as u64)),
         failure: None,
         v36_failure: None,
         report,

@@ -29,12 +29,16 @@ pub(super) enum Live {
     /// Each user key's last state in one part of the key bucket, to replay
     /// over the parts before it.
     Last(KeyStates),
+    /// Every entry decoded and checked as for the count, the states kept
+    /// elsewhere: a key index built in the same walk, whose live keys are
+    /// the count ([`crate::mvcc::IndexBuilder::live_count`]).
+    Checked,
 }
 
 impl Live {
     fn put(&mut self, key: &[u8], live: bool) {
         match self {
-            Live::Off => {}
+            Live::Off | Live::Checked => {}
             Live::Set(s) => {
                 if !live {
                     s.remove(key);
@@ -167,7 +171,7 @@ impl Tally {
     /// The live keys counted, when asked for.
     pub fn live_count(&self) -> Option<u64> {
         match &self.live {
-            Live::Off => None,
+            Live::Off | Live::Checked => None,
             Live::Set(s) => Some(s.len() as u64),
             Live::Last(m) => Some(m.values().filter(|l| **l).count() as u64),
         }

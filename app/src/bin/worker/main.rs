@@ -22,6 +22,7 @@ use etcd_lens_app::protocol::{
 use etcd_lens_app::web::blob_source::BlobSource;
 use etcd_lens_app::web::opfs::{self, SpoolFile};
 use etcd_lens_app::worker::{self as worker_model, Opened, Peeled, Src, WorkerError};
+use etcd_lens_core::mvcc::IndexBuilder;
 use etcd_lens_core::trailer::{TrailerStatus, TrailerVerifier};
 
 mod hasher;
@@ -172,9 +173,10 @@ struct OpenFile {
     /// The SHA-256 pass in a worker of its own, under way: the hash job
     /// waits for it (and runs here if it fails).
     hash: Option<remote_hash::RemoteHash>,
-    /// The key index's entries from the part walkers: the index job appends
-    /// them instead of reading the file again.
-    index_parts: Option<parts::IndexParts>,
+    /// The key index's entries from the part walkers, appended, and how many
+    /// walkers sent them: the index job finishes it instead of reading the
+    /// file again.
+    index_parts: Option<(IndexBuilder, u32)>,
 }
 
 thread_local! {
@@ -668,7 +670,7 @@ fn next_job() -> Option<(Job, Rc<Meter>)> {
 }
 
 /// The part walkers' key-index entries of the open file, once.
-fn take_index_parts() -> Option<parts::IndexParts> {
+fn take_index_parts() -> Option<(IndexBuilder, u32)> {
     SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
         Some(State::Open(o)) => o.index_parts.take(),
         _ => None,
@@ -739,19 +741,8 @@ fn run_next_job() {
             pass(Phase::Index, &mut |o| {
                 // The part walkers' entries when they sent them; the file
                 // is read again only when they did not, or do not append.
-                let built = from_parts.take().and_then(|p| {
-                    let parts = p.len();
-                    p.index()
-                        .map(|ix| (ix, parts))
-                        .map_err(|e| {
-                            leptos::logging::warn!(
-                                "etcd-lens worker: the parts' key index is refused ({e}); indexing here"
-                            );
-                        })
-                        .ok()
-                });
-                let (view, readers) = match built {
-                    Some((ix, parts)) => (worker_model::index_with(o, ix), parts),
+                let (view, readers) = match from_parts.take() {
+                    Some((b, parts)) => (worker_model::index_with(o, b.finish()), parts),
                     None => (worker_model::index(o), 1),
                 };
                 view.map(|v| (FromWorker::Indexed { index: Box::new(v) }, readers))
@@ -986,7 +977,7 @@ fn end_parts(why: Option<String>) {
             match walked {
                 Some((w, index)) => {
                     worker_model::apply_walk(&mut o.opened, w);
-                    o.index_parts = index;
+                    o.index_parts = Some((index, readers));
                     Some((started, readers))
                 }
                 None => {

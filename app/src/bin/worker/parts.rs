@@ -17,7 +17,7 @@ use etcd_lens_app::protocol::{FromPartWalker, PART_WALKER_NAME, ToPartWalker};
 use etcd_lens_core::ReadAt;
 use etcd_lens_core::bolt::Db;
 use etcd_lens_core::bolt::check::Freelist;
-use etcd_lens_core::mvcc::{IndexBuilder, IndexBytesError, KeyIndex};
+use etcd_lens_core::mvcc::IndexBuilder;
 use etcd_lens_core::status::StatusAndCheck;
 use etcd_lens_core::status::parallel::{self, Part, Plan, Rest};
 use wasm_bindgen::JsCast;
@@ -251,35 +251,29 @@ impl PartsWalk {
             .any(|w| w.part.is_none() && now - w.heard_ms > SILENCE_MS)
     }
 
-    /// The combined status and check, and the parts' key-index entries in
-    /// part order (when every walker sent them); `None` when the core
-    /// refuses the combination (the file is then walked once).
-    pub fn finish(mut self, db: &Db<impl ReadAt>) -> Option<(StatusAndCheck, Option<IndexParts>)> {
+    /// The combined status and check, and the key index's entries of every
+    /// part appended in order (etcdutl 3.6's count is their live keys);
+    /// `None` when a walker sent no index, the entries do not append, or the
+    /// core refuses the combination (the file is then walked once).
+    pub fn finish(mut self, db: &Db<impl ReadAt>) -> Option<(StatusAndCheck, IndexBuilder)> {
         let parts: Option<Vec<Part>> = self.walkers.iter_mut().map(|w| w.part.take()).collect();
-        let index: Option<Vec<js_sys::ArrayBuffer>> =
-            self.walkers.iter_mut().map(|w| w.index.take()).collect();
-        let Self { plan, fl, rest, .. } = self;
-        let walked = parallel::finish_parts_and_check(db, fl, &plan, rest, parts?)?;
-        Some((walked, index.map(IndexParts)))
-    }
-}
-
-/// The key-index entries of every part, in part order, as the walkers sent them.
-pub struct IndexParts(Vec<js_sys::ArrayBuffer>);
-
-impl IndexParts {
-    /// How many parts (one walker each).
-    pub fn len(&self) -> u32 {
-        u32::try_from(self.0.len()).unwrap_or(u32::MAX)
-    }
-
-    /// The key index they make, appended in order (each copied in and
-    /// dropped in turn): the index pass's, without reading the file again.
-    pub fn index(self) -> Result<KeyIndex, IndexBytesError> {
-        let mut b = IndexBuilder::default();
-        for buffer in self.0 {
-            b.append_bytes(&js_sys::Uint8Array::new(&buffer).to_vec())?;
+        let mut index = IndexBuilder::default();
+        for (i, w) in self.walkers.iter_mut().enumerate() {
+            let Some(buffer) = w.index.take() else {
+                leptos::logging::warn!("etcd-lens worker: part walker {i} sent no key index");
+                return None;
+            };
+            // Copied in and dropped one part at a time.
+            let appended = index.append_bytes(&js_sys::Uint8Array::new(&buffer).to_vec());
+            if let Err(e) = appended {
+                leptos::logging::warn!("etcd-lens worker: part {i}'s key index: {e}");
+                return None;
+            }
         }
-        Ok(b.finish())
+        let live_keys = index.live_count();
+        let Self { plan, fl, rest, .. } = self;
+        let walked =
+            parallel::finish_parts_and_check_counted(db, fl, &plan, rest, parts?, live_keys)?;
+        Some((walked, index))
     }
 }

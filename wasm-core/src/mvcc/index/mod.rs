@@ -142,6 +142,17 @@ impl IndexBuilder {
         self.entry_ids.len()
     }
 
+    /// Keys whose latest entry so far is not a deletion: the finished index's
+    /// [`KeyIndex::live_count`], and etcdutl 3.6's `totalKey` (the live keys
+    /// after replaying every entry in bucket order).
+    pub fn live_count(&self) -> u64 {
+        let mut deleted = vec![false; self.ends.len()];
+        for (&id, rk) in self.entry_ids.iter().zip(&self.entry_revs) {
+            deleted[id as usize] = rk.tombstone;
+        }
+        deleted.iter().filter(|&&d| !d).count() as u64
+    }
+
     fn push(&mut self, id: u32, rk: RevisionKey, value_size: u32) {
         self.entry_ids.push(id);
         self.entry_revs.push(rk);
@@ -521,7 +532,9 @@ mod tests {
                     rev: r.rev,
                 });
             }
+            let counted = b.live_count();
             let ix = b.finish();
+            assert_eq!(counted, ix.live_count(), "round {round}");
             let hist: Vec<_> = ix
                 .histories()
                 .map(|(k, h)| {

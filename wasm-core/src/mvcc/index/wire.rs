@@ -195,7 +195,8 @@ impl IndexBuilder {
         self.latest.reserve(n);
         self.ids.reserve(n, |&id| {
             use std::hash::BuildHasher;
-            self.hasher.hash_one(super::key_of(&self.arena, &self.ends, id))
+            self.hasher
+                .hash_one(super::key_of(&self.arena, &self.ends, id))
         });
         self.entry_ids.reserve(m);
         self.entry_revs.reserve(m);

@@ -11,7 +11,8 @@
 //! u8  has_first      then, if 1: u32 len, the first key
 //! u32 len            the last key
 //! u8  live           0: no live keys kept; 1: u64 count, then per user key
-//!                    u32 len, the key, u8 (1: live, 0: deleted)
+//!                    u32 len, the key, u8 (1: live, 0: deleted); 2: every
+//!                    entry checked, the live keys counted from a key index
 //! u64 hwm            the pages the `seen` bitmap covers (the file's high-water mark)
 //!                    then ⌈hwm / 8⌉ bytes: page i is bit i % 8 of byte i / 8
 //! u32 len            the walk's warnings as JSON (`Vec<Problem>`)
@@ -97,6 +98,7 @@ impl Part {
                 }
             }
             // `Set` belongs to the one walk, never to a part.
+            Live::Checked => out.push(2),
             Live::Off | Live::Set(_) => out.push(0),
         }
         let seen = &self.walk.seen;
@@ -156,6 +158,7 @@ impl Part {
         let last_key = r.bytes("last key")?.to_vec();
         let live = match r.u8("live keys")? {
             0 => Live::Off,
+            2 => Live::Checked,
             1 => {
                 let n = r.u64("live keys")?;
                 // Each entry takes at least 5 bytes: a count beyond that is a lie.
