@@ -294,8 +294,8 @@ impl KeyIndex {
     fn place_end(&self, bound: Bound<&[u8]>) -> usize {
         match bound {
             Bound::Unbounded => self.order.len(),
-            Bound::Included(k) => self.order.partition_point(|&id| self.key(id) <= k),
-            Bound::Excluded(k) => self.order.partition_point(|&id| self.key(id) < k),
+            Bound::Included(k) => self.place(Bound::Excluded(k)),
+            Bound::Excluded(k) => self.place(Bound::Included(k)),
         }
     }
 
