@@ -739,8 +739,8 @@ fn run_next_job() {
         Job::Index => {
             let mut from_parts = take_index_parts();
             pass(Phase::Index, &mut |o| {
-                // The part walkers' entries when they sent them; the file
-                // is read again only when they did not, or do not append.
+                // The part walkers' entries, appended with the status; the
+                // file is read again only when the status was walked here.
                 let (view, readers) = match from_parts.take() {
                     Some((b, parts)) => (worker_model::index_with(o, b.finish()), parts),
                     None => (worker_model::index(o), 1),
