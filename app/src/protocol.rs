@@ -731,8 +731,13 @@ pub enum FromHasher {
     Ready,
     /// Bytes hashed so far.
     Progress { hashed_bytes: u64 },
-    /// The verdict on the file's SHA-256 trailer.
-    Done { status: TrailerStatus },
+    /// The verdict on the file's SHA-256 trailer, and the hasher's wasm
+    /// memory then (its peak: it never shrinks), said in the console.
+    Done {
+        status: TrailerStatus,
+        #[serde(default)]
+        wasm_bytes: u64,
+    },
     /// No verdict (the file could not be read): the worker hashes it itself.
     Failed { message: String },
 }
@@ -745,9 +750,16 @@ pub enum FromPartWalker {
     Ready,
     /// Bytes read from the file so far.
     Progress { read_bytes: u64 },
-    /// The part walked: its bytes (`Part::to_bytes`) travel beside this
-    /// message as a transferred `ArrayBuffer`.
-    Done { read_bytes: u64, elapsed_ms: f64 },
+    /// The part walked: its bytes (`Part::to_bytes`), then its key-index
+    /// entries when it has them (`IndexBuilder::to_bytes`), travel beside this
+    /// message as transferred `ArrayBuffer`s. `wasm_bytes`: the walker's wasm
+    /// memory then (its peak), said in the console.
+    Done {
+        read_bytes: u64,
+        elapsed_ms: f64,
+        #[serde(default)]
+        wasm_bytes: u64,
+    },
     /// No part: the worker walks the file once itself.
     Failed { message: String },
 }

@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{Blob, MessageEvent};
 
-use super::scope::{SCOPE, now_ms};
+use super::scope::{SCOPE, now_ms, wasm_memory_bytes};
 
 /// Bytes per `FileReaderSync` read: the file is read once, in order, and
 /// large slices read fastest (bench/README.md: 323 / 419 / 554 MiB/s at
@@ -68,7 +68,10 @@ fn hash(blob: Blob) -> Result<FromHasher, String> {
     let status = verifier
         .finish()
         .ok_or("internal error: not every byte was hashed")?;
-    Ok(FromHasher::Done { status })
+    Ok(FromHasher::Done {
+        status,
+        wasm_bytes: wasm_memory_bytes(),
+    })
 }
 
 /// Post `msg` to the worker that started this one.

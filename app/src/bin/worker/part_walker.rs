@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{Blob, MessageEvent};
 
-use super::scope::{SCOPE, now_ms};
+use super::scope::{SCOPE, now_ms, wasm_memory_bytes};
 
 /// Bytes per `FileReaderSync` read: a part is a long, mostly sequential run
 /// of the file, and large slices read fastest (bench/README.md: one worker
@@ -80,6 +80,7 @@ fn walk(ev: &MessageEvent) -> Result<FromPartWalker, String> {
     let done = FromPartWalker::Done {
         read_bytes: src.read.get(),
         elapsed_ms: now_ms() - started,
+        wasm_bytes: wasm_memory_bytes(),
     };
     let mut sent = vec![bytes.as_slice()];
     sent.extend(index.as_deref());

@@ -210,11 +210,13 @@ impl PartsWalk {
             FromPartWalker::Done {
                 read_bytes,
                 elapsed_ms,
+                wasm_bytes,
             } => {
                 leptos::logging::log!(
-                    "etcd-lens worker: part {i} of {parts}: {} MiB read in {elapsed_ms:.0} ms, in at {:.0} ms",
+                    "etcd-lens worker: part {i} of {parts}: {} MiB read in {elapsed_ms:.0} ms, in at {:.0} ms; its wasm memory {} MiB",
                     read_bytes >> 20,
-                    now - self.started_ms
+                    now - self.started_ms,
+                    wasm_bytes >> 20
                 );
                 w.read_bytes = read_bytes;
                 let Some(buffer) = bytes.and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok())

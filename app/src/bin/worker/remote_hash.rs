@@ -105,7 +105,13 @@ impl RemoteHash {
                 self.send_if_due()
             }
             FromHasher::Progress { hashed_bytes } => Step::Progress(hashed_bytes),
-            FromHasher::Done { status } => Step::Done(status),
+            FromHasher::Done { status, wasm_bytes } => {
+                leptos::logging::log!(
+                    "etcd-lens worker: the hasher is done; its wasm memory {} MiB",
+                    wasm_bytes >> 20
+                );
+                Step::Done(status)
+            }
             FromHasher::Failed { message } => Step::Fallback(format!("the hasher: {message}")),
         }
     }
