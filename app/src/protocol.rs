@@ -750,13 +750,24 @@ pub enum FromPartWalker {
     Ready,
     /// Bytes read from the file so far.
     Progress { read_bytes: u64 },
-    /// The part walked: its bytes (`Part::to_bytes`), then its key-index
-    /// entries when it has them (`IndexBuilder::to_bytes`), travel beside this
-    /// message as transferred `ArrayBuffer`s. `wasm_bytes`: the walker's wasm
+    /// The next chunk of the part's key-index entries, in bucket order
+    /// (`IndexBuilder::to_bytes`), travels beside this message as a
+    /// transferred `ArrayBuffer`: sent as the walk goes, so the walker holds
+    /// one chunk at a time, not its part's whole index.
+    Index { entries: u64 },
+    /// The part walked: its bytes (`Part::to_bytes`) travel beside this
+    /// message as a transferred `ArrayBuffer`. `indexed`: the `Index` chunks
+    /// sent are the part's whole key index (`false`: an entry could not be
+    /// indexed, and the chunks are not). `wasm_bytes`: the walker's wasm
     /// memory then (its peak), said in the console.
     Done {
         read_bytes: u64,
         elapsed_ms: f64,
+        /// Of `elapsed_ms`, the time in the file's reads (said in the console).
+        #[serde(default)]
+        read_ms: f64,
+        #[serde(default)]
+        indexed: bool,
         #[serde(default)]
         wasm_bytes: u64,
     },

@@ -10,6 +10,7 @@
 //! [`fleet`] holds the fleet benchmark's helpers (`src/bin/fleet/`).
 
 pub mod fleet;
+pub mod k8s;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -85,6 +86,43 @@ pub fn make_snapshot(path: &Path, keys: u64, value_bytes: usize) {
 /// etcd after a day's worth of change: 1 % of the keys overwritten, 0.5 %
 /// deleted, 0.5 % added (the diff benchmark's pair).
 pub fn make_snapshots(path: &Path, then: Option<&Path>, keys: u64, value_bytes: usize) {
+    let value: Vec<u8> = (0..value_bytes).map(|i| b'a' + (i % 26) as u8).collect();
+    let value_b64 = b64(&value);
+    let put = |i: u64, _generation: u64| {
+        (
+            b64(format!("/registry/bench/{:08}", i).as_bytes()),
+            value_b64.clone(),
+        )
+    };
+    load_snapshots(path, then, keys, batch(value_bytes), &put);
+}
+
+/// The cached snapshot of `objects` Kubernetes objects ([`k8s::object`],
+/// ConfigMaps of about `config_bytes`), made first if missing: 10 % written
+/// twice and 5 % deleted, as [`snapshot`]'s keys.
+pub fn k8s_snapshot(objects: u64, config_bytes: usize) -> PathBuf {
+    let snap = bench_dir().join(format!("k8s-{objects}x{config_bytes}.db"));
+    if !snap.exists() {
+        let put = |i: u64, generation: u64| {
+            let (key, value) = k8s::object(i, generation, config_bytes);
+            (b64(key.as_bytes()), b64(&value))
+        };
+        load_snapshots(&snap, None, objects, batch(config_bytes + 256), &put);
+    }
+    snap
+}
+
+/// Start an etcd, put keys `0..keys` (`put(i, generation)` gives the base64
+/// key and value), write 10 % again and delete 5 %, save the snapshot at
+/// `path`, and when `then` is given a second one after a day's worth of
+/// change.
+fn load_snapshots(
+    path: &Path,
+    then: Option<&Path>,
+    keys: u64,
+    batch: usize,
+    put: &dyn Fn(u64, u64) -> (String, String),
+) {
     let dir = path.parent().unwrap().join("etcd-data");
     let _ = std::fs::remove_dir_all(&dir);
     let (client, peer) = (free_port(), free_port());
@@ -127,22 +165,19 @@ pub fn make_snapshots(path: &Path, then: Option<&Path>, keys: u64, value_bytes: 
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(1));
-    let value: Vec<u8> = (0..value_bytes).map(|i| b'a' + (i % 26) as u8).collect();
-    let value_b64 = b64(&value);
-    let key = |i: u64| b64(format!("/registry/bench/{:08}", i).as_bytes());
+    let generation = std::cell::Cell::new(0u64);
     let load = |ids: &mut dyn Iterator<Item = u64>, delete: bool| {
+        generation.set(generation.get() + 1);
         let ids: Vec<u64> = ids.collect();
-        for chunk in ids.chunks(batch(value_bytes)) {
+        for chunk in ids.chunks(batch) {
             let ops: Vec<String> = chunk
                 .iter()
                 .map(|i| {
+                    let (key, value) = put(*i, generation.get());
                     if delete {
-                        format!("{{\"requestDeleteRange\":{{\"key\":\"{}\"}}}}", key(*i))
+                        format!("{{\"requestDeleteRange\":{{\"key\":\"{key}\"}}}}")
                     } else {
-                        format!(
-                            "{{\"requestPut\":{{\"key\":\"{}\",\"value\":\"{value_b64}\"}}}}",
-                            key(*i)
-                        )
+                        format!("{{\"requestPut\":{{\"key\":\"{key}\",\"value\":\"{value}\"}}}}")
                     }
                 })
                 .collect();
@@ -177,7 +212,13 @@ pub fn make_snapshots(path: &Path, then: Option<&Path>, keys: u64, value_bytes: 
         load(&mut (keys..keys + keys / 200), false);
         let st = Command::new("/usr/bin/etcdctl")
             .env("ETCDCTL_API", "3")
-            .args(["--endpoints", &curl, "--command-timeout=600s", "snapshot", "save"])
+            .args([
+                "--endpoints",
+                &curl,
+                "--command-timeout=600s",
+                "snapshot",
+                "save",
+            ])
             .arg(then)
             .stdout(Stdio::null())
             .status()

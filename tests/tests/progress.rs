@@ -78,11 +78,7 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
         .await;
     // A file this large is walked in parts by several workers (their parts
     // combine into the hash above); one reader here means the parts failed.
-    let readers = b.wait_attr("pass-status", "data-readers", |_| true).await;
-    assert!(
-        readers.parse::<u32>().is_ok_and(|n| n >= 2),
-        "status walked by {readers} worker(s)"
-    );
+    assert_readers(&b, "pass-status", "status walked by").await;
     b.wait_attr("pass-hashing", "data-state", |s| s == "running")
         .await;
     let running = b
@@ -104,11 +100,7 @@ async fn overview_and_keys_come_before_the_hash_and_cancel_stops_it() {
     // the file), and lists every key (the count above).
     b.wait_attr("pass-index", "data-state", |s| s == "done")
         .await;
-    let readers = b.wait_attr("pass-index", "data-readers", |_| true).await;
-    assert!(
-        readers.parse::<u32>().is_ok_and(|n| n >= 2),
-        "index from {readers} part(s)"
-    );
+    assert_readers(&b, "pass-index", "index from").await;
     // Cancel stops the work and says so; the next file opens normally.
     b.click_css("[data-testid=cancel]").await;
     b.wait_text("error", |t| t.starts_with("Cancelled")).await;
@@ -234,6 +226,16 @@ async fn a_long_list_is_virtualised_and_the_tree_counts_keys() {
     assert_eq!(ones, (KEYS + 1).to_string());
     b.assert_no_csp_violations("a_long_list_is_virtualised_and_the_tree_counts_keys")
         .await;
+}
+
+/// Pass `pass` came from two readers or more: the file was walked in parts
+/// by several workers (one reader means the parts failed and it was walked once).
+async fn assert_readers(b: &Browser, pass: &str, what: &str) {
+    let readers = b.wait_attr(pass, "data-readers", |_| true).await;
+    assert!(
+        readers.parse::<u32>().is_ok_and(|n| n >= 2),
+        "{what} {readers} reader(s)"
+    );
 }
 
 async fn wait_focused_key(b: &Browser, ok: impl Fn(&str) -> bool) -> String {

@@ -235,6 +235,11 @@ impl<S: ReadAt> BlockCache<S> {
         }
     }
 
+    /// The source it reads.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
     /// Bytes read from the inner source so far.
     pub fn fetched_bytes(&self) -> u64 {
         self.fetched.get()

@@ -53,7 +53,7 @@ fn table(title: &str, rows: &[(String, &Usage)]) -> anyhow::Result<()> {
 pub fn run(args: &StatsArgs, unwrap: &input::UnwrapArgs) -> anyhow::Result<ExitCode> {
     let src = input::open(&args.file, unwrap)?;
     let db = Db::open(&src)?;
-    let s = stats::scan(&db, &args.etcd_prefix.etcd_prefix, args.top, None)?;
+    let s = stats::scan(&db, &args.etcd_prefix.etcd_prefix, args.top)?;
     src.finish();
     if args.json {
         out(&serde_json::to_string(&s)?)?;

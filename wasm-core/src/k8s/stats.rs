@@ -107,19 +107,14 @@ pub struct Undecodable {
 
 /// What fills `db`: one pass over its `key` bucket (ordered by revision).
 ///
-/// Which entry of a key is live comes from `index` when there is one (the
-/// page has it); without, a key's entries are history until a later one of
-/// the same key is met, and the last one is live unless it is a deletion
-/// (memory: one size per key). Nothing is decoded beyond the `KeyValue`.
-pub fn scan(
-    db: &Db<impl ReadAt>,
-    prefix: &str,
-    top_n: usize,
-    index: Option<&KeyIndex>,
-) -> Result<DbStats, BoltError> {
+/// A key's entries are history until a later one of the same key is met, and
+/// the last one is live unless it is a deletion (memory: one size per key).
+/// Nothing is decoded beyond the `KeyValue`. The page, which has the key
+/// index, counts from it instead ([`of_index`]).
+pub fn scan(db: &Db<impl ReadAt>, prefix: &str, top_n: usize) -> Result<DbStats, BoltError> {
     let mut stats = StatsBuilder::new(prefix, top_n);
     let mut undecodable = Undecodable::default();
-    // Latest entry seen per key, without an index: (value bytes, deleted).
+    // Latest entry seen per key: (value bytes, deleted).
     let mut last: HashMap<Vec<u8>, (u64, bool)> = HashMap::new();
     if let Some(kb) = db.bucket(&db.root(), b"key")? {
         db.for_each(&kb, None, |e| {
@@ -132,23 +127,14 @@ pub fn scan(
                 return ControlFlow::Continue(());
             };
             let bytes = kv.value.len() as u64;
-            match index {
-                Some(ix) => {
-                    let live = ix
-                        .history(&kv.key)
-                        .and_then(|h| h.live)
-                        .is_some_and(|l| l.rev == rk.rev);
-                    stats.add(&kv.key, bytes, live);
+            match last.entry(kv.key) {
+                Entry::Occupied(mut o) => {
+                    let (older, _) = o.insert((bytes, rk.tombstone));
+                    stats.add(o.key(), older, false);
                 }
-                None => match last.entry(kv.key) {
-                    Entry::Occupied(mut o) => {
-                        let (older, _) = o.insert((bytes, rk.tombstone));
-                        stats.add(o.key(), older, false);
-                    }
-                    Entry::Vacant(slot) => {
-                        slot.insert((bytes, rk.tombstone));
-                    }
-                },
+                Entry::Vacant(slot) => {
+                    slot.insert((bytes, rk.tombstone));
+                }
             }
             ControlFlow::Continue(())
         })?;
@@ -162,7 +148,7 @@ pub fn scan(
 }
 
 /// What fills the database, from the index alone: the same counts as
-/// [`scan`] with that index (the index holds every revision's value size),
+/// [`scan`] (the index holds every revision's value size and which is live),
 /// without reading a value again, each key's path parsed once.
 pub fn of_index(index: &KeyIndex, prefix: &str, top_n: usize) -> DbStats {
     let mut stats = StatsBuilder::new(prefix, top_n);

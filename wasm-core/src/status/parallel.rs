@@ -31,8 +31,8 @@ use super::{Compat, Status, StatusAndCheck, StatusError, Walk, finish, status};
 use crate::ReadAt;
 use crate::bolt::check::{Freelist, PartWalk};
 use crate::bolt::{BucketStats, CheckReport, Db, Loc, PageId, PageSet, PageView};
-use crate::mvcc::IndexBuilder;
 use crate::mvcc::revision::RevisionKey;
+use crate::mvcc::{IndexBuilder, KeyValue};
 
 mod wire;
 pub use wire::PartBytesError;
@@ -192,21 +192,71 @@ pub fn walk_part(db: &Db<impl ReadAt>, fl: &Freelist, plan: &Plan, i: usize, v36
 
 /// Walk part `i` of the plan and add its entries to a key index as
 /// [`crate::snapshot::Snapshot::key_index`] would (the page's index pass,
-/// done in the same walk): appended in part order
-/// ([`IndexBuilder::append_bytes`]) the parts are that index, and its live
-/// keys are etcdutl 3.6's count ([`finish_parts_and_check_counted`]), so the
-/// part keeps no user-key states of its own. `None` for the index when an
-/// entry is not a revision key with a `KeyValue` (the index pass reports it;
-/// the part then combines only by the one walk).
+/// done in the same walk), handed to `sink` in chunks as the walk goes (a
+/// walker then holds one chunk, not its part's whole index): the first of
+/// [`FIRST_CHUNK_ENTRIES`] entries (so whoever appends them starts early),
+/// each next one twice as long, up to `max_chunk_entries`. Appended in part order ([`IndexBuilder::append_bytes`]) the
+/// chunks are that index, and its live keys are etcdutl 3.6's count
+/// ([`finish_parts_and_check_counted`]), so the part keeps no user-key states
+/// of its own. `false` beside the part when an entry is not a revision key
+/// with a `KeyValue`: the chunks handed over then are not the part's index
+/// (the index pass reports the entry; the part combines only by the one walk).
 pub fn walk_part_and_index(
     db: &Db<impl ReadAt>,
     fl: &Freelist,
     plan: &Plan,
     i: usize,
-) -> (Part, Option<IndexBuilder>) {
-    let mut index = Some(IndexBuilder::default());
-    let part = walk_part_into(db, fl, plan, i, Live::Checked, Some(&mut index));
-    (part, index)
+    max_chunk_entries: usize,
+    sink: &mut dyn FnMut(IndexBuilder),
+) -> (Part, bool) {
+    let max_entries = max_chunk_entries.max(1);
+    let mut chunks = Chunks {
+        builder: Some(IndexBuilder::default()),
+        chunk_entries: FIRST_CHUNK_ENTRIES.min(max_entries),
+        max_entries,
+        sink,
+    };
+    let part = walk_part_into(db, fl, plan, i, Live::Checked, Some(&mut chunks));
+    let indexed = match chunks.builder.take() {
+        Some(last) => {
+            if last.entries() > 0 {
+                (chunks.sink)(last);
+            }
+            true
+        }
+        None => false,
+    };
+    (part, indexed)
+}
+
+/// Entries in the first chunk of [`walk_part_and_index`].
+pub const FIRST_CHUNK_ENTRIES: usize = 256;
+
+/// A part's key index as it is walked, handed on chunk by chunk; `builder`
+/// is `None` once an entry could not be indexed.
+struct Chunks<'s> {
+    builder: Option<IndexBuilder>,
+    /// The length of the chunk being filled, growing to `max_entries`.
+    chunk_entries: usize,
+    max_entries: usize,
+    sink: &'s mut dyn FnMut(IndexBuilder),
+}
+
+impl Chunks<'_> {
+    fn add(&mut self, entry: Option<(RevisionKey, &KeyValue)>) {
+        let Some(builder) = self.builder.as_mut() else {
+            return;
+        };
+        let Some((rk, kv)) = entry else {
+            self.builder = None;
+            return;
+        };
+        builder.add(rk, kv);
+        if builder.entries() >= self.chunk_entries {
+            (self.sink)(std::mem::take(builder));
+            self.chunk_entries = self.chunk_entries.saturating_mul(2).min(self.max_entries);
+        }
+    }
 }
 
 fn walk_part_into(
@@ -215,7 +265,7 @@ fn walk_part_into(
     plan: &Plan,
     i: usize,
     live: Live,
-    mut index: Option<&mut Option<IndexBuilder>>,
+    mut index: Option<&mut Chunks<'_>>,
 ) -> Part {
     let mut tally = Tally::new(live);
     let mut first_key: Option<Vec<u8>> = None;
@@ -233,15 +283,15 @@ fn walk_part_into(
         last_key.clear();
         last_key.extend_from_slice(e.key);
         let flow = tally.entry(e, true);
-        if let Some(slot) = index.as_deref_mut() {
+        if let Some(chunks) = index.as_deref_mut() {
             // An entry without a value (a bucket nested in `key`) is in no
             // index but in 3.6's count: refused, as a key that does not parse.
-            if let Some(ix) = slot.as_mut() {
+            chunks.add(
                 match (RevisionKey::parse(e.key), tally.decoded(), e.value) {
-                    (Ok(rk), Some(kv), Some(_)) if flow.is_continue() => ix.add(rk, kv),
-                    _ => *slot = None,
-                }
-            }
+                    (Ok(rk), Some(kv), Some(_)) if flow.is_continue() => Some((rk, kv)),
+                    _ => None,
+                },
+            );
         }
         flow
     });

@@ -26,10 +26,18 @@ use super::scope::{SCOPE, now_ms, wasm_memory_bytes};
 /// from the run (a reused page) costs one whole block.
 const BLOCK_BYTES: usize = 16 << 20;
 /// Blocks kept: the block being walked, the one a page spills into, and two
-/// for pages a little behind.
+/// for pages a little behind. Two in all cut a walker's wasm memory from 108
+/// to 75 MiB on the 1 M-key benchmark, but each walker then read 1080–1098
+/// MiB instead of 824–929 and the status took 4.58 s instead of 3.73 s
+/// (bench/README.md).
 const CACHED_BLOCKS: usize = 4;
 /// Least time between two progress messages.
 const PROGRESS_EVERY_MS: f64 = 100.0;
+/// Key-index entries in the longest chunk sent (the first are shorter,
+/// `parallel::FIRST_CHUNK_ENTRIES`): about 6 MiB of builder and 3 MiB of
+/// bytes, where a part's whole index (half a million keys on the 1 M-key
+/// benchmark) held twice at its end was most of a walker's 260 MiB.
+const INDEX_CHUNK_ENTRIES: usize = 1 << 16;
 
 /// Install the part walker's handler and say it listens.
 pub fn run() {
@@ -62,7 +70,14 @@ fn walk(ev: &MessageEvent) -> Result<FromPartWalker, String> {
         .map_err(|_| "internal error: no file sent".to_string())?;
     let started = now_ms();
     let src = Counted {
-        inner: BlockCache::new(BlobSource::new(blob)?, BLOCK_BYTES, CACHED_BLOCKS),
+        inner: BlockCache::new(
+            Timed {
+                inner: BlobSource::new(blob)?,
+                ms: Cell::new(0.0),
+            },
+            BLOCK_BYTES,
+            CACHED_BLOCKS,
+        ),
         read: Cell::new(0),
         last_report: Cell::new(started),
     };
@@ -71,20 +86,31 @@ fn walk(ev: &MessageEvent) -> Result<FromPartWalker, String> {
         .filter(|p| request.part < p.parts.len())
         .ok_or("the file does not split into this part")?;
     let fl = Freelist::read(&db);
-    // The key index's entries of this part too, from the same decoding: the
-    // worker then needs no index pass of its own.
-    let (part, index) = parallel::walk_part_and_index(&db, &fl, &plan, request.part);
+    // The key index's entries of this part too, from the same decoding (the
+    // worker then needs no index pass of its own), sent chunk by chunk.
+    let (part, indexed) = parallel::walk_part_and_index(
+        &db,
+        &fl,
+        &plan,
+        request.part,
+        INDEX_CHUNK_ENTRIES,
+        &mut |chunk| {
+            let entries = chunk.entries() as u64;
+            let bytes = chunk.to_bytes();
+            drop(chunk);
+            send(&FromPartWalker::Index { entries }, &[&bytes]);
+        },
+    );
     let bytes = part.to_bytes(db.hwm());
     drop(part);
-    let index = index.map(|ix| ix.to_bytes());
     let done = FromPartWalker::Done {
         read_bytes: src.read.get(),
         elapsed_ms: now_ms() - started,
+        read_ms: src.inner.inner().ms.get(),
+        indexed,
         wasm_bytes: wasm_memory_bytes(),
     };
-    let mut sent = vec![bytes.as_slice()];
-    sent.extend(index.as_deref());
-    send(&done, &sent);
+    send(&done, &[&bytes]);
     Ok(done)
 }
 
@@ -113,10 +139,30 @@ fn send(msg: &FromPartWalker, bytes: &[&[u8]]) {
     }
 }
 
+/// The file, timing its reads (one per block fetched): how much of a walk
+/// is reading, said in the console.
+struct Timed {
+    inner: BlobSource,
+    ms: Cell<f64>,
+}
+
+impl ReadAt for Timed {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), SourceError> {
+        let t = now_ms();
+        let read = self.inner.read_exact_at(offset, buf);
+        self.ms.set(self.ms.get() + now_ms() - t);
+        read
+    }
+}
+
 /// The block reader, counting the bytes it fetches and saying how far it is
 /// (one look at the clock per block, not per page).
 struct Counted {
-    inner: BlockCache<BlobSource>,
+    inner: BlockCache<Timed>,
     read: Cell<u64>,
     last_report: Cell<f64>,
 }

@@ -73,6 +73,11 @@ pub struct PartsWalk {
     rest: Rest,
     blob: Blob,
     walkers: Vec<PartWalker>,
+    /// The key index of the parts so far, appended in part order as their
+    /// chunks come; `None` once a part's could not be (said in the console).
+    index: Option<IndexBuilder>,
+    /// The walker whose chunks are appended as they come: the first not done.
+    appending: usize,
     pub started_ms: f64,
     last_progress: f64,
 }
@@ -80,9 +85,10 @@ pub struct PartsWalk {
 struct PartWalker {
     worker: Worker,
     part: Option<Part>,
-    /// Its part's key-index entries (`IndexBuilder::to_bytes`), kept outside
-    /// this worker's memory until they are appended; `None` when it sent none.
-    index: Option<js_sys::ArrayBuffer>,
+    /// Its key-index chunks (`IndexBuilder::to_bytes`) that came before the
+    /// parts ahead of it were done: kept outside this worker's memory until
+    /// they can be appended in order.
+    chunks: Vec<js_sys::ArrayBuffer>,
     read_bytes: u64,
     heard_ms: f64,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -137,7 +143,7 @@ impl PartsWalk {
             walkers.push(PartWalker {
                 worker,
                 part: None,
-                index: None,
+                chunks: Vec::new(),
                 read_bytes: 0,
                 heard_ms: now,
                 _on_message: on_message,
@@ -159,6 +165,8 @@ impl PartsWalk {
             rest,
             blob,
             walkers,
+            index: Some(IndexBuilder::default()),
+            appending: 0,
             started_ms: now,
             last_progress: now,
         }))
@@ -176,9 +184,9 @@ impl PartsWalk {
             Event::Error(e) => return Step::Fallback(format!("part walker {i} failed: {e}")),
             Event::Message(m) => m.data(),
         };
-        let (text, bytes, index) = match data.dyn_into::<js_sys::Array>() {
-            Ok(a) => (a.get(0).as_string(), Some(a.get(1)), Some(a.get(2))),
-            Err(d) => (d.as_string(), None, None),
+        let (text, bytes) = match data.dyn_into::<js_sys::Array>() {
+            Ok(a) => (a.get(0).as_string(), Some(a.get(1))),
+            Err(d) => (d.as_string(), None),
         };
         let Some(msg) = text.and_then(|t| serde_json::from_str::<FromPartWalker>(&t).ok()) else {
             return Step::Fallback(format!("part walker {i}: a malformed message"));
@@ -207,13 +215,23 @@ impl PartsWalk {
             FromPartWalker::Failed { message } => {
                 Step::Fallback(format!("part walker {i}: {message}"))
             }
+            FromPartWalker::Index { .. } => {
+                match bytes.and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok()) {
+                    Some(chunk) if i == self.appending => self.append(i, &chunk),
+                    Some(chunk) => w.chunks.push(chunk),
+                    None => self.index_lost(i, "a chunk came without its bytes"),
+                }
+                Step::Wait
+            }
             FromPartWalker::Done {
                 read_bytes,
                 elapsed_ms,
+                read_ms,
+                indexed,
                 wasm_bytes,
             } => {
                 leptos::logging::log!(
-                    "etcd-lens worker: part {i} of {parts}: {} MiB read in {elapsed_ms:.0} ms, in at {:.0} ms; its wasm memory {} MiB",
+                    "etcd-lens worker: part {i} of {parts}: {} MiB read in {elapsed_ms:.0} ms ({read_ms:.0} ms of it reading), in at {:.0} ms; its wasm memory {} MiB",
                     read_bytes >> 20,
                     now - self.started_ms,
                     wasm_bytes >> 20
@@ -228,15 +246,59 @@ impl PartsWalk {
                     Ok(p) => w.part = Some(p),
                     Err(e) => return Step::Fallback(format!("part walker {i}: {e}")),
                 }
-                w.index = index.and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok());
                 // Its work is done: free its memory now.
                 w.worker.terminate();
+                if !indexed {
+                    self.index_lost(i, "it sent no key index");
+                }
+                self.append_ready();
                 if self.walkers.iter().all(|w| w.part.is_some()) {
                     Step::Finish
                 } else {
                     Step::Wait
                 }
             }
+        }
+    }
+
+    /// Append a chunk of walker `i`'s key index (its part is next in order).
+    fn append(&mut self, i: usize, chunk: &js_sys::ArrayBuffer) {
+        let Some(index) = self.index.as_mut() else {
+            return;
+        };
+        // Copied in and dropped one chunk at a time.
+        if let Err(e) = index.append_bytes(&js_sys::Uint8Array::new(chunk).to_vec()) {
+            self.index_lost(i, &e.to_string());
+        }
+    }
+
+    /// The walkers done in order from [`Self::appending`] on are passed; the
+    /// chunks the next one sent meanwhile are appended now.
+    fn append_ready(&mut self) {
+        while self
+            .walkers
+            .get(self.appending)
+            .is_some_and(|w| w.part.is_some())
+        {
+            self.appending += 1;
+            let chunks = self
+                .walkers
+                .get_mut(self.appending)
+                .map(|w| std::mem::take(&mut w.chunks))
+                .unwrap_or_default();
+            for chunk in &chunks {
+                self.append(self.appending, chunk);
+            }
+        }
+    }
+
+    /// Part `i`'s key index is not whole: the parts have none.
+    fn index_lost(&mut self, i: usize, why: &str) {
+        if self.index.take().is_some() {
+            leptos::logging::warn!("etcd-lens worker: part {i}'s key index: {why}");
+        }
+        for w in &mut self.walkers {
+            w.chunks.clear();
         }
     }
 
@@ -259,19 +321,8 @@ impl PartsWalk {
     /// core refuses the combination (the file is then walked once).
     pub fn finish(mut self, db: &Db<impl ReadAt>) -> Option<(StatusAndCheck, IndexBuilder)> {
         let parts: Option<Vec<Part>> = self.walkers.iter_mut().map(|w| w.part.take()).collect();
-        let mut index = IndexBuilder::default();
-        for (i, w) in self.walkers.iter_mut().enumerate() {
-            let Some(buffer) = w.index.take() else {
-                leptos::logging::warn!("etcd-lens worker: part walker {i} sent no key index");
-                return None;
-            };
-            // Copied in and dropped one part at a time.
-            let appended = index.append_bytes(&js_sys::Uint8Array::new(&buffer).to_vec());
-            if let Err(e) = appended {
-                leptos::logging::warn!("etcd-lens worker: part {i}'s key index: {e}");
-                return None;
-            }
-        }
+        // Every part is in, so every chunk is appended.
+        let index = self.index.take()?;
         let live_keys = index.live_count();
         let Self { plan, fl, rest, .. } = self;
         let walked =

@@ -51,6 +51,13 @@ const check = () => {
     }
   }
   if (m.marks.error === undefined && q('[data-testid="error"]')) { m.marks.error = t; m.texts.error = txt("error"); }
+  // The secret audit runs by itself once the passes are done: the Secrets
+  // chip says "checking… N%" while it runs, then its answer.
+  const chip = txt("chip-secrets-value");
+  if (chip !== null && m.marks.status !== undefined) {
+    if (chip.startsWith("checking") && chip.includes("%") && m.marks.auditStart === undefined) m.marks.auditStart = t;
+    if (!chip.startsWith("checking") && m.marks.audit === undefined) { m.marks.audit = t; m.texts.audit = chip; }
+  }
 };
 new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
 q('[data-testid="file-input"]').addEventListener("change", () => { m.marks.change = performance.now(); }, { capture: true });
@@ -66,6 +73,10 @@ pub(crate) struct AppRun {
     pub(crate) status: Option<f64>,
     pub(crate) keys: Option<f64>,
     pub(crate) sha: Option<f64>,
+    /// The secret audit's answer on the Secrets chip (when waited for).
+    pub(crate) audit: Option<f64>,
+    audit_start: Option<f64>,
+    pub(crate) audit_text: String,
     change: Option<f64>,
     header: Option<f64>,
     hash_start: Option<f64>,
@@ -89,6 +100,7 @@ pub(crate) async fn app_run(
     snap: &Path,
     cold: bool,
     limit: Duration,
+    wait_audit: bool,
 ) -> AppRun {
     let wall = Instant::now();
     b.load_app(url).await;
@@ -107,7 +119,9 @@ pub(crate) async fn app_run(
         let m = b.js("return window.__m;").await;
         let marks = &m["marks"];
         let done = marks.get("error").is_some()
-            || (marks.get("trailer").is_some() && marks.get("keys").is_some());
+            || (marks.get("trailer").is_some()
+                && marks.get("keys").is_some()
+                && (!wait_audit || marks.get("audit").is_some()));
         if done || t0.elapsed() > limit {
             if !done {
                 eprintln!("  timed out after {limit:?}");
@@ -152,6 +166,9 @@ pub(crate) async fn app_run(
         status: at("status"),
         keys: at("keys"),
         sha: at("trailer"),
+        audit: at("audit"),
+        audit_start: at("auditStart"),
+        audit_text: m["texts"]["audit"].as_str().unwrap_or("—").to_string(),
         change: at("change"),
         header: at("header"),
         hash_start: at("hashStart"),
@@ -174,7 +191,7 @@ pub(crate) fn ms(v: Option<f64>) -> String {
 
 pub(crate) fn log_run(label: &str, r: &AppRun) {
     eprintln!(
-        "  {label} ({:.1} s with page load): change {} header {} first numbers {} status {} hash-start {} SHA-256 {} ({}) keys {}; mem +{} MiB (renderers +{} MiB; the worker's wasm memory {} MiB){}",
+        "  {label} ({:.1} s with page load): change {} header {} first numbers {} status {} hash-start {} SHA-256 {} ({}) keys {} audit {} → {} ({}); mem +{} MiB (renderers +{} MiB; the worker's wasm memory {} MiB){}",
         r.wall.as_secs_f64(),
         ms(r.change),
         ms(r.header),
@@ -184,6 +201,9 @@ pub(crate) fn log_run(label: &str, r: &AppRun) {
         ms(r.sha),
         r.trailer,
         ms(r.keys),
+        ms(r.audit_start),
+        ms(r.audit),
+        r.audit_text,
         r.mem_all >> 20,
         r.mem_renderer >> 20,
         r.worker_wasm >> 20,

@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use etcd_lens_bench::{drop_cache, measure, median, snapshot};
+use etcd_lens_bench::{drop_cache, k8s_snapshot, measure, measure_exiting, median, snapshot};
 
 mod app;
 mod chromium;
@@ -52,7 +52,7 @@ mod latency;
 mod memory;
 mod reader;
 
-use app::{Server, app_run, compare_status, log_run, med_opt, ms};
+use app::{AppRun, Server, app_run, compare_status, log_run, med_opt, ms};
 use chromium::{Browser, CHROMIUM};
 use reader::{MAX_CALLS, MIB, throughput};
 
@@ -115,7 +115,19 @@ async fn main() {
         "no {}: cargo build --release -p etcd-lens-server --bin etcd-lens",
         server.display()
     );
-    let snap = opt("--snapshot").map_or_else(|| snapshot(keys, value_bytes), PathBuf::from);
+    // `--audit`: wait for the page's secret audit too, and time the CLI's
+    // `etcd-lens audit` on the same file in the same runs. `--k8s N`: a
+    // snapshot of N Kubernetes objects (ConfigMaps of `--config-bytes`,
+    // a tenth Secrets) instead of the plain keys.
+    let audit = flag("--audit");
+    let snap = match (opt("--snapshot"), opt("--k8s")) {
+        (Some(p), _) => PathBuf::from(p),
+        (None, Some(n)) => k8s_snapshot(
+            n.parse().expect("a number"),
+            usize::try_from(num("--config-bytes", 3072)).unwrap(),
+        ),
+        (None, None) => snapshot(keys, value_bytes),
+    };
     let size = std::fs::metadata(&snap).unwrap().len();
     let etcdctl_version = Command::new(&etcdctl)
         .arg("version")
@@ -185,8 +197,8 @@ async fn main() {
         let theirs = [etcdctl.as_str(), "snapshot", "status", s, "-w", "json"];
         let mut section = format!(
             "\n### The app vs `etcdctl snapshot status` (median of {runs} run(s){}; memory: worst run)\n\n\
-             | mode | overview, first numbers | first ÷ etcdctl | overview, final status | final ÷ etcdctl | first key list | SHA-256 verified | etcdctl | peak memory, Chromium (renderers) | the worker's wasm memory | etcdctl peak RSS |\n\
-             |---|---|---|---|---|---|---|---|---|---|---|\n",
+             | mode | overview, first numbers | first ÷ etcdctl | overview, final status (spread) | final ÷ etcdctl | first key list | SHA-256 verified | secret audit done | `etcd-lens audit` (CLI; peak RSS) | page audit ÷ CLI | etcdctl | peak memory, Chromium (renderers) | the worker's wasm memory | etcdctl peak RSS |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             if no_discard {
                 ", no discarded app run"
             } else {
@@ -206,12 +218,14 @@ async fn main() {
                 if cold {
                     drop_cache(&snap);
                 }
-                let r = app_run(&browser, &url, &snap, cold, limit).await;
+                let r = app_run(&browser, &url, &snap, cold, limit, audit).await;
                 log_run("discarded", &r);
             }
             let (mut apps, mut ctl, mut ctl_rss) = (Vec::new(), Vec::new(), 0);
+            let (mut cli_audit, mut cli_audit_rss) = (Vec::new(), 0);
+            let audit_cmd = [server.to_str().unwrap(), "audit", s, "--format", "json"];
             for i in 0..runs {
-                let r = app_run(&browser, &url, &snap, cold, limit).await;
+                let r = app_run(&browser, &url, &snap, cold, limit, audit).await;
                 log_run(&format!("run {}", i + 1), &r);
                 let (agree, line) = compare_status(&r.status_fields, &out);
                 eprintln!("  status: {line}");
@@ -226,21 +240,58 @@ async fn main() {
                 eprintln!("  etcdctl {:.2} s, {} MiB", t.as_secs_f64(), rss >> 10);
                 ctl.push(t);
                 ctl_rss = ctl_rss.max(rss);
+                if audit {
+                    if cold {
+                        drop_cache(&snap);
+                    }
+                    // Exit 0 or, with findings at the default threshold, 1.
+                    let (t, rss, _) = measure_exiting(&audit_cmd, &[0, 1]);
+                    eprintln!(
+                        "  etcd-lens audit {:.2} s, {} MiB",
+                        t.as_secs_f64(),
+                        rss >> 10
+                    );
+                    cli_audit.push(t);
+                    cli_audit_rss = cli_audit_rss.max(rss);
+                }
             }
             let ctl_med = median(ctl).as_secs_f64();
             let st = med_opt(&apps, |r| r.status);
             let first = med_opt(&apps, |r| r.first);
+            let spread = |f: &dyn Fn(&AppRun) -> Option<f64>| {
+                let xs: Vec<f64> = apps.iter().filter_map(f).collect();
+                let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = xs.iter().copied().fold(0.0, f64::max);
+                if xs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({:.2}–{:.2})", lo / 1000.0, hi / 1000.0)
+                }
+            };
+            let page_audit = med_opt(&apps, |r| r.audit);
+            let cli = (!cli_audit.is_empty()).then(|| median(cli_audit).as_secs_f64());
             let mem_all = apps.iter().map(|r| r.mem_all).max().unwrap_or(0);
             let mem_r = apps.iter().map(|r| r.mem_renderer).max().unwrap_or(0);
             let wasm = apps.iter().map(|r| r.worker_wasm).max().unwrap_or(0);
             section += &format!(
-                "| {mode} | {} | {} | {} | {} | {} | {} | {:.2} s | +{} MiB (+{} MiB) | {} MiB | {} MiB |\n",
+                "| {mode} | {} | {} | {}{} | {} | {} | {} | {}{} | {} | {} | {:.2} s | +{} MiB (+{} MiB) | {} MiB | {} MiB |\n",
                 ms(first),
                 first.map_or("—".into(), |s| format!("{:.2}", s / 1000.0 / ctl_med)),
                 ms(st),
+                spread(&|r| r.status),
                 st.map_or("—".into(), |s| format!("{:.2}", s / 1000.0 / ctl_med)),
                 ms(med_opt(&apps, |r| r.keys)),
                 ms(med_opt(&apps, |r| r.sha)),
+                ms(page_audit),
+                spread(&|r| r.audit),
+                cli.map_or("—".into(), |c| format!(
+                    "{c:.2} s; {} MiB",
+                    cli_audit_rss >> 10
+                )),
+                match (page_audit, cli) {
+                    (Some(p), Some(c)) => format!("{:.2}", p / 1000.0 / c),
+                    _ => "—".into(),
+                },
                 ctl_med,
                 mem_all >> 20,
                 mem_r >> 20,
@@ -291,7 +342,15 @@ async fn main() {
         );
         let s = bsnap.to_str().unwrap();
         let (t_ctl, rss, out) = measure(&[etcdctl.as_str(), "snapshot", "status", s, "-w", "json"]);
-        let r = app_run(&browser, &url, &bsnap, false, Duration::from_secs(3600)).await;
+        let r = app_run(
+            &browser,
+            &url,
+            &bsnap,
+            false,
+            Duration::from_secs(3600),
+            audit,
+        )
+        .await;
         log_run("big", &r);
         let (agree, line) = compare_status(&r.status_fields, &out);
         let section = format!(
