@@ -44,7 +44,17 @@ pub(super) struct Context<'a, S> {
     pub opts: &'a AuditOptions,
     /// The keys this pass covers (every key, or one slice of a run done a
     /// slice at a time): the families read only these.
-    pub keys: (Bound<&'a [u8]>, Bound<&'a [u8]>),
+    pub keys: Keys<'a>,
+}
+
+/// Which keys a pass covers.
+#[derive(Clone, Copy)]
+pub(super) enum Keys<'a> {
+    /// Every key in this range, in key order.
+    Range(Bound<&'a [u8]>, Bound<&'a [u8]>),
+    /// These keys, by their place in key order ([`KeyIndex::at_place`]), in
+    /// the order given.
+    Places(&'a [u32]),
 }
 
 /// One live key under the prefix, with its latest value.
@@ -64,13 +74,19 @@ impl<'a, S: ReadAt> Context<'a, S> {
         self.opts.encryption.as_ref()
     }
 
-    /// Every key of this pass with a retained revision, in key order.
-    pub fn histories(&self) -> impl Iterator<Item = (&'a [u8], crate::mvcc::KeyHistory<'a>)> {
-        self.ix.histories_in(self.keys.0, self.keys.1)
+    /// Every key of this pass with a retained revision, in the pass's order.
+    pub fn histories(
+        &self,
+    ) -> Box<dyn Iterator<Item = (&'a [u8], crate::mvcc::KeyHistory<'a>)> + 'a> {
+        let ix = self.ix;
+        match self.keys {
+            Keys::Range(from, to) => Box::new(ix.histories_in(from, to)),
+            Keys::Places(places) => Box::new(places.iter().filter_map(move |&p| ix.at_place(p))),
+        }
     }
 
     /// Every live key of this pass under the prefix whose resource `want`
-    /// accepts, in key order, with its value. Families ask for disjoint
+    /// accepts, in the pass's order, with its value. Families ask for disjoint
     /// resources, so no value is read twice; a key whose value is missing is
     /// skipped.
     pub fn live(

@@ -52,7 +52,7 @@ use crate::ReadAt;
 use crate::mvcc::KeyIndex;
 use crate::snapshot::{Snapshot, SnapshotError};
 
-use context::Context;
+use context::{Context, Keys};
 
 pub use context::AuditOptions;
 pub use encryption::{ConfigError, Decryption, EncryptionConfig, KeyId};
@@ -88,14 +88,20 @@ pub struct AuditRun {
     opts: AuditOptions,
     report: AuditReport,
     encrypted: Vec<secrets::EncryptedSecret>,
+    /// Every key's place in key order, in the order the keys are audited:
+    /// by their newest revision ([`KeyIndex::places_by_newest_revision`]),
+    /// so the values are read from the file's start to its end. In key
+    /// order a page reading its file in blocks read a block per few keys
+    /// (the 1.8 GiB audit benchmark took more than 240 s in the page).
+    places: Vec<u32>,
     stage: Stage,
     keys_done: u64,
     keys_total: u64,
 }
 
 enum Stage {
-    /// The key-by-key families, from this key on (`None`: the first key).
-    Keys(Option<Vec<u8>>),
+    /// The key-by-key families, from this many of `places` on.
+    Keys(usize),
     /// Free and unreachable pages (one step: the scan is not sliced).
     Pages,
     /// The snapshot as a whole, then the report.
@@ -131,7 +137,8 @@ impl AuditRun {
             opts,
             report,
             encrypted: Vec::new(),
-            stage: Stage::Keys(None),
+            places: ix.places_by_newest_revision(),
+            stage: Stage::Keys(0),
             keys_done: 0,
             keys_total: ix.key_count() as u64,
         }
@@ -170,35 +177,26 @@ impl AuditRun {
         };
         match stage {
             Stage::Keys(from) => {
-                let start = from.as_deref().map_or(Bound::Unbounded, Bound::Included);
-                let end = ix.key_after(start, max_keys.max(1)).map(<[u8]>::to_vec);
-                let ctx = whole((
-                    start,
-                    end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-                ));
+                let end = from.saturating_add(max_keys.max(1)).min(self.places.len());
+                let ctx = whole(Keys::Places(self.places.get(from..end).unwrap_or_default()));
                 let r = &mut self.report;
                 secrets::check(&ctx, r, &mut self.encrypted)?;
                 objects::check(&ctx, r)?;
                 history::check(&ctx, r)?;
-                // `key_after` ends the slice exactly `max_keys` keys on, or
-                // at the last key: no second walk to count them.
-                self.keys_done = match end {
-                    Some(_) => self.keys_done + max_keys.max(1) as u64,
-                    None => self.keys_total,
-                };
-                self.stage = match end {
-                    Some(next) => Stage::Keys(Some(next)),
-                    None => {
-                        secrets::stale_keys(r, opts.encryption.as_ref(), &self.encrypted);
-                        self.encrypted = Vec::new();
-                        Stage::Pages
-                    }
+                self.keys_done = end as u64;
+                self.stage = if end < self.places.len() {
+                    Stage::Keys(end)
+                } else {
+                    secrets::stale_keys(r, opts.encryption.as_ref(), &self.encrypted);
+                    self.encrypted = Vec::new();
+                    self.places = Vec::new();
+                    Stage::Pages
                 };
                 Ok(None)
             }
             Stage::Pages => {
                 unreachable::check(
-                    &whole((Bound::Unbounded, Bound::Unbounded)),
+                    &whole(Keys::Range(Bound::Unbounded, Bound::Unbounded)),
                     &mut self.report,
                 )?;
                 self.stage = Stage::Whole;
@@ -206,7 +204,7 @@ impl AuditRun {
             }
             Stage::Whole => {
                 snapshot::check(
-                    &whole((Bound::Unbounded, Bound::Unbounded)),
+                    &whole(Keys::Range(Bound::Unbounded, Bound::Unbounded)),
                     &mut self.report,
                 )?;
                 let mut report = std::mem::take(&mut self.report);

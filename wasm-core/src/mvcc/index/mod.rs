@@ -392,6 +392,31 @@ impl KeyIndex {
         self.live
     }
 
+    /// Every key's place in key order ([`Self::at_place`]), ordered by the
+    /// key's newest retained revision: the order in which the keys' newest
+    /// entries sit in the `key` bucket, whose leaves bbolt mostly writes one
+    /// after another in the file. Work that reads the newest value of many
+    /// keys reads the file from start to end in this order, where key order
+    /// jumps across it (the page reads its file in blocks, a few kept).
+    pub fn places_by_newest_revision(&self) -> Vec<u32> {
+        let newest = |place: u32| {
+            let id = self.order[place as usize] as usize;
+            // Every key has a revision: it is in the index because one was added.
+            self.revisions[self.starts[id + 1] - 1].rev
+        };
+        // Places are u32 as the ids they map to (see `id_of`).
+        let mut places: Vec<u32> =
+            (0..u32::try_from(self.order.len()).unwrap_or(u32::MAX)).collect();
+        places.sort_unstable_by_key(|&p| (newest(p), p));
+        places
+    }
+
+    /// The key at `place` in key order (`0..`[`Self::key_count`]), with its history.
+    pub fn at_place(&self, place: u32) -> Option<(&[u8], KeyHistory<'_>)> {
+        let &id = self.order.get(place as usize)?;
+        Some(self.entry(id))
+    }
+
     /// Keys with any retained revision (live or deleted).
     pub fn key_count(&self) -> usize {
         self.order.len()
@@ -547,6 +572,21 @@ mod tests {
             let want: Vec<_> = model.clone().into_iter().collect();
             assert_eq!(hist, want, "round {round}");
             assert_eq!(ix.key_count(), model.len());
+            // Every key once, by its newest revision (then key order), each
+            // place naming the key at that place.
+            let by_newest: Vec<_> = ix
+                .places_by_newest_revision()
+                .into_iter()
+                .map(|p| ix.at_place(p).map(|(k, _)| k.to_vec()))
+                .collect();
+            let mut want_newest: Vec<_> = want
+                .iter()
+                .map(|(k, (revs, _, _))| (revs.last().map(|r| r.rev), k.clone()))
+                .collect();
+            want_newest.sort();
+            let want_newest: Vec<_> = want_newest.into_iter().map(|(_, k)| Some(k)).collect();
+            assert_eq!(by_newest, want_newest, "round {round}");
+            assert!(ix.at_place(u32::try_from(model.len()).unwrap()).is_none());
             assert_eq!(
                 ix.live_count(),
                 model.values().filter(|v| v.2.is_some()).count() as u64
