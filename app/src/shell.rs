@@ -430,27 +430,4 @@ mod tests {
             file_line(&s)
         );
     }
-
-    #[test]
-    fn the_audit_may_start_beside_the_sha_256_not_before_the_other_passes() {
-        use crate::protocol::Phase;
-        let mut s = opened(4096);
-        let done = |s: &mut Inspection, phase| {
-            s.apply(FromWorker::PhaseDone {
-                phase,
-                elapsed_ms: 1.0,
-                readers: 1,
-            })
-        };
-        for phase in [Phase::Status, Phase::Check, Phase::Index] {
-            done(&mut s, phase);
-            assert!(!s.passes_ended_but_hash(), "after {phase:?}");
-        }
-        s.apply(FromWorker::PhaseFailed {
-            phase: Phase::Space,
-            message: "no space".into(),
-        });
-        assert!(s.passes_ended_but_hash(), "a failed pass has ended too");
-        assert!(s.busy, "the SHA-256 still runs");
-    }
 }

@@ -150,20 +150,8 @@ pub struct Inspection {
 }
 
 impl Inspection {
-    /// Every pass but the SHA-256 has ended (done or failed): what the secret
-    /// audit needs is there, and it may run while the file is hashed (in a
-    /// worker of its own for a large plain file).
-    pub fn passes_ended_but_hash(&self) -> bool {
-        Phase::ALL
-            .iter()
-            .filter(|&&p| p != Phase::Hashing)
-            .all(|&p| {
-                self.phases_done.iter().any(|d| d.0 == p)
-                    || self.phase_errors.iter().any(|e| e.0 == p)
-            })
-    }
-
-    /// A new file was chosen: everything about the old one goes, but request everything about the old one goes, but request
+    /// A new file was chosen.
+    /// A new file was chosen: everything about the old one goes, but request
     /// numbers keep counting so a late reply about the old file is dropped.
     pub fn opening(&self, name: String, size: u64) -> Self {
         Self {

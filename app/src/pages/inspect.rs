@@ -233,9 +233,8 @@ pub fn InspectPage() -> impl IntoView {
             </nav>
         }
     };
-    // The audit runs by itself once the passes it needs are done (unless
-    // switched off, or the file is over the size limit), beside the SHA-256;
-    // the chip and the Overview say which.
+    // The audit runs by itself once the passes are done (unless switched off,
+    // or the file is over the size limit); the chip and the Overview say which.
     let auto_audit = RwSignal::new(crate::web::settings::auto_audit());
     let audit_state = Memo::new(move |_| {
         let auto = auto_audit.get();
@@ -243,7 +242,7 @@ pub fn InspectPage() -> impl IntoView {
     });
     Effect::new(move |_| {
         let ready = state.with(|s| {
-            (!s.busy || s.passes_ended_but_hash())
+            !s.busy
                 && s.index.is_some()
                 && s.audit.is_none()
                 && !s.audit_running

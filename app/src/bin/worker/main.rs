@@ -378,16 +378,17 @@ fn start_audit(seq: u32, encryption_config: Option<&str>) {
         Some(State::Open(o)) => {
             worker_model::start_audit(&o.opened, encryption_config).map(|run| {
                 drop_audit(&mut o.jobs);
+                let idle = o.jobs.is_empty();
                 o.jobs
                     .push_back(Job::Audit(Box::new(AuditJob { seq, run })));
+                idle
             })
         }
         _ => Err(WorkerError::NotOpen),
     });
     match queued {
-        // Now, if nothing else runs: the jobs may wait for the hasher, which
-        // the audit does not.
-        Ok(()) => schedule(),
+        Ok(true) => schedule(),
+        Ok(false) => {}
         Err(e) => post(&FromWorker::RequestFailed {
             seq,
             message: e.to_string(),
@@ -642,16 +643,11 @@ fn open(src: Src, with_age: bool, plain: bool) -> Result<(), String> {
 
 /// Run the next job in a task of its own, after any queued requests.
 fn schedule() {
-    // At most one run waits: a job queued meanwhile is taken by it.
-    if SCHEDULED.with(|c| c.replace(true)) {
-        return;
-    }
     let run = Closure::once_into_js(run_next_job);
     SCOPE.with(|s| {
         if s.set_timeout_with_callback_and_timeout_and_arguments_0(run.unchecked_ref(), 0)
             .is_err()
         {
-            SCHEDULED.with(|c| c.set(false));
             post(&FromWorker::Failed {
                 message: "internal error: the worker could not schedule its next step".into(),
             });
@@ -663,12 +659,11 @@ fn schedule() {
 /// the status walk in parts is still under way (the jobs wait for it).
 fn next_job() -> Option<(Job, Rc<Meter>)> {
     SESSION.with_borrow_mut(|s| match s.as_mut().map(|s| &mut s.state) {
-        Some(State::Open(o)) if o.parts.is_none() => {
-            // While the hasher hashes the file in its own worker, the hash
-            // job waits at the front; a job behind it (the secret audit) runs
-            // meanwhile, on the other core.
-            let at = usize::from(o.hash.is_some() && matches!(o.jobs.front(), Some(Job::Hash(_))));
-            o.jobs.remove(at).map(|j| (j, o.meter.clone()))
+        Some(State::Open(o))
+            if o.parts.is_none()
+                && !(o.hash.is_some() && matches!(o.jobs.front(), Some(Job::Hash(_)))) =>
+        {
+            o.jobs.pop_front().map(|j| (j, o.meter.clone()))
         }
         _ => None,
     })
@@ -690,13 +685,7 @@ fn with_open<T>(f: impl FnOnce(&mut Opened) -> Result<T, WorkerError>) -> Result
     })
 }
 
-thread_local! {
-    /// A [`run_next_job`] is scheduled and has not run yet.
-    static SCHEDULED: Cell<bool> = const { Cell::new(false) };
-}
-
 fn run_next_job() {
-    SCHEDULED.with(|c| c.set(false));
     let Some((job, meter)) = next_job() else {
         return;
     };
@@ -1113,8 +1102,7 @@ fn end_remote_hash(result: Result<(TrailerStatus, f64), String>) {
                 readers: 1,
             });
             post(&FromWorker::Trailer { status });
-            // The last pass (an audit may be running: it ran beside the hasher).
-            if !passes_left {
+            if waited && !passes_left {
                 post(&FromWorker::Finished);
                 post(&FromWorker::Memory {
                     bytes: wasm_memory_bytes(),
